@@ -1,0 +1,29 @@
+# Two commands for a new user: `make run` builds the documents, `make test` runs the tests.
+# Both set everything up first (idempotent; fast when already set up).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup system run test bench clean
+
+setup: system $(STAMP)
+
+system:
+	@bash scripts/setup-system.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/pipeline validate
+
+test: setup
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf output

@@ -1,0 +1,111 @@
+"""The ``pipeline`` command: parse options, call the library, report. Nothing else."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .content import load_content, parse_class_option
+from .errors import DataError, RenderError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def fail_cleanly(func):
+    """Bad data → its problems on stderr and exit 1; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DataError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"共发现 {len(exc.problems)} 处问题，请修改后重试。", err=True)
+            sys.exit(1)
+        except RenderError as exc:
+            click.echo(f"无法生成文档：{exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def content_options(func):
+    func = click.option("--regions", "regions_path", type=click.Path(path_type=Path),
+                        help="地区名单（默认：任务表旁的 regions_*_<年度>.yaml）")(func)
+    func = click.option("--content", "content_path", type=click.Path(path_type=Path),
+                        help="任务表（默认：content/tasks_2016.yaml）")(func)
+    return func
+
+
+class LevelType(click.ParamType):
+    name = "LEVEL"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_class_option(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.group(context_settings=CONTEXT)
+def main():
+    """公文生成流水线：由任务表生成通知、考评表、考评报告、等次函和通报。"""
+
+
+@main.command()
+@content_options
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path),
+              help="等次规则（默认：任务表旁的 rating_rules.yaml）")
+@click.option("--results", "results_path", type=click.Path(path_type=Path),
+              help="同时检查考评结果文件（CSV 或 XLSX）")
+@fail_cleanly
+def validate(content_path, regions_path, rules_path, results_path):
+    """检查全部数据文件，逐条列出问题（文件:行号: 说明）。"""
+    content = load_content(content_path, regions_path, rules_path, need_rules=True)
+    checked = [content.tasks_path, content.regions_path]
+    if results_path is not None:
+        from .results import load_results
+        load_results(results_path, content)
+        checked.append(results_path)
+    tasks = list(content.tasks.tasks())
+    click.echo(f"数据无误：{len(content.tasks.table.categories)} 个考评项目，{len(tasks)} 项考评内容，"
+               f"{len(content.regions.regions)} 个考评地区。")
+
+
+@main.command()
+@content_options
+@click.option("--level", type=LevelType(), help="考评层次：市（州）、县（市）或 区")
+@click.option("--region", "region_name", help="地区名称，如 九台区")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@fail_cleanly
+def tasks(content_path, regions_path, level, region_name, as_json):
+    """列出适用于某一考评层次或某一地区的考评内容。"""
+    if (level is None) == (region_name is None):
+        raise click.UsageError("请指定 --level 或 --region 其中之一。")
+    content = load_content(content_path, regions_path)
+    book = content.tasks
+    if region_name is not None:
+        region = content.region(region_name)
+        if region is None:
+            raise click.BadParameter(f"地区“{region_name}”不在地区名单中。", param_hint="--region")
+        selected = book.tasks_for_region(region)
+        heading = f"{region.name}（{region.assessment_class.value}）"
+    else:
+        selected = book.tasks_for(level)
+        heading = level.value
+    if as_json:
+        items = [{"id": t.id, "category": book.category_of(t).name, "name": t.name} for t in selected]
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{heading}：共 {len(selected)} 项")
+    for t in selected:
+        click.echo(f"{t.id:>5}  {book.category_of(t).name}｜{t.name}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
