@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 run: setup
 	$(VENV)/bin/pipeline validate
+	$(VENV)/bin/pipeline notice
 
 test: setup
 	$(VENV)/bin/pytest

@@ -42,6 +42,30 @@ def content_options(func):
     return func
 
 
+def render_options(func):
+    func = click.option("--format", "formats", multiple=True,
+                        type=click.Choice(["docx", "pdf", "xlsx", "html"]),
+                        help="输出格式，可重复（默认：docx 和 pdf，考评表另有 xlsx）")(func)
+    func = click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+                        default=Path("output"), show_default=True, help="输出目录")(func)
+    return content_options(func)
+
+
+def run_jobs(jobs, out_dir: Path, formats: tuple[str, ...]) -> None:
+    from .output import OutputDir
+    from .render import Renderer
+
+    out = OutputDir(out_dir)
+    renderer = Renderer()
+    entries = []
+    for job in jobs:
+        chosen = formats or (("docx", "pdf", "xlsx") if job.xlsx else ("docx", "pdf"))
+        entries += renderer.run(job, out, chosen)
+    out.update_manifest(entries)
+    for entry in entries:
+        click.echo(f"已生成 {out_dir / entry.path}")
+
+
 class LevelType(click.ParamType):
     name = "LEVEL"
 
@@ -105,6 +129,20 @@ def tasks(content_path, regions_path, level, region_name, as_json):
     click.echo(f"{heading}：共 {len(selected)} 项")
     for t in selected:
         click.echo(f"{t.id:>5}  {book.category_of(t).name}｜{t.name}")
+
+
+@main.command()
+@render_options
+@fail_cleanly
+def notice(content_path, regions_path, out_dir, formats):
+    """生成印发通知（附件为任务表）。"""
+    from . import documents
+    from .render import Job
+
+    content = load_content(content_path, regions_path)
+    n = content.tasks.notice
+    run_jobs([Job("notice", str(n.document_number), documents.notice(content.tasks))],
+             out_dir, formats)
 
 
 if __name__ == "__main__":  # pragma: no cover

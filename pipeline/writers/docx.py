@@ -1,0 +1,372 @@
+"""DocumentView → DOCX (python-docx), on the styles of ``templates/docx/reference.docx``.
+
+Text goes into runs through python-docx, which escapes it: data is never markup. Page
+geometry (margins, grid, footers, orientation) comes per section from the layout numbers.
+"""
+
+from __future__ import annotations
+
+import io
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from ..layout import TEMPLATES, Layout, load_layout, text_width_em
+from ..views import DocumentView, Table
+from .docx_styles import STYLE_NAMES
+
+REFERENCE = TEMPLATES / "docx" / "reference.docx"
+
+
+def _el(tag: str, **attrs):
+    el = OxmlElement(tag)
+    for key, value in attrs.items():
+        el.set(qn(key), str(value))
+    return el
+
+
+class DocxWriter:
+    def __init__(self, layout: Layout | None = None):
+        self.layout = layout or load_layout()
+        self.reference = REFERENCE.read_bytes()
+
+    # --- document ---------------------------------------------------------------------
+    def render(self, view: DocumentView) -> bytes:
+        doc = Document(io.BytesIO(self.reference))
+        self.doc = doc
+        for i, section_view in enumerate(view.sections):
+            if i == 0:
+                section = doc.sections[0]
+            else:
+                section = doc.add_section(WD_SECTION.NEW_PAGE)
+            self._page_setup(section, section_view.landscape, first=(i == 0))
+            self._footers(section, no_first=(view.letter and i == 0))
+            if i == 0 and view.sample:
+                self._sample_mark(section)
+            for block in section_view.blocks:
+                getattr(self, f"_{block.kind}")(block)
+        if view.imprint is not None:
+            self._imprint(view.imprint)
+        self._core(view)
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+    def _core(self, view: DocumentView) -> None:
+        import datetime as dt
+        cp = self.doc.core_properties
+        when = dt.datetime.combine(view.date, dt.time())
+        cp.created = when
+        cp.modified = when
+        cp.last_printed = when
+        cp.title = view.title
+        cp.author = view.author
+        cp.last_modified_by = view.author
+        cp.revision = 1
+
+    # --- page geometry (§5.2, §7.5, §8) -----------------------------------------------
+    def _page_setup(self, section, landscape: bool, first: bool, grid: bool = True) -> None:
+        L = self.layout
+        m = L.landscape_margins if landscape else L.margins
+        if landscape:
+            section.orientation = WD_ORIENT.LANDSCAPE
+            section.page_width, section.page_height = Mm(L.page.height), Mm(L.page.width)
+        else:
+            section.orientation = WD_ORIENT.PORTRAIT
+            section.page_width, section.page_height = Mm(L.page.width), Mm(L.page.height)
+        section.top_margin, section.bottom_margin = Mm(m.top), Mm(m.bottom)
+        section.left_margin, section.right_margin = Mm(m.left), Mm(m.right)
+        section.gutter = Mm(0)
+        section.header_distance = Mm(15)
+        # the page number's top 7 mm below the 版心: footer bottom = margin − 7 mm − one line
+        line_mm = L.sizes_pt.page_number * 25.4 / 72
+        section.footer_distance = Mm(round(m.bottom - L.positions.page_number_gap - line_mm, 2))
+        sect = section._sectPr
+        for old in sect.findall(qn("w:docGrid")):
+            sect.remove(old)
+        # §5.2.2 22 lines: Word's line grid (PITFALLS.md). 28 characters a line come from the
+        # styles' character spacing, not a character grid: LibreOffice gives each character
+        # wider than a grid cell two cells.
+        if grid:
+            sect.append(_el("w:docGrid", **{"w:type": "lines",
+                                            "w:linePitch": round(L.line_pitch_pt * 20)}))
+
+    def _footers(self, section, no_first: bool) -> None:
+        """§7.5: "— N —" in 4号 宋体, odd pages right, even pages left, one character in."""
+        section.footer.is_linked_to_previous = False
+        section.even_page_footer.is_linked_to_previous = False
+        self._page_number(section.footer, WD_ALIGN_PARAGRAPH.RIGHT)
+        self._page_number(section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)
+        section.different_first_page_header_footer = no_first
+        if no_first:
+            section.first_page_footer.is_linked_to_previous = False
+            for p in section.first_page_footer.paragraphs:
+                p.text = ""
+
+    def _page_number(self, footer, align) -> None:
+        p = footer.paragraphs[0]
+        for r in list(p.runs):
+            r._r.getparent().remove(r._r)
+        p.style = self.doc.styles[STYLE_NAMES["page_number"]]
+        p.alignment = align
+        ind = _el("w:ind", **({"w:rightChars": 100, "w:right": 0} if align == WD_ALIGN_PARAGRAPH.RIGHT
+                              else {"w:leftChars": 100, "w:left": 0}))
+        p._p.get_or_add_pPr().append(ind)
+        p.add_run("— ")
+        field = _el("w:fldSimple", **{"w:instr": " PAGE "})
+        run = _el("w:r")
+        t = _el("w:t")
+        t.text = "1"
+        run.append(t)
+        field.append(run)
+        p._p.append(field)
+        p.add_run(" —")
+
+    def _sample_mark(self, section) -> None:
+        section.header.is_linked_to_previous = False
+        p = section.header.paragraphs[0]
+        p.style = self.doc.styles[STYLE_NAMES["sample"]]
+        p.add_run("样例")
+
+    # --- blocks -----------------------------------------------------------------------
+    def _para(self, text: str, style: str, keep_with_next: bool = False):
+        p = self.doc.add_paragraph(style=self.doc.styles[STYLE_NAMES[style]])
+        if text:
+            p.add_run(text)
+        if keep_with_next:
+            p.paragraph_format.keep_with_next = True
+        return p
+
+    def _masthead(self, block) -> None:
+        if block.style == "file":
+            self._para(block.text, "masthead")
+            self._para(block.number or "", "docnum")
+            return
+        p = self._para(block.text, "letter_masthead")
+        self._double_rule(p, upper=True)
+        if block.number:
+            self._para(block.number, "letter_docnum")
+
+    def _double_rule(self, paragraph, upper: bool) -> None:
+        """§10.1.1 信函: a red double line under the 标志 (thick above, thin below)."""
+        L = self.layout
+        pbdr = _el("w:pBdr")
+        pbdr.append(_el("w:bottom", **{
+            "w:val": "thickThinSmallGap" if upper else "thinThickSmallGap",
+            "w:sz": int(L.rules_pt.letter_thick * 8),
+            "w:space": round(L.positions.letter_rule_gap / 25.4 * 72),
+            "w:color": L.colors.red}))
+        paragraph._p.get_or_add_pPr().append(pbdr)
+        # 170 mm centred in the 156 mm 版心: the paragraph reaches 7 mm into each margin
+        overhang = round((L.positions.letter_rule_length - L.text_width) / 2 * 56.6929)
+        paragraph._p.get_or_add_pPr().append(_el("w:ind", **{"w:left": -overhang, "w:right": -overhang}))
+
+    def _title(self, block) -> None:
+        p = self._para("", "title")
+        for i, line in enumerate(block.lines):
+            run = p.add_run(line)
+            if i < len(block.lines) - 1:
+                run.add_break()
+
+    def _addressee(self, block) -> None:
+        self._para(block.text + "：", "addressee")
+
+    def _paragraph(self, block) -> None:
+        self._para(block.text, block.style)
+
+    def _attachment_note(self, block) -> None:
+        body = self.doc.paragraphs
+        if body:
+            body[-1].paragraph_format.keep_with_next = True
+        if len(block.titles) == 1:
+            self._para("附件：" + block.titles[0], "attachment_note", keep_with_next=True)
+            return
+        for i, title in enumerate(block.titles, 1):
+            p = self._para(("附件：" if i == 1 else "") + f"{i}.{title}", "attachment_note", True)
+            if i > 1:
+                p.paragraph_format.first_line_indent = Pt(5 * self.layout.char_pitch_pt)
+
+    def _signature(self, block) -> None:
+        """§7.3.5.1: date 4 characters in from the right; the issuer centred on the date."""
+        L = self.layout
+        shift = (text_width_em(block.date) - text_width_em(block.issuer)) / 2
+        p = self._para(block.issuer, "signature", keep_with_next=True)
+        p._p.get_or_add_pPr().append(_el("w:ind", **{
+            "w:right": round((4 + shift) * L.char_pitch_pt * 20)}))
+        self._para(block.date, "date")
+
+    def _attachment_head(self, block) -> None:
+        self._para(block.label, "attachment_label")
+        self._para(block.title, "attachment_title")
+
+    def _fields(self, block) -> None:
+        p = self._para("", "fields")
+        for i, (label, value) in enumerate(block.items):
+            if i:
+                p.add_run("\u3000\u3000")
+            p.add_run(f"{label}：")
+            if value:
+                p.add_run(value)
+            else:
+                run = p.add_run("\u3000" * 8)
+                run.font.underline = True
+
+    def _notes(self, block) -> None:
+        for i, note in enumerate(block.items, 1):
+            number = f"{i}." if len(block.items) > 1 else ""
+            self._para((block.label if i == 1 else "\u3000\u3000") + number + note, "notes")
+
+    def _table(self, block: Table) -> None:
+        L = self.layout
+        header_rows = block.header_rows()
+        n_rows = len(header_rows) + sum(len(g.rows) for g in block.groups)
+        table = self.doc.add_table(rows=n_rows, cols=len(block.columns))
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        tbl = table._tbl
+        tblpr = tbl.tblPr
+        tblpr.append(_el("w:tblLayout", **{"w:type": "fixed"}))
+        borders = _el("w:tblBorders")
+        for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+            borders.append(_el(f"w:{side}", **{"w:val": "single", "w:sz": int(L.rules_pt.table * 8),
+                                              "w:space": 0, "w:color": "000000"}))
+        tblpr.append(borders)
+        # WPS hides columns without grid widths (PITFALLS.md)
+        for col, grid in zip(block.columns, tbl.tblGrid.findall(qn("w:gridCol"))):
+            grid.set(qn("w:w"), str(round(col.width * 56.6929)))
+        for col, column in zip(block.columns, table.columns):
+            for cell in column.cells:
+                cell.width = Mm(col.width)
+
+        rows = table.rows
+        # header: one or two rows, merged cells for the two-level 考评标准
+        for r, header in enumerate(header_rows):
+            trpr = rows[r]._tr.get_or_add_trPr()
+            trpr.append(_el("w:tblHeader"))
+            trpr.append(_el("w:cantSplit"))
+        occupied = set()
+        for r, header in enumerate(header_rows):
+            c = 0
+            for label, colspan, rowspan in header:
+                while (r, c) in occupied:
+                    c += 1
+                cell = table.cell(r, c)
+                if colspan > 1 or rowspan > 1:
+                    cell = cell.merge(table.cell(r + rowspan - 1, c + colspan - 1))
+                for rr in range(r, r + rowspan):
+                    for cc in range(c, c + colspan):
+                        occupied.add((rr, cc))
+                self._cell(cell, [label], "table_head")
+                c += colspan
+
+        r = len(header_rows)
+        keys = [c.key for c in block.columns]
+        for group in block.groups:
+            first = r
+            for row in group.rows:
+                rows[r]._tr.get_or_add_trPr().append(_el("w:cantSplit"))
+                for c, key in enumerate(keys):
+                    if key in group.spanned:
+                        continue
+                    col = block.columns[c]
+                    self._cell(table.cell(r, c), row.get(key, []), "table_text", center=col.center)
+                r += 1
+            for c, key in enumerate(keys):
+                if key in group.spanned:
+                    cell = table.cell(first, c)
+                    if r - 1 > first:
+                        cell = cell.merge(table.cell(r - 1, c))
+                    self._cell(cell, [group.spanned[key]], "table_text", center=True)
+
+    def _cell(self, cell, lines: list[str], style: str, center: bool = False) -> None:
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        paragraphs = cell.paragraphs
+        for extra in paragraphs[1:]:
+            extra._p.getparent().remove(extra._p)
+        p = paragraphs[0]
+        p.style = self.doc.styles[STYLE_NAMES[style]]
+        for r in list(p.runs):
+            r._r.getparent().remove(r._r)
+        for i, line in enumerate(lines or [""]):
+            if i:
+                p = cell.add_paragraph(style=self.doc.styles[STYLE_NAMES[style]])
+            if line:
+                p.add_run(line)
+            if center:
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    def _imprint(self, imprint) -> None:
+        """§7.4 版记 on its own even page, its last rule on the bottom edge of the 版心."""
+        L = self.layout
+        section = self.doc.add_section(WD_SECTION.EVEN_PAGE)
+        # no line grid here: LibreOffice snaps rows to it and ignores the exact heights below
+        self._page_setup(section, landscape=False, first=False, grid=False)
+        section.footer.is_linked_to_previous = False
+        section.even_page_footer.is_linked_to_previous = False
+        for footer in (section.footer, section.even_page_footer):
+            for p in footer.paragraphs:
+                for r in list(p.runs):
+                    r._r.getparent().remove(r._r)
+        lines = []
+        if imprint.copy_to:
+            lines.append(("copy", f"抄送：{imprint.copy_to}。"))
+        lines.append(("printed", (imprint.office, imprint.date)))
+        # The block is a table whose first, borderless row has the exact height that puts the
+        # last rule on the bottom edge of the 版心 (LibreOffice ignores floating tables and
+        # tall exact line spacing; an exact row height works in Word, WPS and LibreOffice).
+        text_height_pt = L.text_height / 25.4 * 72
+        rules_pt = 2 * L.rules_pt.imprint_thick + (len(lines) - 1) * L.rules_pt.imprint_thin
+        spacer_pt = text_height_pt - len(lines) * L.line_pitch_pt - rules_pt - 1
+        table = self.doc.add_table(rows=len(lines) + 1, cols=1)
+        tbl = table._tbl
+        tblpr = tbl.tblPr
+        for old in tblpr.findall(qn("w:tblW")):
+            tblpr.remove(old)
+        tblpr.append(_el("w:tblW", **{"w:w": round(L.text_width * 56.6929), "w:type": "dxa"}))
+        tblpr.append(_el("w:tblLayout", **{"w:type": "fixed"}))
+        cell_margins = _el("w:tblCellMar")
+        for side in ("top", "left", "bottom", "right"):
+            cell_margins.append(_el(f"w:{side}", **{"w:w": 0, "w:type": "dxa"}))
+        tblpr.append(cell_margins)
+        tbl.tblGrid.findall(qn("w:gridCol"))[0].set(qn("w:w"), str(round(L.text_width * 56.6929)))
+        thick = int(round(L.rules_pt.imprint_thick * 8))
+        thin = int(round(L.rules_pt.imprint_thin * 8))
+        rows = table.rows
+        rows[0]._tr.get_or_add_trPr().append(_el("w:trHeight", **{"w:val": round(spacer_pt * 20),
+                                                                  "w:hRule": "exact"}))
+        spacer_p = rows[0].cells[0].paragraphs[0]
+        spacer_p.style = self.doc.styles[STYLE_NAMES["imprint"]]
+        spacer_p.paragraph_format.line_spacing = Pt(1)
+        for i, ((kind, content), row) in enumerate(zip(lines, rows[1:])):
+            cell = row.cells[0]
+            cell.width = Mm(L.text_width)
+            borders = _el("w:tcBorders")
+            borders.append(_el("w:top", **{"w:val": "single", "w:sz": thick if i == 0 else thin,
+                                           "w:space": 0, "w:color": "000000"}))
+            if i == len(lines) - 1:
+                borders.append(_el("w:bottom", **{"w:val": "single", "w:sz": thick, "w:space": 0,
+                                                  "w:color": "000000"}))
+            cell._tc.get_or_add_tcPr().append(borders)
+            row._tr.get_or_add_trPr().append(_el("w:cantSplit"))
+            p = cell.paragraphs[0]
+            p.style = self.doc.styles[STYLE_NAMES["imprint"]]
+            p.paragraph_format.line_spacing = Pt(L.line_pitch_pt)
+            if kind == "copy":
+                p.add_run(content)
+            else:
+                office, date = content
+                # office 1 character in from the left, date 1 character in from the right
+                tabs = _el("w:tabs")
+                tabs.append(_el("w:tab", **{"w:val": "right", "w:pos": round(
+                    (L.text_width / 25.4 * 72 - L.sizes_pt.imprint * 2) * 20)}))
+                p._p.get_or_add_pPr().append(tabs)
+                p.add_run(office)
+                p.add_run("\t" + date)
+        # a document ends with a paragraph (Word requires it; LibreOffice drops the section without)
+        end = self._para("", "plain")
+        end.paragraph_format.line_spacing = Pt(1)

@@ -1,0 +1,92 @@
+"""DocumentView → HTML (Jinja2) → PDF (WeasyPrint).
+
+One ``PdfWriter`` per process: the stylesheet is parsed and the fonts registered once, then
+reused for every document. WeasyPrint is imported here, not at start-up, so the CLI stays quick
+and worker processes import it themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import jinja2
+
+from ..errors import RenderError
+from ..layout import TEMPLATES, Layout, font_paths, load_layout
+from ..views import DocumentView
+
+HTML_TEMPLATES = TEMPLATES / "html"
+
+
+@functools.lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    # Autoescape always on: data is text, never markup. StrictUndefined: a typo in a
+    # template is an error, not a silently empty field.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HTML_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def check_harfbuzz_subset() -> None:
+    """Refuse to run ~100× slower in silence (PITFALLS.md: fontTools fallback on CJK fonts)."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+    if not harfbuzz_subset or not harfbuzz.hb_version_atleast(4, 1, 0):
+        raise RenderError(
+            "未找到 HarfBuzz 字体子集库（Debian 软件包 libharfbuzz-subset0），生成 PDF 会慢约 100 倍。"
+            "请运行 make setup，或执行 apt-get install libharfbuzz-subset0。")
+
+
+class PdfWriter:
+    def __init__(self, layout: Layout | None = None):
+        check_harfbuzz_subset()
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.layout = layout or load_layout()
+        self.fonts = font_paths(self.layout)
+        self.allowed = {p.resolve().as_uri(): p for p in self.fonts.values()}
+        self.fetcher = _ProjectOnlyFetcher(self.allowed)
+        self.font_config = FontConfiguration()
+        css_text = environment().get_template("gongwen.css.j2").render(
+            L=self.layout, font_urls={role: p.resolve().as_uri() for role, p in self.fonts.items()})
+        self.css = CSS(string=css_text, url_fetcher=self.fetcher, font_config=self.font_config,
+                       base_url=HTML_TEMPLATES.as_uri() + "/")
+
+    def html(self, view: DocumentView) -> str:
+        return environment().get_template("document.html.j2").render(doc=view)
+
+    def render(self, view: DocumentView) -> tuple[bytes, int]:
+        """The PDF bytes and page count."""
+        from weasyprint import HTML
+
+        document = HTML(string=self.html(view), url_fetcher=self.fetcher,
+                        base_url=HTML_TEMPLATES.as_uri() + "/").render(
+            stylesheets=[self.css], font_config=self.font_config)
+        pdf = document.write_pdf()
+        return pdf, len(document.pages)
+
+
+class _ProjectOnlyFetcher:
+    """Serves the font files of the layout and nothing else: no file://, no network.
+
+    Data is escaped and never reaches here, but if markup ever slipped through, an
+    ``<img src="file:///etc/passwd">`` would still fetch nothing.
+    """
+
+    def __init__(self, allowed: dict[str, Path]):
+        self.allowed = allowed
+
+    def __call__(self, url: str):
+        from weasyprint.urls import URLFetcherResponse
+
+        path = self.allowed.get(url)
+        if path is None:
+            raise ValueError(f"blocked URL: {url}")
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": "font/otf"})
+
+    fetch = __call__
