@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 run: setup
 	$(VENV)/bin/pipeline validate
 	$(VENV)/bin/pipeline notice
+	$(VENV)/bin/pipeline checklist
 
 test: setup
 	$(VENV)/bin/pytest

@@ -145,5 +145,43 @@ def notice(content_path, regions_path, out_dir, formats):
              out_dir, formats)
 
 
+@main.command()
+@render_options
+@click.option("--level", "levels", type=LevelType(), multiple=True, help="考评层次，可重复")
+@click.option("--region", "region_names", multiple=True, help="地区名称，可重复")
+@click.option("--all-regions", is_flag=True, help="为地区名单中的每个地区各生成一份")
+@fail_cleanly
+def checklist(content_path, regions_path, out_dir, formats, levels, region_names, all_regions):
+    """生成空白考评表（DOCX、PDF 和可填写的 XLSX）；不加选项时每个考评层次一份。"""
+    from .model import AssessmentClass
+
+    content = load_content(content_path, regions_path)
+    regions = []
+    for name in region_names:
+        region = content.region(name)
+        if region is None:
+            raise click.BadParameter(f"地区“{name}”不在地区名单中。", param_hint="--region")
+        regions.append(region)
+    if all_regions:
+        regions = list(content.regions.regions)
+    if not levels and not region_names and not all_regions:
+        levels = tuple(AssessmentClass)
+    jobs = [checklist_job(content, cls) for cls in dict.fromkeys(levels)]
+    jobs += [checklist_job(content, r.assessment_class, r) for r in regions]
+    run_jobs(jobs, out_dir, formats)
+
+
+def checklist_job(content, cls, region=None):
+    from . import documents
+    from .render import Job
+    from .writers.xlsx import checklist_workbook
+
+    view = documents.checklist(content.tasks, cls, region)
+    return Job("checklist", region.name if region else cls.value, view,
+               sub="地区" if region else None, level=cls.value,
+               region=region.name if region else None,
+               xlsx=lambda: checklist_workbook(view, view.extra["table"]))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -5,10 +5,10 @@ Everything a document says is decided here or in the text templates; the writers
 
 from __future__ import annotations
 
-from .model import Task, TaskBook
-from .views import (AttachmentHead, AttachmentNote, Addressee, Column, DocumentView, Imprint,
-                    Masthead, Notes, Paragraph, RowGroup, Section, Signature, Table, Title,
-                    official_date)
+from .model import AssessmentClass, Region, Task, TaskBook
+from .views import (AttachmentHead, AttachmentNote, Addressee, Column, DocumentView, Fields,
+                    Imprint, Masthead, Notes, Paragraph, RowGroup, Section, Signature, Table,
+                    Title, official_date)
 
 PILOT_EXCEPTION = "试点县（市、区）除外"
 
@@ -72,3 +72,39 @@ def notice(book: TaskBook) -> DocumentView:
     if n.imprint is not None:
         imprint = Imprint(n.imprint.office, f"{official_date(n.imprint.date)}印发", n.imprint.copy_to)
     return DocumentView("notice", n.title, n.date, [first, attachment], imprint, author=n.issuer)
+
+
+# The checklist a region fills in: the notice's columns plus the id and the columns to fill.
+CHECKLIST_COLUMNS = [
+    Column("number", "序号", 10, center=True),
+    Column("category", "考评项目", 18, center=True),
+    Column("id", "编号", 12, center=True),
+    Column("name", "考评内容", 34),
+    Column("excellent", "优秀", 47, group="考评标准"),
+    Column("standard", "达标", 44, group="考评标准"),
+    Column("self_rating", "自评等次", 15, center=True),
+    Column("final_rating", "考评等次", 15, center=True),
+    Column("remarks", "备注/佐证材料", 30),
+]
+CHECKLIST_FOOTER = ["填报单位（盖章）", "填报人", "联系电话", "填报日期"]
+
+
+def checklist_title(book: TaskBook) -> str:
+    return f"{book.year}年全省民政工作目标责任制考评表"
+
+
+def checklist(book: TaskBook, cls: AssessmentClass, region: Region | None = None) -> DocumentView:
+    """A blank checklist of the tasks that apply to a class, or to one region of it."""
+    tasks = book.tasks_for_region(region) if region else book.tasks_for(cls)
+    title = checklist_title(book)
+    section = Section([
+        AttachmentHead(None, title),
+        Fields([("年度", str(book.year)), ("考评层次", cls.value),
+                ("地区", region.name if region else "")]),
+        task_table(book, tasks, CHECKLIST_COLUMNS),
+        Fields([(label, "") for label in CHECKLIST_FOOTER]),
+    ], landscape=True)
+    name = f"{title}（{region.name if region else cls.value}）"
+    return DocumentView("checklist", name, book.notice.date, [section], author=book.notice.issuer,
+                        extra={"year": book.year, "level": cls, "region": region,
+                               "table": section.blocks[2]})

@@ -73,7 +73,7 @@ class Signature:
 class AttachmentHead:
     """附件 label (黑体, top left) and the attachment's title, centred (§7.3.8 / §8)."""
 
-    label: str
+    label: str | None  # None: a table document's own title, no 附件 label
     title: str
     kind: str = "attachment_head"
 

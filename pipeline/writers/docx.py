@@ -201,8 +201,11 @@ class DocxWriter:
         self._para(block.date, "date")
 
     def _attachment_head(self, block) -> None:
-        self._para(block.label, "attachment_label")
-        self._para(block.title, "attachment_title")
+        if block.label:
+            self._para(block.label, "attachment_label")
+        p = self._para(block.title, "attachment_title")
+        if not block.label:
+            p.paragraph_format.space_before = Pt(0)
 
     def _fields(self, block) -> None:
         p = self._para("", "fields")

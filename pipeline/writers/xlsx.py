@@ -1,0 +1,127 @@
+"""A checklist as a fillable workbook (openpyxl), from the same Table view as the PDF and DOCX.
+
+Only the rating and remarks cells (and the region on a class checklist) are unlocked; the sheet
+is protected without a password so criteria cannot be changed by accident. The task id has its
+own column and the year, class and region sit in fixed cells, so ``pipeline collect`` can read
+the file back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Protection, Side
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..model import Rating
+from ..views import DocumentView, Table
+
+SHEET = "考评表"
+# Fixed cells read back by `pipeline collect`
+YEAR_CELL, LEVEL_CELL, REGION_CELL = "B2", "D2", "F2"
+HEADER_ROW = 4  # column labels; data starts on the row after
+FILL_KEYS = ("self_rating", "final_rating", "remarks")
+RATING_KEYS = ("self_rating", "final_rating")
+# Column widths in Excel character units per view column
+WIDTHS = {"number": 5, "category": 10, "id": 7, "name": 24, "excellent": 46, "standard": 42,
+          "self_rating": 10, "final_rating": 10, "remarks": 22}
+
+
+def checklist_workbook(view: DocumentView, table: Table) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    thin = Side(style="thin", color="000000")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="center")
+    centre = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    body_font = Font(name="仿宋_GB2312", size=11)
+    head_font = Font(name="黑体", size=11)
+    unlocked = Protection(locked=False)
+
+    columns = table.columns
+    last_col = len(columns)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last_col)
+    ws["A1"] = view.title.split("（")[0]
+    ws["A1"].font = Font(name="方正小标宋简体", size=16)
+    ws["A1"].alignment = centre
+    ws.row_dimensions[1].height = 30
+    region = view.extra.get("region")
+    level = view.extra["level"]
+    for label_cell, label, cell, value in (("A2", "年度", YEAR_CELL, view.extra["year"]),
+                                           ("C2", "考评层次", LEVEL_CELL, level.value),
+                                           ("E2", "地区", REGION_CELL, region.name if region else None)):
+        ws[label_cell] = label
+        ws[label_cell].font = head_font
+        ws[cell] = value
+        ws[cell].font = body_font
+    if region is None:
+        ws[REGION_CELL].protection = unlocked  # a class checklist: the region writes its name
+        ws[REGION_CELL].border = Border(bottom=thin)
+
+    for c, col in enumerate(columns, 1):
+        cell = ws.cell(row=HEADER_ROW, column=c, value=col.label if not col.group else f"{col.group}（{col.label}）")
+        cell.font = head_font
+        cell.alignment = centre
+        cell.border = border
+        ws.column_dimensions[cell.column_letter].width = WIDTHS.get(col.key, 12)
+
+    ratings = DataValidation(type="list", formula1='"' + ",".join(r.value for r in Rating) + '"',
+                             allow_blank=True, showErrorMessage=True,
+                             errorTitle="等次有误", error="请从下拉列表中选择：优秀、达标或未达标")
+    ws.add_data_validation(ratings)
+    row = HEADER_ROW + 1
+    first_data = row
+    for group in table.groups:
+        for cells in group.rows:
+            for c, col in enumerate(columns, 1):
+                if col.key in group.spanned:
+                    value = group.spanned[col.key]
+                else:
+                    value = "\n".join(cells.get(col.key, [])) or None
+                cell = ws.cell(row=row, column=c, value=value)
+                cell.font = body_font
+                cell.border = border
+                cell.alignment = centre if col.center else wrap
+                if col.key in FILL_KEYS:
+                    cell.protection = unlocked
+                if col.key in RATING_KEYS:
+                    ratings.add(cell.coordinate)
+            longest = max(len("\n".join(cells.get(k, []))) / (WIDTHS[k] * 0.55) +
+                          len(cells.get(k, [])) for k in ("excellent", "standard", "name"))
+            ws.row_dimensions[row].height = max(30, 15 * round(longest + 0.5))
+            row += 1
+    footer = row + 1
+    ws.cell(row=footer, column=1, value="填报单位（盖章）：")
+    ws.cell(row=footer, column=5, value="填报人：")
+    ws.cell(row=footer + 1, column=1, value="联系电话：")
+    ws.cell(row=footer + 1, column=5, value="填报日期：")
+    for r, c in ((footer, 3), (footer, 6), (footer + 1, 3), (footer + 1, 6)):
+        ws.cell(row=r, column=c).protection = unlocked
+        ws.cell(row=r, column=c).border = Border(bottom=thin)
+
+    ws.freeze_panes = ws.cell(row=first_data, column=1)
+    ws.print_title_rows = f"1:{HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_area = f"A1:{ws.cell(row=footer + 1, column=last_col).coordinate}"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.protection.sheet = True  # no password: filling needs none, editing criteria does
+    ws.protection.formatRows = False
+    ws.protection.formatColumns = False
+
+    props = wb.properties
+    fixed = dt.datetime.combine(view.date, dt.time())
+    props.created = fixed
+    props.modified = fixed
+    props.creator = view.author
+    props.lastModifiedBy = view.author
+    props.title = view.title
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
