@@ -95,3 +95,8 @@ def test_python_dash_m_is_the_same_program():
 def test_validate_ok(cli):
     result = cli("validate")
     assert "44" in result.output and "70" in result.output
+
+
+def test_validate_results_not_yet_supported_is_a_clear_usage_error(cli):
+    result = cli("validate", "--results", "x.csv", expect=2)
+    assert "--results" in result.stderr
