@@ -97,14 +97,15 @@ def checklist(book: TaskBook, cls: AssessmentClass, region: Region | None = None
     """A blank checklist of the tasks that apply to a class, or to one region of it."""
     tasks = book.tasks_for_region(region) if region else book.tasks_for(cls)
     title = checklist_title(book)
+    table = task_table(book, tasks, CHECKLIST_COLUMNS)
     section = Section([
         AttachmentHead(None, title),
         Fields([("年度", str(book.year)), ("考评层次", cls.value),
                 ("地区", region.name if region else "")]),
-        task_table(book, tasks, CHECKLIST_COLUMNS),
+        table,
         Fields([(label, "") for label in CHECKLIST_FOOTER]),
     ], landscape=True)
     name = f"{title}（{region.name if region else cls.value}）"
     return DocumentView("checklist", name, book.notice.date, [section], author=book.notice.issuer,
                         extra={"year": book.year, "level": cls, "region": region,
-                               "table": section.blocks[2]})
+                               "table": table, "heading": title})

@@ -20,6 +20,15 @@ def mm_to_pt(mm: float) -> float:
     return mm / MM_PER_PT
 
 
+def pt_to_mm(pt: float) -> float:
+    return pt * MM_PER_PT
+
+
+def mm_to_twips(mm: float) -> int:
+    """Word's twentieths of a point (dxa)."""
+    return round(mm_to_pt(mm) * 20)
+
+
 def text_width_em(text: str) -> float:
     """Width in body characters: half-width digits and Latin letters count half."""
     return sum(0.5 if ord(ch) < 0x2000 else 1.0 for ch in text)
@@ -126,9 +135,6 @@ class Layout(_M):
     def letter_spacing_pt(self) -> float:
         """Tightening that sets 28 body characters on a line (a hair under, so the 28th fits)."""
         return round(self.char_pitch_pt - self.sizes_pt.body - 0.01, 3)
-
-    def font_path(self, role: str) -> Path:
-        return font_paths(self)[role]
 
 
 @functools.lru_cache(maxsize=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .output import Entry, OutputDir, normalize_zip
@@ -23,7 +23,6 @@ class Job:
     region: str | None = None
     rating: str | None = None
     xlsx: Callable[[], bytes] | None = None  # checklists also come as a fillable workbook
-    formats: tuple[str, ...] = field(default=("docx", "pdf"))
 
 
 class Renderer:

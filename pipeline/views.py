@@ -116,10 +116,6 @@ class Table:
     groups: list[RowGroup]
     kind: str = "table"
 
-    @property
-    def spanned_keys(self) -> list[str]:
-        return list(self.groups[0].spanned) if self.groups else []
-
     def header_rows(self) -> list[list[tuple[str, int, int]]]:
         """Header cells as (label, colspan, rowspan) per header row (one or two rows)."""
         if not any(c.group for c in self.columns):

@@ -16,7 +16,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from ..layout import TEMPLATES, Layout, load_layout, text_width_em
+from ..layout import TEMPLATES, Layout, load_layout, mm_to_pt, mm_to_twips, pt_to_mm, text_width_em
 from ..views import DocumentView, Table
 from .docx_styles import STYLE_NAMES
 
@@ -28,6 +28,17 @@ def _el(tag: str, **attrs):
     for key, value in attrs.items():
         el.set(qn(key), str(value))
     return el
+
+
+def _border(side: str, width_pt: float):
+    """A black single rule (w:sz in eighths of a point)."""
+    return _el(f"w:{side}", **{"w:val": "single", "w:sz": int(round(width_pt * 8)), "w:space": 0,
+                               "w:color": "000000"})
+
+
+def _clear_runs(paragraph) -> None:
+    for run in list(paragraph.runs):
+        run._r.getparent().remove(run._r)
 
 
 class DocxWriter:
@@ -84,7 +95,7 @@ class DocxWriter:
         section.gutter = Mm(0)
         section.header_distance = Mm(15)
         # the page number's top 7 mm below the 版心: footer bottom = margin − 7 mm − one line
-        line_mm = L.sizes_pt.page_number * 25.4 / 72
+        line_mm = pt_to_mm(L.sizes_pt.page_number)
         section.footer_distance = Mm(round(m.bottom - L.positions.page_number_gap - line_mm, 2))
         sect = section._sectPr
         for old in sect.findall(qn("w:docGrid")):
@@ -110,8 +121,7 @@ class DocxWriter:
 
     def _page_number(self, footer, align) -> None:
         p = footer.paragraphs[0]
-        for r in list(p.runs):
-            r._r.getparent().remove(r._r)
+        _clear_runs(p)
         p.style = self.doc.styles[STYLE_NAMES["page_number"]]
         p.alignment = align
         ind = _el("w:ind", **({"w:rightChars": 100, "w:right": 0} if align == WD_ALIGN_PARAGRAPH.RIGHT
@@ -159,11 +169,11 @@ class DocxWriter:
         pbdr.append(_el("w:bottom", **{
             "w:val": "thickThinSmallGap" if upper else "thinThickSmallGap",
             "w:sz": int(L.rules_pt.letter_thick * 8),
-            "w:space": round(L.positions.letter_rule_gap / 25.4 * 72),
+            "w:space": round(mm_to_pt(L.positions.letter_rule_gap)),
             "w:color": L.colors.red}))
         paragraph._p.get_or_add_pPr().append(pbdr)
         # 170 mm centred in the 156 mm 版心: the paragraph reaches 7 mm into each margin
-        overhang = round((L.positions.letter_rule_length - L.text_width) / 2 * 56.6929)
+        overhang = mm_to_twips((L.positions.letter_rule_length - L.text_width) / 2)
         paragraph._p.get_or_add_pPr().append(_el("w:ind", **{"w:left": -overhang, "w:right": -overhang}))
 
     def _title(self, block) -> None:
@@ -236,12 +246,11 @@ class DocxWriter:
         tblpr.append(_el("w:tblLayout", **{"w:type": "fixed"}))
         borders = _el("w:tblBorders")
         for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-            borders.append(_el(f"w:{side}", **{"w:val": "single", "w:sz": int(L.rules_pt.table * 8),
-                                              "w:space": 0, "w:color": "000000"}))
+            borders.append(_border(side, L.rules_pt.table))
         tblpr.append(borders)
         # WPS hides columns without grid widths (PITFALLS.md)
         for col, grid in zip(block.columns, tbl.tblGrid.findall(qn("w:gridCol"))):
-            grid.set(qn("w:w"), str(round(col.width * 56.6929)))
+            grid.set(qn("w:w"), str(mm_to_twips(col.width)))
         for col, column in zip(block.columns, table.columns):
             for cell in column.cells:
                 cell.width = Mm(col.width)
@@ -293,8 +302,7 @@ class DocxWriter:
             extra._p.getparent().remove(extra._p)
         p = paragraphs[0]
         p.style = self.doc.styles[STYLE_NAMES[style]]
-        for r in list(p.runs):
-            r._r.getparent().remove(r._r)
+        _clear_runs(p)
         for i, line in enumerate(lines or [""]):
             if i:
                 p = cell.add_paragraph(style=self.doc.styles[STYLE_NAMES[style]])
@@ -313,8 +321,7 @@ class DocxWriter:
         section.even_page_footer.is_linked_to_previous = False
         for footer in (section.footer, section.even_page_footer):
             for p in footer.paragraphs:
-                for r in list(p.runs):
-                    r._r.getparent().remove(r._r)
+                _clear_runs(p)
         lines = []
         if imprint.copy_to:
             lines.append(("copy", f"抄送：{imprint.copy_to}。"))
@@ -322,7 +329,7 @@ class DocxWriter:
         # The block is a table whose first, borderless row has the exact height that puts the
         # last rule on the bottom edge of the 版心 (LibreOffice ignores floating tables and
         # tall exact line spacing; an exact row height works in Word, WPS and LibreOffice).
-        text_height_pt = L.text_height / 25.4 * 72
+        text_height_pt = mm_to_pt(L.text_height)
         rules_pt = 2 * L.rules_pt.imprint_thick + (len(lines) - 1) * L.rules_pt.imprint_thin
         spacer_pt = text_height_pt - len(lines) * L.line_pitch_pt - rules_pt - 1
         table = self.doc.add_table(rows=len(lines) + 1, cols=1)
@@ -330,15 +337,13 @@ class DocxWriter:
         tblpr = tbl.tblPr
         for old in tblpr.findall(qn("w:tblW")):
             tblpr.remove(old)
-        tblpr.append(_el("w:tblW", **{"w:w": round(L.text_width * 56.6929), "w:type": "dxa"}))
+        tblpr.append(_el("w:tblW", **{"w:w": mm_to_twips(L.text_width), "w:type": "dxa"}))
         tblpr.append(_el("w:tblLayout", **{"w:type": "fixed"}))
         cell_margins = _el("w:tblCellMar")
         for side in ("top", "left", "bottom", "right"):
             cell_margins.append(_el(f"w:{side}", **{"w:w": 0, "w:type": "dxa"}))
         tblpr.append(cell_margins)
-        tbl.tblGrid.findall(qn("w:gridCol"))[0].set(qn("w:w"), str(round(L.text_width * 56.6929)))
-        thick = int(round(L.rules_pt.imprint_thick * 8))
-        thin = int(round(L.rules_pt.imprint_thin * 8))
+        tbl.tblGrid.findall(qn("w:gridCol"))[0].set(qn("w:w"), str(mm_to_twips(L.text_width)))
         rows = table.rows
         rows[0]._tr.get_or_add_trPr().append(_el("w:trHeight", **{"w:val": round(spacer_pt * 20),
                                                                   "w:hRule": "exact"}))
@@ -349,11 +354,9 @@ class DocxWriter:
             cell = row.cells[0]
             cell.width = Mm(L.text_width)
             borders = _el("w:tcBorders")
-            borders.append(_el("w:top", **{"w:val": "single", "w:sz": thick if i == 0 else thin,
-                                           "w:space": 0, "w:color": "000000"}))
+            borders.append(_border("top", L.rules_pt.imprint_thick if i == 0 else L.rules_pt.imprint_thin))
             if i == len(lines) - 1:
-                borders.append(_el("w:bottom", **{"w:val": "single", "w:sz": thick, "w:space": 0,
-                                                  "w:color": "000000"}))
+                borders.append(_border("bottom", L.rules_pt.imprint_thick))
             cell._tc.get_or_add_tcPr().append(borders)
             row._tr.get_or_add_trPr().append(_el("w:cantSplit"))
             p = cell.paragraphs[0]
@@ -366,7 +369,7 @@ class DocxWriter:
                 # office 1 character in from the left, date 1 character in from the right
                 tabs = _el("w:tabs")
                 tabs.append(_el("w:tab", **{"w:val": "right", "w:pos": round(
-                    (L.text_width / 25.4 * 72 - L.sizes_pt.imprint * 2) * 20)}))
+                    (mm_to_pt(L.text_width) - L.sizes_pt.imprint * 2) * 20)}))
                 p._p.get_or_add_pPr().append(tabs)
                 p.add_run(office)
                 p.add_run("\t" + date)

@@ -17,7 +17,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-from ..layout import Layout
+from ..layout import Layout, mm_to_pt
 
 # style id → (name shown in Word, font role, size key, extra)
 STYLE_NAMES = {
@@ -141,12 +141,8 @@ def build_reference(layout: Layout):
         pf = style.paragraph_format
         pf.space_before = Pt(0)
         pf.space_after = Pt(0)
-        if exact:
-            pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-            pf.line_spacing = Pt(exact)
-        else:
-            pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-            pf.line_spacing = pitch
+        pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        pf.line_spacing = Pt(exact) if exact else pitch
         if align is not None:
             pf.alignment = align
         ppr = style.element.get_or_add_pPr()
@@ -195,7 +191,7 @@ def build_reference(layout: Layout):
     pbdr = _child(docnum.element.get_or_add_pPr(), "w:pBdr")
     _child(pbdr, "w:bottom", **{
         "w:val": "single", "w:sz": int(layout.rules_pt.red * 8),
-        "w:space": round(layout.positions.docnum_rule_gap / 25.4 * 72),
+        "w:space": round(mm_to_pt(layout.positions.docnum_rule_gap)),
         "w:color": layout.colors.red})
 
     ldocnum = para_style("letter_docnum", "fang", s.body, WD_ALIGN_PARAGRAPH.RIGHT)

@@ -44,7 +44,7 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
     columns = table.columns
     last_col = len(columns)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last_col)
-    ws["A1"] = view.title.split("（")[0]
+    ws["A1"] = view.extra["heading"]
     ws["A1"].font = Font(name="方正小标宋简体", size=16)
     ws["A1"].alignment = centre
     ws.row_dimensions[1].height = 30
