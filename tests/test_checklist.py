@@ -147,3 +147,13 @@ def test_pdf_layout_landscape_and_numbers(out):
 def test_unknown_region_is_usage_error(cli):
     result = cli("checklist", "--region", "火星区", "--out", "/tmp/never", expect=2)
     assert "火星区" in result.stderr
+
+
+def test_reproducible_all_formats(out, tmp_path):
+    import time
+    time.sleep(1.1)  # a clock-stamped field would now differ
+    Cli(ROOT)("checklist", "--level", "区", "--out", tmp_path)
+    for fmt in ("docx", "pdf", "xlsx"):
+        a = (out / "考评表" / f"区.{fmt}").read_bytes()
+        b = (tmp_path / "考评表" / f"区.{fmt}").read_bytes()
+        assert a == b, fmt

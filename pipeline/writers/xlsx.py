@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from zipfile import ZIP_DEFLATED, ZipFile
+
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.writer.excel import ExcelWriter
 
 from ..model import Rating
 from ..views import DocumentView, Table
@@ -122,6 +125,8 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
     props.creator = view.author
     props.lastModifiedBy = view.author
     props.title = view.title
+    # openpyxl's save_workbook stamps `modified` with the current time; its ExcelWriter does not,
+    # so the same inputs give the same bytes.
     out = io.BytesIO()
-    wb.save(out)
+    ExcelWriter(wb, ZipFile(out, "w", ZIP_DEFLATED)).save()
     return out.getvalue()
