@@ -91,12 +91,18 @@ def main():
 def validate(content_path, regions_path, rules_path, results_path):
     """检查全部数据文件，逐条列出问题（文件:行号: 说明）。"""
     content = load_content(content_path, regions_path, rules_path, need_rules=True)
+    results_line = ""
     if results_path is not None:
-        # reading collected results arrives with `pipeline report` (issue 5)
-        raise click.UsageError("本版本尚不能检查考评结果文件（--results），请先去掉该选项。")
+        from .results import load_results
+        results = load_results(results_path, content)
+        complete, incomplete = split_complete(content, results)
+        results_line = (f"考评结果（{results.encoding}）：{len(complete)} 个地区完整"
+                        + (f"，{len(incomplete)} 个地区缺少等次" if incomplete else "") + "。")
+        for region, missing in incomplete:
+            click.echo(missing_message(region, missing), err=True)
     tasks = list(content.tasks.tasks())
     click.echo(f"数据无误：{len(content.tasks.table.categories)} 个考评项目，{len(tasks)} 项考评内容，"
-               f"{len(content.regions.regions)} 个考评地区。")
+               f"{len(content.regions.regions)} 个考评地区。" + results_line)
 
 
 @main.command()
@@ -179,6 +185,109 @@ def checklist_job(content, cls, region=None):
                sub="地区" if region else None, level=cls.value,
                region=region.name if region else None,
                xlsx=lambda: checklist_workbook(view, view.extra["table"]))
+
+
+def split_complete(content, results, names=()):
+    """Regions whose applicable tasks are all rated, and the others with their missing ids."""
+    wanted = [content.region(n) for n in names] if names else results.regions(content)
+    complete, incomplete = [], []
+    for region in wanted:
+        missing = results.missing(content, region)
+        (incomplete.append((region, missing)) if missing else complete.append(region))
+    return complete, incomplete
+
+
+def missing_message(region, missing) -> str:
+    return f"{region.name}：以下任务没有等次，未生成其报告和函：{'、'.join(missing)}"
+
+
+def load_for_results(content_path, regions_path, results_path, names=()):
+    from .results import load_results
+
+    content = load_content(content_path, regions_path, need_rules=True)
+    for name in names:
+        if content.region(name) is None:
+            raise click.BadParameter(f"地区“{name}”不在地区名单中。", param_hint="--region")
+    results = load_results(results_path, content)
+    return content, results
+
+
+@main.command()
+@render_options
+@click.option("--results", "results_path", type=click.Path(path_type=Path), required=True,
+              help="考评结果（CSV 或填好的 XLSX 考评表）")
+@click.option("--region", "region_names", multiple=True, help="地区名称，可重复；默认：结果中的全部地区")
+@fail_cleanly
+def report(content_path, regions_path, out_dir, formats, results_path, region_names):
+    """为每个地区生成考评报告和等次函。"""
+    content, results = load_for_results(content_path, regions_path, results_path, region_names)
+    complete, incomplete = split_complete(content, results, region_names)
+    run_jobs(report_jobs(content, results, complete), out_dir, formats)
+    for region, missing in incomplete:
+        click.echo(missing_message(region, missing), err=True)
+    if incomplete:
+        sys.exit(1)
+
+
+def report_jobs(content, results, regions):
+    from . import documents
+    from .render import Job
+
+    jobs = []
+    order = {r.name: i for i, r in enumerate(content.regions.regions)}
+    for region in regions:
+        o = documents.outcome(content.rules, region, results.by_region.get(region.name, {}))
+        common = dict(level=region.assessment_class.value, region=region.name, rating=o.rating.value)
+        jobs.append(Job("report", region.name,
+                        documents.report(content.tasks, o, results.sample), **common))
+        jobs.append(Job("letter", region.name,
+                        documents.letter(content.tasks, content.issuance, order[region.name], o,
+                                         results.sample), **common))
+    return jobs
+
+
+@main.command()
+@render_options
+@click.option("--results", "results_path", type=click.Path(path_type=Path), required=True,
+              help="考评结果（CSV 或填好的 XLSX 考评表）")
+@fail_cleanly
+def summary(content_path, regions_path, out_dir, formats, results_path):
+    """生成全省考评结果通报。"""
+    content, results = load_for_results(content_path, regions_path, results_path)
+    run_jobs([summary_job(content, results)], out_dir, formats)
+
+
+def summary_job(content, results):
+    from . import documents
+    from .render import Job
+
+    complete, incomplete = split_complete(content, results)
+    outcomes = [documents.outcome(content.rules, r, results.by_region[r.name]) for r in complete]
+    view = documents.summary(content.tasks, content.regions, content.issuance, outcomes,
+                             [r.name for r, _ in incomplete], results.sample)
+    s = content.issuance.summary
+    return Job("summary", str(s.document_number), view)
+
+
+@main.command()
+@content_options
+@click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--to", "target", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="汇总写入的结果 CSV")
+@fail_cleanly
+def collect(content_path, regions_path, workbooks, target):
+    """把各地交回的 XLSX 考评表汇总成一个结果 CSV。"""
+    from .errors import DataError
+    from .output import atomic_write
+    from .results import collect as collect_records, records_csv
+
+    content = load_content(content_path, regions_path)
+    records, problems = collect_records(list(workbooks), content)
+    if problems:
+        raise DataError(problems)
+    atomic_write(target, records_csv(records))
+    regions = len({r.region for r in records})
+    click.echo(f"已汇总 {len(workbooks)} 个工作簿、{regions} 个地区、{len(records)} 条等次到 {target}")
 
 
 if __name__ == "__main__":  # pragma: no cover

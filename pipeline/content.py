@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors import DataError, Problem
-from .model import AssessmentClass, RatingRules, RegionBook, TaskBook
+from .model import AssessmentClass, Issuance, RatingRules, RegionBook, TaskBook
 from .yamlsource import Located, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -94,7 +94,7 @@ def validate_model(model: type[M], located: Located) -> M:
             # pydantic appends validator names to a path through an Annotated type
             loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
             problems.append(located.problem(loc, _message(error)))
-        raise DataError(sorted(set(problems))) from None
+        raise DataError(sorted(set(problems), key=Problem.sort_key)) from None
 
 
 # --- cross-checks a schema cannot express -----------------------------------------------
@@ -255,9 +255,17 @@ class Content:
     rules: RatingRules | None
     tasks_path: Path
     regions_path: Path
+    issuance: Issuance | None = None
 
     def region(self, name: str):
         return self.regions.region(name)
+
+
+def load_issuance(path: Path, tasks: TaskBook | None) -> Issuance:
+    issuance, src = _load(path, Issuance)
+    if tasks is not None and issuance.year != tasks.year:
+        raise DataError(src.problem(("year",), f"年度应为 {tasks.year}（与任务表一致），现在是 {issuance.year}"))
+    return issuance
 
 
 def load_content(tasks_path: Path | None = None, regions_path: Path | None = None,
@@ -293,10 +301,18 @@ def load_content(tasks_path: Path | None = None, regions_path: Path | None = Non
             rules = load_rules(rules_path, tasks)
         except DataError as exc:
             problems += exc.problems
+    issuance = None
+    if year is not None:
+        issuance_path = tasks_path.parent / f"issuance_{year}.yaml"
+        if issuance_path.exists() or need_rules:
+            try:
+                issuance = load_issuance(issuance_path, tasks)
+            except DataError as exc:
+                problems += exc.problems
     if problems:
         raise DataError(problems)
     assert tasks is not None and regions is not None and regions_path is not None
-    return Content(tasks, regions, rules, tasks_path, regions_path)
+    return Content(tasks, regions, rules, tasks_path, regions_path, issuance)
 
 
 def parse_class_option(text: str) -> AssessmentClass:

@@ -5,7 +5,11 @@ Everything a document says is decided here or in the text templates; the writers
 
 from __future__ import annotations
 
-from .model import AssessmentClass, Region, Task, TaskBook
+from dataclasses import dataclass
+
+from . import texts
+from .model import AssessmentClass, Issuance, Rating, RatingRules, Region, RegionBook, Task, TaskBook
+from .rating import Tally, overall, tally
 from .views import (AttachmentHead, AttachmentNote, Addressee, Column, DocumentView, Fields,
                     Imprint, Masthead, Notes, Paragraph, RowGroup, Section, Signature, Table,
                     Title, official_date)
@@ -109,3 +113,123 @@ def checklist(book: TaskBook, cls: AssessmentClass, region: Region | None = None
     return DocumentView("checklist", name, book.notice.date, [section], author=book.notice.issuer,
                         extra={"year": book.year, "level": cls, "region": region,
                                "table": table, "heading": title})
+
+
+# --- from the results -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionOutcome:
+    """One region's rated tasks and what they add up to."""
+
+    region: Region
+    results: dict  # task id → TaskResult
+    tally: Tally
+    rating: Rating
+
+
+def outcome(rules: RatingRules, region: Region, results: dict) -> RegionOutcome:
+    ratings = {task_id: r.rating for task_id, r in results.items()}
+    return RegionOutcome(region, results, tally(ratings), overall(rules, ratings))
+
+
+def report_title(book: TaskBook, region: Region) -> str:
+    return f"{region.name}{book.year}年度民政工作目标责任制考评报告"
+
+
+def _report_blocks(book: TaskBook, o: RegionOutcome, label: str | None) -> list:
+    filled = {task_id: {"self_rating": [r.self_rating.value] if r.self_rating else [],
+                        "final_rating": [r.rating.value],
+                        "remarks": [r.remarks] if r.remarks else []}
+              for task_id, r in o.results.items()}
+    table = task_table(book, book.tasks_for_region(o.region), CHECKLIST_COLUMNS, filled)
+    t = o.tally
+    return [
+        AttachmentHead(label, report_title(book, o.region)),
+        Fields([("年度", str(book.year)), ("考评层次", o.region.assessment_class.value),
+                ("地区", o.region.name)]),
+        table,
+        Paragraph(f"考评任务共{t.total}项：优秀{t.excellent}项，达标{t.standard}项，未达标{t.failed}项。"
+                  f"总体考评等次：{o.rating.value}。", "plain"),
+    ]
+
+
+def report(book: TaskBook, o: RegionOutcome, sample: bool = False) -> DocumentView:
+    """The filled assessment report: the region's checklist with the ratings and the result."""
+    return DocumentView("report", report_title(book, o.region), book.notice.date,
+                        [Section(_report_blocks(book, o, None), landscape=True)],
+                        author=book.notice.issuer, sample=sample)
+
+
+def letter(book: TaskBook, issuance: Issuance, index: int, o: RegionOutcome,
+           sample: bool = False) -> DocumentView:
+    """The rating letter (函, 信函格式) with the filled report as its 附件."""
+    settings = issuance.letters
+    failed = [book.task(task_id) for task_id, r in o.results.items() if r.rating is Rating.FAILED]
+    failed.sort(key=lambda t: tuple(int(x) for x in t.id.split(".")))
+    title, body = texts.render(
+        "letter.j2", year=book.year, region=o.region.name, recipient=o.region.addressee,
+        notice_title=book.notice.title, notice_number=str(book.notice.document_number),
+        rating=o.rating.value, tally=o.tally, failed_tasks=failed,
+        report_title=report_title(book, o.region))
+    number = settings.document_number.number(index)
+    first = Section([
+        Masthead(settings.masthead, str(number), style="letter"),
+        Title(title),
+        Addressee(o.region.addressee),
+        *body,
+        AttachmentNote([report_title(book, o.region)]),
+        Signature(settings.issuer, official_date(settings.date)),
+    ])
+    attachment = Section(_report_blocks(book, o, "附件"), landscape=True)
+    return DocumentView("letter", "".join(title), settings.date, [first, attachment],
+                        letter=True, sample=sample, author=settings.issuer,
+                        extra={"number": str(number)})
+
+
+SUMMARY_COLUMNS = [
+    Column("level", "考评层次", 30, center=True),
+    Column("region", "地区", 55, center=True),
+    Column("excellent", "优秀项数", 30, center=True),
+    Column("standard", "达标项数", 30, center=True),
+    Column("failed", "未达标项数", 30, center=True),
+    Column("rating", "总体等次", 50, center=True),
+]
+
+
+def summary(book: TaskBook, regions: RegionBook, issuance: Issuance,
+            outcomes: list[RegionOutcome], incomplete: list[str], sample: bool = False) -> DocumentView:
+    """The province-wide 通报: regions grouped by class and rating, in the regions file's order."""
+    s = issuance.summary
+    by_region = {o.region.name: o for o in outcomes}
+    groups, table_groups = [], []
+    for cls in AssessmentClass:
+        members = [by_region[r.name] for r in regions.in_class(cls) if r.name in by_region]
+        if not members:
+            continue
+        groups.append({"level": cls.value, "total": len(members),
+                       "ratings": [(rating.value, [o.region.name for o in members if o.rating is rating])
+                                   for rating in Rating]})
+        table_groups.append(RowGroup({"level": cls.value}, [
+            {"region": [o.region.name], "excellent": [str(o.tally.excellent)],
+             "standard": [str(o.tally.standard)], "failed": [str(o.tally.failed)],
+             "rating": [o.rating.value]} for o in members]))
+    title, body = texts.render(
+        "summary.j2", year=book.year, notice_title=book.notice.title,
+        notice_number=str(book.notice.document_number), groups=groups, incomplete=incomplete)
+    attachment_title = f"{book.year}年度全省民政工作目标责任制考评结果"
+    first = Section([
+        Masthead(s.masthead, str(s.document_number)),
+        Title(title),
+        Addressee(book.notice.addressees),
+        *body,
+        AttachmentNote([attachment_title]),
+        Signature(s.issuer, official_date(s.date)),
+    ])
+    attachment = Section([AttachmentHead("附件", attachment_title),
+                          Table(SUMMARY_COLUMNS, table_groups)], landscape=True)
+    imprint = None
+    if s.imprint is not None:
+        imprint = Imprint(s.imprint.office, f"{official_date(s.imprint.date)}印发", s.imprint.copy_to)
+    return DocumentView("summary", "".join(title), s.date, [first, attachment], imprint,
+                        sample=sample, author=s.issuer)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
     file: str
-    line: int | None
+    line: int | str | None  # a line number, or a cell such as 考评表!G5
     message: str
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line if isinstance(self.line, int) else 0, str(self.line), self.message)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

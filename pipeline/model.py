@@ -223,6 +223,41 @@ class RegionBook(_Model):
         return [r for r in self.regions if r.assessment_class is cls]
 
 
+# --- issuing the results -----------------------------------------------------------------
+
+
+class SequenceFrom(_Model):
+    prefix: Text
+    year: int = Field(ge=1949, le=2999)
+    first_sequence: int = Field(ge=1)
+
+    def number(self, index: int) -> DocumentNumber:
+        return DocumentNumber(prefix=self.prefix, year=self.year, sequence=self.first_sequence + index)
+
+
+class LetterSettings(_Model):
+    issuer: Text
+    masthead: Text
+    document_number: SequenceFrom
+    date: dt.date
+
+
+class SummarySettings(_Model):
+    issuer: Text
+    masthead: Text
+    document_number: DocumentNumber
+    date: dt.date
+    imprint: Imprint | None = None
+
+
+class Issuance(_Model):
+    """``issuance_<year>.yaml``: numbers and dates of the letters and the 通报."""
+
+    year: int = Field(ge=1949, le=2999)
+    letters: LetterSettings
+    summary: SummarySettings
+
+
 # --- rating rules -----------------------------------------------------------------------
 
 

@@ -57,6 +57,7 @@ class DocxWriter:
                 section = doc.add_section(WD_SECTION.NEW_PAGE)
             self._page_setup(section, section_view.landscape, first=(i == 0))
             self._footers(section, no_first=(view.letter and i == 0))
+            self.section = section
             if i == 0 and view.sample:
                 self._sample_mark(section)
             for block in section_view.blocks:
@@ -157,8 +158,27 @@ class DocxWriter:
             self._para(block.text, "masthead")
             self._para(block.number or "", "docnum")
             return
-        p = self._para(block.text, "letter_masthead")
+        # §10.1.1 the 标志 stands 30 mm from the top, inside the top margin: it goes in the first
+        # page's header, with the upper double rule; the lower one in the first page's footer.
+        L = self.layout
+        section = self.section
+        section.header_distance = Mm(L.positions.letter_masthead_top)
+        header = section.first_page_header
+        header.is_linked_to_previous = False
+        p = header.paragraphs[0]
+        p.style = self.doc.styles[STYLE_NAMES["letter_masthead"]]
+        p.add_run(block.text)
         self._double_rule(p, upper=True)
+        # The footers' bottom moves down to 20 mm, where the lower rule lies; the page numbers
+        # of later pages keep their place (7 mm below the 版心) by spacing below them.
+        lift = Mm(round(section.footer_distance.mm - L.positions.letter_lower_rule, 2))
+        section.footer_distance = Mm(L.positions.letter_lower_rule)
+        for numbered in (section.footer, section.even_page_footer):
+            numbered.paragraphs[0].paragraph_format.space_after = lift
+        footer = section.first_page_footer.paragraphs[0]
+        footer.style = self.doc.styles[STYLE_NAMES["plain"]]
+        footer.paragraph_format.line_spacing = Pt(1)
+        self._double_rule(footer, upper=False)
         if block.number:
             self._para(block.number, "letter_docnum")
 
@@ -169,7 +189,7 @@ class DocxWriter:
         pbdr.append(_el("w:bottom", **{
             "w:val": "thickThinSmallGap" if upper else "thinThickSmallGap",
             "w:sz": int(L.rules_pt.letter_thick * 8),
-            "w:space": round(mm_to_pt(L.positions.letter_rule_gap)),
+            "w:space": round(mm_to_pt(L.positions.letter_rule_gap)) if upper else 0,
             "w:color": L.colors.red}))
         paragraph._p.get_or_add_pPr().append(pbdr)
         # 170 mm centred in the 156 mm 版心: the paragraph reaches 7 mm into each margin

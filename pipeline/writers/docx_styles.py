@@ -72,21 +72,18 @@ def _child(parent, tag: str, **attrs):
     return el
 
 
-def _indent_chars(ppr, first: int = 0, left: int = 0, right: int = 0, hanging: int = 0) -> None:
-    """Indents in hundredths of a character (w:firstLineChars), as Word's 字符 unit."""
+def _indent_chars(ppr, first: int = 0, left: int = 0, right: int = 0, hanging: int = 0,
+                  char_pt: float = 16) -> None:
+    """Indents in hundredths of a character (Word's 字符 unit, w:firstLineChars …), with the
+    same length in twips beside them for LibreOffice, which reads only the latter."""
     ind = _child(ppr, "w:ind")
     for key in list(ind.attrib):
         del ind.attrib[key]
-    ind.set(qn("w:left"), "0")
-    ind.set(qn("w:right"), "0")
-    if first:
-        ind.set(qn("w:firstLineChars"), str(first))
-    if hanging:
-        ind.set(qn("w:hangingChars"), str(hanging))
-    if left:
-        ind.set(qn("w:leftChars"), str(left))
-    if right:
-        ind.set(qn("w:rightChars"), str(right))
+    for name, value in (("left", left), ("right", right), ("firstLine", first), ("hanging", hanging)):
+        if value or name in ("left", "right"):
+            ind.set(qn(f"w:{name}"), str(round(value / 100 * char_pt * 20)))
+            if value:
+                ind.set(qn(f"w:{name}Chars"), str(value))
 
 
 def _no_grid(ppr) -> None:
@@ -153,7 +150,8 @@ def build_reference(layout: Layout):
         return style
 
     normal = para_style("body", "fang", s.body)  # named 公文正文, the clerk's body style
-    _indent_chars(normal.element.get_or_add_pPr(), first=200)
+    cp = layout.char_pitch_pt
+    _indent_chars(normal.element.get_or_add_pPr(), first=200, char_pt=cp)
     # Normal itself: no indent (PITFALLS.md: indents leak into titles, cells and footers)
     n = styles["Normal"]
     n.font.size = Pt(s.body)
@@ -170,7 +168,7 @@ def build_reference(layout: Layout):
     para_style("right", "fang", s.body, WD_ALIGN_PARAGRAPH.RIGHT)
     for key, role, level in (("heading1", "hei", 0), ("heading2", "kai", 1)):
         h = para_style(key, role, s.body)
-        _indent_chars(h.element.get_or_add_pPr(), first=200)
+        _indent_chars(h.element.get_or_add_pPr(), first=200, char_pt=cp)
         _child(h.element.get_or_add_pPr(), "w:outlineLvl", **{"w:val": level})
         h.font.color.rgb = RGBColor.from_string(layout.colors.black)
 
@@ -207,12 +205,12 @@ def build_reference(layout: Layout):
 
     para_style("addressee", "fang", s.body)
     note = para_style("attachment_note", "fang", s.body)
-    _indent_chars(note.element.get_or_add_pPr(), first=200)
+    _indent_chars(note.element.get_or_add_pPr(), first=200, char_pt=cp)
     note.paragraph_format.space_before = pitch
     sig = para_style("signature", "fang", s.body, WD_ALIGN_PARAGRAPH.RIGHT)
     sig.paragraph_format.space_before = pitch
     date = para_style("date", "fang", s.body, WD_ALIGN_PARAGRAPH.RIGHT)
-    _indent_chars(date.element.get_or_add_pPr(), right=400)
+    _indent_chars(date.element.get_or_add_pPr(), right=400, char_pt=cp)
 
     para_style("attachment_label", "hei", s.body)
     at = para_style("attachment_title", "title", s.title, WD_ALIGN_PARAGRAPH.CENTER, grid=False)
@@ -223,9 +221,9 @@ def build_reference(layout: Layout):
     para_style("table_head", "hei", s.table_head, WD_ALIGN_PARAGRAPH.CENTER, grid=False,
                exact=round(s.table_head * 1.45, 1))
     notes = para_style("notes", "fang", s.body)
-    _indent_chars(notes.element.get_or_add_pPr(), left=200, hanging=200)
+    _indent_chars(notes.element.get_or_add_pPr(), left=200, hanging=200, char_pt=cp)
     imp = para_style("imprint", "fang", s.imprint, grid=False)
-    _indent_chars(imp.element.get_or_add_pPr(), left=100, right=100)
+    _indent_chars(imp.element.get_or_add_pPr(), left=100, right=100, char_pt=s.imprint)
     para_style("page_number", "song", s.page_number, grid=False, exact=s.page_number)
     sample = para_style("sample", "hei", 14, WD_ALIGN_PARAGRAPH.RIGHT, grid=False, exact=14)
     sample.font.color.rgb = red

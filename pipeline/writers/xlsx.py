@@ -32,6 +32,11 @@ WIDTHS = {"number": 5, "category": 10, "id": 7, "name": 24, "excellent": 46, "st
           "self_rating": 10, "final_rating": 10, "remarks": 22}
 
 
+def header_label(column) -> str:
+    """The column's label in the sheet's one header row; read back by `pipeline collect`."""
+    return f"{column.group}（{column.label}）" if column.group else column.label
+
+
 def checklist_workbook(view: DocumentView, table: Table) -> bytes:
     wb = Workbook()
     ws = wb.active
@@ -65,7 +70,7 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
         ws[REGION_CELL].border = Border(bottom=thin)
 
     for c, col in enumerate(columns, 1):
-        cell = ws.cell(row=HEADER_ROW, column=c, value=col.label if not col.group else f"{col.group}（{col.label}）")
+        cell = ws.cell(row=HEADER_ROW, column=c, value=header_label(col))
         cell.font = head_font
         cell.alignment = centre
         cell.border = border
