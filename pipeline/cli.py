@@ -59,8 +59,7 @@ def run_jobs(jobs, out_dir: Path, formats: tuple[str, ...]) -> None:
     renderer = Renderer()
     entries = []
     for job in jobs:
-        chosen = formats or (("docx", "pdf", "xlsx") if job.xlsx else ("docx", "pdf"))
-        entries += renderer.run(job, out, chosen)
+        entries += renderer.run(job, out, formats)
     out.update_manifest(entries)
     for entry in entries:
         click.echo(f"已生成 {out_dir / entry.path}")
@@ -95,6 +94,7 @@ def validate(content_path, regions_path, rules_path, results_path):
     if results_path is not None:
         from .results import load_results
         results = load_results(results_path, content)
+        from .jobs import missing_message, split_complete
         complete, incomplete = split_complete(content, results)
         results_line = (f"考评结果（{results.encoding}）：{len(complete)} 个地区完整"
                         + (f"，{len(incomplete)} 个地区缺少等次" if incomplete else "") + "。")
@@ -140,13 +140,10 @@ def tasks(content_path, regions_path, level, region_name, as_json):
 @fail_cleanly
 def notice(content_path, regions_path, out_dir, formats):
     """生成印发通知（附件为任务表）。"""
-    from . import documents
-    from .render import Job
+    from .jobs import notice_job
 
     content = load_content(content_path, regions_path)
-    n = content.tasks.notice
-    run_jobs([Job("notice", str(n.document_number), documents.notice(content.tasks))],
-             out_dir, formats)
+    run_jobs([notice_job(content)], out_dir, formats)
 
 
 @main.command()
@@ -157,6 +154,7 @@ def notice(content_path, regions_path, out_dir, formats):
 @fail_cleanly
 def checklist(content_path, regions_path, out_dir, formats, levels, region_names, all_regions):
     """生成空白考评表（DOCX、PDF 和可填写的 XLSX）；不加选项时每个考评层次一份。"""
+    from .jobs import checklist_job
     from .model import AssessmentClass
 
     content = load_content(content_path, regions_path)
@@ -173,32 +171,6 @@ def checklist(content_path, regions_path, out_dir, formats, levels, region_names
     jobs = [checklist_job(content, cls) for cls in dict.fromkeys(levels)]
     jobs += [checklist_job(content, r.assessment_class, r) for r in regions]
     run_jobs(jobs, out_dir, formats)
-
-
-def checklist_job(content, cls, region=None):
-    from . import documents
-    from .render import Job
-    from .writers.xlsx import checklist_workbook
-
-    view = documents.checklist(content.tasks, cls, region)
-    return Job("checklist", region.name if region else cls.value, view,
-               sub="地区" if region else None, level=cls.value,
-               region=region.name if region else None,
-               xlsx=lambda: checklist_workbook(view, view.extra["table"]))
-
-
-def split_complete(content, results, names=()):
-    """Regions whose applicable tasks are all rated, and the others with their missing ids."""
-    wanted = [content.region(n) for n in names] if names else results.regions(content)
-    complete, incomplete = [], []
-    for region in wanted:
-        missing = results.missing(content, region)
-        (incomplete.append((region, missing)) if missing else complete.append(region))
-    return complete, incomplete
-
-
-def missing_message(region, missing) -> str:
-    return f"{region.name}：以下任务没有等次，未生成其报告和函：{'、'.join(missing)}"
 
 
 def load_for_results(content_path, regions_path, results_path, names=()):
@@ -220,6 +192,8 @@ def load_for_results(content_path, regions_path, results_path, names=()):
 @fail_cleanly
 def report(content_path, regions_path, out_dir, formats, results_path, region_names):
     """为每个地区生成考评报告和等次函。"""
+    from .jobs import missing_message, report_jobs, split_complete
+
     content, results = load_for_results(content_path, regions_path, results_path, region_names)
     complete, incomplete = split_complete(content, results, region_names)
     run_jobs(report_jobs(content, results, complete), out_dir, formats)
@@ -229,23 +203,6 @@ def report(content_path, regions_path, out_dir, formats, results_path, region_na
         sys.exit(1)
 
 
-def report_jobs(content, results, regions):
-    from . import documents
-    from .render import Job
-
-    jobs = []
-    order = {r.name: i for i, r in enumerate(content.regions.regions)}
-    for region in regions:
-        o = documents.outcome(content.rules, region, results.by_region.get(region.name, {}))
-        common = dict(level=region.assessment_class.value, region=region.name, rating=o.rating.value)
-        jobs.append(Job("report", region.name,
-                        documents.report(content.tasks, o, results.sample), **common))
-        jobs.append(Job("letter", region.name,
-                        documents.letter(content.tasks, content.issuance, order[region.name], o,
-                                         results.sample), **common))
-    return jobs
-
-
 @main.command()
 @render_options
 @click.option("--results", "results_path", type=click.Path(path_type=Path), required=True,
@@ -253,20 +210,10 @@ def report_jobs(content, results, regions):
 @fail_cleanly
 def summary(content_path, regions_path, out_dir, formats, results_path):
     """生成全省考评结果通报。"""
+    from .jobs import summary_job
+
     content, results = load_for_results(content_path, regions_path, results_path)
     run_jobs([summary_job(content, results)], out_dir, formats)
-
-
-def summary_job(content, results):
-    from . import documents
-    from .render import Job
-
-    complete, incomplete = split_complete(content, results)
-    outcomes = [documents.outcome(content.rules, r, results.by_region[r.name]) for r in complete]
-    view = documents.summary(content.tasks, content.regions, content.issuance, outcomes,
-                             [r.name for r, _ in incomplete], results.sample)
-    s = content.issuance.summary
-    return Job("summary", str(s.document_number), view)
 
 
 @main.command()

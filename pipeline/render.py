@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 from .output import Entry, OutputDir, normalize_zip
 from .views import DocumentView
 
@@ -22,7 +20,12 @@ class Job:
     level: str | None = None
     region: str | None = None
     rating: str | None = None
-    xlsx: Callable[[], bytes] | None = None  # checklists also come as a fillable workbook
+    xlsx: bool = False  # checklists also come as a fillable workbook
+
+
+    @property
+    def default_formats(self) -> tuple[str, ...]:
+        return ("docx", "pdf", "xlsx") if self.xlsx else ("docx", "pdf")
 
 
 class Renderer:
@@ -46,10 +49,11 @@ class Renderer:
             self._docx = DocxWriter()
         return self._docx
 
-    def run(self, job: Job, out: OutputDir, formats: tuple[str, ...]) -> list[Entry]:
+    def run(self, job: Job, out: OutputDir, formats: tuple[str, ...] = ()) -> list[Entry]:
+        """Write the job in ``formats`` (default: DOCX and PDF, and XLSX for a checklist)."""
         entries = []
-        for fmt in formats:
-            if fmt == "xlsx" and job.xlsx is None:
+        for fmt in formats or job.default_formats:
+            if fmt == "xlsx" and not job.xlsx:
                 continue
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
@@ -58,7 +62,8 @@ class Renderer:
             elif fmt == "docx":
                 data = normalize_zip(self.docx.render(job.view))
             elif fmt == "xlsx":
-                data = normalize_zip(job.xlsx())
+                from .writers.xlsx import checklist_workbook
+                data = normalize_zip(checklist_workbook(job.view, job.view.extra["table"]))
             else:
                 data = self.pdf.html(job.view).encode("utf-8")
             entries.append(out.write(path, data, job.kind, fmt, job.level, job.region, pages,
