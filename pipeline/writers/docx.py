@@ -15,6 +15,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+from docx.table import _Cell
 
 from ..layout import TEMPLATES, Layout, load_layout, mm_to_pt, mm_to_twips, pt_to_mm, text_width_em
 from ..views import DocumentView, Table
@@ -50,6 +51,8 @@ class DocxWriter:
     def render(self, view: DocumentView) -> bytes:
         doc = Document(io.BytesIO(self.reference))
         self.doc = doc
+        # style ids looked up once: python-docx's name lookup walks every style on each call
+        self.style_ids = {key: doc.styles[name].style_id for key, name in STYLE_NAMES.items()}
         for i, section_view in enumerate(view.sections):
             if i == 0:
                 section = doc.sections[0]
@@ -123,7 +126,7 @@ class DocxWriter:
     def _page_number(self, footer, align) -> None:
         p = footer.paragraphs[0]
         _clear_runs(p)
-        p.style = self.doc.styles[STYLE_NAMES["page_number"]]
+        self._style(p, "page_number")
         p.alignment = align
         ind = _el("w:ind", **({"w:rightChars": 100, "w:right": 0} if align == WD_ALIGN_PARAGRAPH.RIGHT
                               else {"w:leftChars": 100, "w:left": 0}))
@@ -141,12 +144,16 @@ class DocxWriter:
     def _sample_mark(self, section) -> None:
         section.header.is_linked_to_previous = False
         p = section.header.paragraphs[0]
-        p.style = self.doc.styles[STYLE_NAMES["sample"]]
+        self._style(p, "sample")
         p.add_run("样例")
 
     # --- blocks -----------------------------------------------------------------------
+    def _style(self, paragraph, style: str) -> None:
+        paragraph._p.get_or_add_pPr().style = self.style_ids[style]
+
     def _para(self, text: str, style: str, keep_with_next: bool = False):
-        p = self.doc.add_paragraph(style=self.doc.styles[STYLE_NAMES[style]])
+        p = self.doc.add_paragraph()
+        self._style(p, style)
         if text:
             p.add_run(text)
         if keep_with_next:
@@ -166,7 +173,7 @@ class DocxWriter:
         header = section.first_page_header
         header.is_linked_to_previous = False
         p = header.paragraphs[0]
-        p.style = self.doc.styles[STYLE_NAMES["letter_masthead"]]
+        self._style(p, "letter_masthead")
         p.add_run(block.text)
         self._double_rule(p, upper=True)
         # The footers' bottom moves down to 20 mm, where the lower rule lies; the page numbers
@@ -176,7 +183,7 @@ class DocxWriter:
         for numbered in (section.footer, section.even_page_footer):
             numbered.paragraphs[0].paragraph_format.space_after = lift
         footer = section.first_page_footer.paragraphs[0]
-        footer.style = self.doc.styles[STYLE_NAMES["plain"]]
+        self._style(footer, "plain")
         footer.paragraph_format.line_spacing = Pt(1)
         self._double_rule(footer, upper=False)
         if block.number:
@@ -271,11 +278,13 @@ class DocxWriter:
         # WPS hides columns without grid widths (PITFALLS.md)
         for col, grid in zip(block.columns, tbl.tblGrid.findall(qn("w:gridCol"))):
             grid.set(qn("w:w"), str(mm_to_twips(col.width)))
-        for col, column in zip(block.columns, table.columns):
-            for cell in column.cells:
-                cell.width = Mm(col.width)
 
         rows = table.rows
+        # Every cell wrapped once: python-docx's table.cell(r, c) rebuilds the whole grid per call
+        grid = [[_Cell(tc, table) for tc in row._tr.tc_lst] for row in rows]
+        for row in grid:
+            for col, cell in zip(block.columns, row):
+                cell.width = Mm(col.width)
         # header: one or two rows, merged cells for the two-level 考评标准
         for r, header in enumerate(header_rows):
             trpr = rows[r]._tr.get_or_add_trPr()
@@ -287,9 +296,9 @@ class DocxWriter:
             for label, colspan, rowspan in header:
                 while (r, c) in occupied:
                     c += 1
-                cell = table.cell(r, c)
+                cell = grid[r][c]
                 if colspan > 1 or rowspan > 1:
-                    cell = cell.merge(table.cell(r + rowspan - 1, c + colspan - 1))
+                    cell = cell.merge(grid[r + rowspan - 1][c + colspan - 1])
                 for rr in range(r, r + rowspan):
                     for cc in range(c, c + colspan):
                         occupied.add((rr, cc))
@@ -306,13 +315,13 @@ class DocxWriter:
                     if key in group.spanned:
                         continue
                     col = block.columns[c]
-                    self._cell(table.cell(r, c), row.get(key, []), "table_text", center=col.center)
+                    self._cell(grid[r][c], row.get(key, []), "table_text", center=col.center)
                 r += 1
             for c, key in enumerate(keys):
                 if key in group.spanned:
-                    cell = table.cell(first, c)
+                    cell = grid[first][c]
                     if r - 1 > first:
-                        cell = cell.merge(table.cell(r - 1, c))
+                        cell = cell.merge(grid[r - 1][c])
                     self._cell(cell, [group.spanned[key]], "table_text", center=True)
 
     def _cell(self, cell, lines: list[str], style: str, center: bool = False) -> None:
@@ -321,11 +330,12 @@ class DocxWriter:
         for extra in paragraphs[1:]:
             extra._p.getparent().remove(extra._p)
         p = paragraphs[0]
-        p.style = self.doc.styles[STYLE_NAMES[style]]
+        self._style(p, style)
         _clear_runs(p)
         for i, line in enumerate(lines or [""]):
             if i:
-                p = cell.add_paragraph(style=self.doc.styles[STYLE_NAMES[style]])
+                p = cell.add_paragraph()
+                self._style(p, style)
             if line:
                 p.add_run(line)
             if center:
@@ -368,7 +378,7 @@ class DocxWriter:
         rows[0]._tr.get_or_add_trPr().append(_el("w:trHeight", **{"w:val": round(spacer_pt * 20),
                                                                   "w:hRule": "exact"}))
         spacer_p = rows[0].cells[0].paragraphs[0]
-        spacer_p.style = self.doc.styles[STYLE_NAMES["imprint"]]
+        self._style(spacer_p, "imprint")
         spacer_p.paragraph_format.line_spacing = Pt(1)
         for i, ((kind, content), row) in enumerate(zip(lines, rows[1:])):
             cell = row.cells[0]
@@ -380,7 +390,7 @@ class DocxWriter:
             cell._tc.get_or_add_tcPr().append(borders)
             row._tr.get_or_add_trPr().append(_el("w:cantSplit"))
             p = cell.paragraphs[0]
-            p.style = self.doc.styles[STYLE_NAMES["imprint"]]
+            self._style(p, "imprint")
             p.paragraph_format.line_spacing = Pt(L.line_pitch_pt)
             if kind == "copy":
                 p.add_run(content)
