@@ -237,5 +237,44 @@ def collect(content_path, regions_path, workbooks, target):
     click.echo(f"已汇总 {len(workbooks)} 个工作簿、{regions} 个地区、{len(records)} 条等次到 {target}")
 
 
+@main.command()
+@render_options
+@click.option("--results", "results_path", type=click.Path(path_type=Path),
+              help="考评结果（默认：任务表旁的 results_<年度>_sample.csv 样例数据）")
+@click.option("--jobs", "workers", type=click.IntRange(1, 64), help="并行进程数（默认：CPU 核数）")
+@fail_cleanly
+def build(content_path, regions_path, out_dir, formats, results_path, workers):
+    """生成全省全部文档：通知、考评表、考评报告、等次函和通报。"""
+    import time
+
+    from .build import build as run_build, check_system, default_workers, describe
+    from .jobs import all_jobs, missing_message
+    from .output import OutputDir
+
+    started = time.perf_counter()
+    if "pdf" in (formats or ("pdf",)):
+        check_system()
+    content = load_content(content_path, regions_path, need_rules=True)
+    if results_path is None:
+        results_path = content.tasks_path.parent / f"results_{content.tasks.year}_sample.csv"
+    content, results = load_for_results(content_path, regions_path, results_path)
+    jobs, incomplete = all_jobs(content, results)
+    out = OutputDir(out_dir)
+    workers = workers or default_workers()
+    with click.progressbar(length=len(jobs), label="生成文档", show_pos=True,
+                           file=sys.stderr) as bar:
+        outcome = run_build(jobs, out, workers, formats, progress=bar.update)
+    out.update_manifest(outcome.entries)
+    for region, missing in incomplete:
+        click.echo(missing_message(region, missing), err=True)
+    for job, reason in outcome.failures:
+        click.echo(f"未能生成 {describe(job)}：{reason}", err=True)
+    elapsed = time.perf_counter() - started
+    click.echo(f"完成：{len(jobs) - len(outcome.failures)}/{len(jobs)} 份文档，{len(outcome.entries)} 个文件，"
+               f"{workers} 个进程，用时 {elapsed:.1f} 秒。输出目录：{out_dir}")
+    if outcome.failures or incomplete:
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
