@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes.util
 import multiprocessing
 import os
+import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,11 @@ def check_system() -> None:
             "请运行 make setup，或执行 apt-get install libharfbuzz-subset0。")
 
 
-def _worker_init() -> None:
+def _worker_init(ignore_interrupt: bool = True) -> None:
     global _renderer
+    if ignore_interrupt:
+        # Ctrl-C is the parent's to handle: a worker finishes the file it is writing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _renderer = Renderer()
 
 
@@ -44,6 +48,7 @@ def _render(job: Job, root: str, formats: tuple[str, ...]) -> list[Entry]:
 class Outcome:
     entries: list[Entry] = field(default_factory=list)
     failures: list[tuple[Job, str]] = field(default_factory=list)
+    interrupted: bool = False
 
 
 def describe(job: Job) -> str:
@@ -54,34 +59,47 @@ def build(jobs: list[Job], out: OutputDir, workers: int, formats: tuple[str, ...
           progress: Callable[[int], None] = lambda n: None) -> Outcome:
     """Render every job; one failing document does not stop the others."""
     outcome = Outcome()
+    out.remove_stale_temporaries()
     if workers <= 1:
-        _worker_init()
-        for job in jobs:
-            try:
-                outcome.entries += _render(job, str(out.root), formats)
-            except Exception as exc:  # a failed document is reported, the others go on
-                outcome.failures.append((job, _reason(exc)))
-            progress(1)
+        _worker_init(ignore_interrupt=False)
+        try:
+            for job in jobs:
+                try:
+                    outcome.entries += _render(job, str(out.root), formats)
+                except Exception as exc:  # a failed document is reported, the others go on
+                    outcome.failures.append((job, _reason(exc)))
+                progress(1)
+        except KeyboardInterrupt:  # the file being written was discarded whole
+            outcome.interrupted = True
         return outcome
     # fork: the workers inherit the parsed content; WeasyPrint is imported after the fork
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_worker_init) as pool:
         pending = {pool.submit(_render, job, str(out.root), formats): job for job in jobs}
+
+        def collect(done) -> None:
+            for future in done:
+                job = pending.pop(future)
+                if future.cancelled():
+                    continue
+                try:
+                    outcome.entries += future.result()
+                except Exception as exc:
+                    outcome.failures.append((job, _reason(exc)))
+                progress(1)
+
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job = pending.pop(future)
-                    try:
-                        outcome.entries += future.result()
-                    except Exception as exc:
-                        outcome.failures.append((job, _reason(exc)))
-                    progress(1)
-        except BaseException:
+                collect(done)
+        except KeyboardInterrupt:
+            # stop handing out work; documents under way finish whole and are recorded
+            outcome.interrupted = True
             for future in pending:
                 future.cancel()
-            raise
+            done, _ = wait(pending)
+            collect(done)
     return outcome
 
 

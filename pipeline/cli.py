@@ -265,6 +265,9 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers):
                            file=sys.stderr) as bar:
         outcome = run_build(jobs, out, workers, formats, progress=bar.update)
     out.update_manifest(outcome.entries)
+    if outcome.interrupted:
+        click.echo(f"已中断：已完成的 {len(outcome.entries)} 个文件完整保留并记入清单，重新运行即可继续。", err=True)
+        sys.exit(1)
     for region, missing in incomplete:
         click.echo(missing_message(region, missing), err=True)
     for job, reason in outcome.failures:

@@ -90,6 +90,13 @@ class OutputDir:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    def remove_stale_temporaries(self) -> None:
+        """Temporary files an interrupted run left behind (ours by their prefix)."""
+        if self.root.is_dir():
+            for stale in self.root.rglob(".tmp-*"):
+                if stale.is_file():
+                    stale.unlink()
+
     def path_for(self, kind: str, name: str, fmt: str, sub: str | None = None) -> Path:
         parts = [KIND_DIRS[kind]] + ([safe_name(sub)] if sub else []) + [f"{safe_name(name)}.{fmt}"]
         path = self.root.joinpath(*parts)

@@ -123,8 +123,18 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
         raise DataError(Problem(name, None, "这不是文本文件（含二进制内容），请另存为 CSV 后重试"))
     try:
         return data.decode("utf-8-sig"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        bad_line = data.count(b"\n", 0, exc.start) + 1
+    # Some lines UTF-8 with Chinese, others not: two files pasted together; GB18030 would
+    # "succeed" and garble the UTF-8 lines, so refuse and say where
+    for line in data.split(b"\n"):
+        if any(b > 0x7F for b in line):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            raise DataError(Problem(name, bad_line,
+                                    "文件混用了多种编码（有的行是 UTF-8，此行不是），请整体另存为“CSV UTF-8”"))
     try:
         return data.decode("gb18030"), "GB18030"
     except UnicodeDecodeError as exc:
