@@ -100,3 +100,13 @@ def test_unrelated_files_in_out_are_kept(small):
     (small / "o" / "我的笔记.txt").write_text("keep", encoding="utf-8")
     Cli(small)("build", "--jobs", "1", "--format", "xlsx", "--out", "o")
     assert (small / "o" / "我的笔记.txt").read_text(encoding="utf-8") == "keep"
+
+
+def test_parent_does_not_import_weasyprint_before_forking():
+    code = ("import sys; from pipeline.content import load_content; from pipeline.jobs import all_jobs; "
+            "from pipeline.results import load_results; from pathlib import Path; "
+            "import pipeline.build, pipeline.cli; c = load_content(need_rules=True); "
+            "r = load_results(Path('content/results_2016_sample.csv'), c); all_jobs(c, r); "
+            "print('weasyprint' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
