@@ -54,7 +54,7 @@ def per_document(samples: int) -> tuple[dict, object, object]:
     from pipeline.results import load_results
     from pipeline.writers.xlsx import checklist_workbook
 
-    content = load_content(need_rules=True)
+    content = load_content(need_rating_files=True)
     results = load_results(ROOT / "content" / "results_2016_sample.csv", content)
     jobs, _ = all_jobs(content, results)
     renderer = Renderer()
@@ -123,7 +123,7 @@ def tenfold_views() -> tuple[float, float, int]:
     (tmp / "content" / "results_2016_sample.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
     before = rss_mib()
     t = time.perf_counter()
-    content = load_content(tmp / "content" / "tasks_2016.yaml", need_rules=True)
+    content = load_content(tmp / "content" / "tasks_2016.yaml", need_rating_files=True)
     results = load_results(tmp / "content" / "results_2016_sample.csv", content)
     jobs, _ = all_jobs(content, results)
     return time.perf_counter() - t, rss_mib() - before, len(jobs)

@@ -89,7 +89,7 @@ def main():
 @fail_cleanly
 def validate(content_path, regions_path, rules_path, results_path):
     """检查全部数据文件，逐条列出问题（文件:行号: 说明）。"""
-    content = load_content(content_path, regions_path, rules_path, need_rules=True)
+    content = load_content(content_path, regions_path, rules_path, need_rating_files=True)
     results_line = ""
     if results_path is not None:
         from .results import load_results
@@ -174,12 +174,15 @@ def checklist(content_path, regions_path, out_dir, formats, levels, region_names
 
 
 def load_for_results(content_path, regions_path, results_path, names=()):
+    """Content with its rating files, and the results (default: the year's sample file)."""
     from .results import load_results
 
-    content = load_content(content_path, regions_path, need_rules=True)
+    content = load_content(content_path, regions_path, need_rating_files=True)
     for name in names:
         if content.region(name) is None:
             raise click.BadParameter(f"地区“{name}”不在地区名单中。", param_hint="--region")
+    if results_path is None:
+        results_path = content.tasks_path.parent / f"results_{content.tasks.year}_sample.csv"
     results = load_results(results_path, content)
     return content, results
 
@@ -254,9 +257,6 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers):
     started = time.perf_counter()
     if "pdf" in (formats or ("pdf",)):
         check_system()
-    content = load_content(content_path, regions_path, need_rules=True)
-    if results_path is None:
-        results_path = content.tasks_path.parent / f"results_{content.tasks.year}_sample.csv"
     content, results = load_for_results(content_path, regions_path, results_path)
     jobs, incomplete = all_jobs(content, results)
     out = OutputDir(out_dir)

@@ -269,8 +269,11 @@ def load_issuance(path: Path, tasks: TaskBook | None) -> Issuance:
 
 
 def load_content(tasks_path: Path | None = None, regions_path: Path | None = None,
-                 rules_path: Path | None = None, need_rules: bool = False) -> Content:
-    """Load every content file, collecting the problems of all of them before failing."""
+                 rules_path: Path | None = None, need_rating_files: bool = False) -> Content:
+    """Load every content file, collecting the problems of all of them before failing.
+
+    ``need_rating_files``: rating_rules.yaml and issuance_<year>.yaml must be there (reports,
+    letters, 通报, validate); otherwise they are loaded when present."""
     tasks_path = resolve_default(tasks_path, DEFAULT_TASKS)
     problems: list[Problem] = []
     tasks = regions = rules = None
@@ -295,7 +298,7 @@ def load_content(tasks_path: Path | None = None, regions_path: Path | None = Non
                                 f"地区名单是 {regions.year} 年的，任务表是 {tasks.year} 年的，请选择同一年度的文件"))
     if rules_path is None:
         candidate = tasks_path.parent / "rating_rules.yaml"
-        rules_path = candidate if (candidate.exists() or need_rules) else None
+        rules_path = candidate if (candidate.exists() or need_rating_files) else None
     if rules_path is not None:
         try:
             rules = load_rules(rules_path, tasks)
@@ -304,7 +307,7 @@ def load_content(tasks_path: Path | None = None, regions_path: Path | None = Non
     issuance = None
     if year is not None:
         issuance_path = tasks_path.parent / f"issuance_{year}.yaml"
-        if issuance_path.exists() or need_rules:
+        if issuance_path.exists() or need_rating_files:
             try:
                 issuance = load_issuance(issuance_path, tasks)
             except DataError as exc:

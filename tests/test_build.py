@@ -105,7 +105,7 @@ def test_unrelated_files_in_out_are_kept(small):
 def test_parent_does_not_import_weasyprint_before_forking():
     code = ("import sys; from pipeline.content import load_content; from pipeline.jobs import all_jobs; "
             "from pipeline.results import load_results; from pathlib import Path; "
-            "import pipeline.build, pipeline.cli; c = load_content(need_rules=True); "
+            "import pipeline.build, pipeline.cli; c = load_content(need_rating_files=True); "
             "r = load_results(Path('content/results_2016_sample.csv'), c); all_jobs(c, r); "
             "print('weasyprint' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -22,7 +22,7 @@ from .pdfcheck import mm, pdf_text
 from .test_classes import COUNTY, DISTRICT, PREFECTURE
 
 SAMPLE = ROOT / "content" / "results_2016_sample.csv"
-CONTENT = load_content(need_rules=True)
+CONTENT = load_content(need_rating_files=True)
 
 
 def sample_rows() -> list[dict]:
