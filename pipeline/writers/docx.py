@@ -51,6 +51,7 @@ class DocxWriter:
     def render(self, view: DocumentView) -> bytes:
         doc = Document(io.BytesIO(self.reference))
         self.doc = doc
+        self.view = view
         # style ids looked up once: python-docx's name lookup walks every style on each call
         self.style_ids = {key: doc.styles[name].style_id for key, name in STYLE_NAMES.items()}
         for i, section_view in enumerate(view.sections):
@@ -183,6 +184,9 @@ class DocxWriter:
         for numbered in (section.footer, section.even_page_footer):
             numbered.paragraphs[0].paragraph_format.space_after = lift
         footer = section.first_page_footer.paragraphs[0]
+        if self.view.sample:  # the first page's header holds the 标志: the mark goes above the rule
+            mark = footer.insert_paragraph_before("样例")
+            self._style(mark, "sample")
         self._style(footer, "plain")
         footer.paragraph_format.line_spacing = Pt(1)
         self._double_rule(footer, upper=False)
