@@ -78,6 +78,13 @@ class LevelType(click.ParamType):
 @click.group(context_settings=CONTEXT)
 def main():
     """公文生成流水线：由任务表生成通知、考评表、考评报告、等次函和通报。"""
+    import logging
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("警告：%(message)s"))
+    log = logging.getLogger("pipeline")
+    if not log.handlers:
+        log.addHandler(handler)
+    log.propagate = False
 
 
 @main.command()

@@ -232,3 +232,12 @@ def test_random_yaml_never_crashes_loaders(tmp_path_factory, value):
             loader(path)
         except DataError as exc:
             assert exc.problems
+
+
+def test_character_missing_from_fandol_is_reported(workdir, wcli):
+    rare = "𠀀"  # CJK Extension B: not in the Fandol faces
+    edit(workdir / TASKS, "  signature: 吉林省民政厅", f"  signature: 吉林省民政厅{rare}")
+    result = wcli("notice", "--format", "pdf", "--out", "o")
+    assert f"不在 Fandol 字体里，PDF 中会改用系统字体或显示为空框：{rare}" in result.stderr
+    clean = wcli("checklist", "--level", "区", "--format", "pdf", "--out", "o")
+    assert "Fandol" not in clean.stderr

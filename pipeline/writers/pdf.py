@@ -8,6 +8,9 @@ and worker processes import it themselves.
 from __future__ import annotations
 
 import functools
+import logging
+from html import unescape
+import re
 from pathlib import Path
 
 import jinja2
@@ -17,6 +20,7 @@ from ..layout import TEMPLATES, Layout, font_paths, load_layout
 from ..views import DocumentView
 
 HTML_TEMPLATES = TEMPLATES / "html"
+LOG = logging.getLogger("pipeline")
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,6 +54,7 @@ class PdfWriter:
         self.layout = layout or load_layout()
         self.fonts = font_paths(self.layout)
         self.allowed = {p.resolve().as_uri(): p for p in self.fonts.values()}
+        self._covered: set[int] | None = None
         self.fetcher = _ProjectOnlyFetcher(self.allowed)
         self.font_config = FontConfiguration()
         css_text = environment().get_template("gongwen.css.j2").render(
@@ -64,11 +69,27 @@ class PdfWriter:
         """The PDF bytes and page count."""
         from weasyprint import HTML
 
-        document = HTML(string=self.html(view), url_fetcher=self.fetcher,
+        html = self.html(view)
+        document = HTML(string=html, url_fetcher=self.fetcher,
                         base_url=HTML_TEMPLATES.as_uri() + "/").render(
             stylesheets=[self.css], font_config=self.font_config)
         pdf = document.write_pdf()
+        self._check_glyphs(html)
         return pdf, len(document.pages)
+
+    def _check_glyphs(self, html: str) -> None:
+        """A character the embedded faces lack is drawn from a system face or as a blank box:
+        never silently — the clerk is told which characters."""
+        if self._covered is None:
+            from fontTools.ttLib import TTFont
+            self._covered = set()
+            for path in self.fonts.values():
+                self._covered |= set(TTFont(path, lazy=True).getBestCmap())
+        missing = sorted(ch for ch in set(html) if ord(ch) > 0x20 and ord(ch) not in self._covered)
+        if missing:
+            title = re.search(r"<title>(.*?)</title>", html)
+            LOG.warning("《%s》中有字不在 Fandol 字体里，PDF 中会改用系统字体或显示为空框：%s",
+                        unescape(title.group(1)) if title else "", "".join(missing))
 
 
 class _ProjectOnlyFetcher:
