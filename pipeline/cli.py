@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -11,6 +12,13 @@ import click
 
 from .content import load_content, parse_class_option
 from .errors import DataError, RenderError
+
+class _WarningsToStderr(logging.Handler):
+    """The library's warnings, in Chinese, on whatever stderr is current."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"警告：{record.getMessage()}", err=True)
+
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -78,12 +86,9 @@ class LevelType(click.ParamType):
 @click.group(context_settings=CONTEXT)
 def main():
     """公文生成流水线：由任务表生成通知、考评表、考评报告、等次函和通报。"""
-    import logging
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("警告：%(message)s"))
     log = logging.getLogger("pipeline")
-    if not log.handlers:
-        log.addHandler(handler)
+    if not any(isinstance(h, _WarningsToStderr) for h in log.handlers):
+        log.addHandler(_WarningsToStderr())
     log.propagate = False
 
 
