@@ -38,6 +38,9 @@ def fail_cleanly(func):
         except RenderError as exc:
             click.echo(f"无法生成文档：{exc}", err=True)
             sys.exit(1)
+        except OSError as exc:  # e.g. an --out folder that cannot be written
+            click.echo(f"无法读写文件：{exc.filename or ''}（{exc.strerror or exc}）", err=True)
+            sys.exit(1)
 
     return wrapper
 

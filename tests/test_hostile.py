@@ -241,3 +241,9 @@ def test_character_missing_from_fandol_is_reported(workdir, wcli):
     assert f"不在 Fandol 字体里，PDF 中会改用系统字体或显示为空框：{rare}" in result.stderr
     clean = wcli("checklist", "--level", "区", "--format", "pdf", "--out", "o")
     assert "Fandol" not in clean.stderr
+
+
+def test_unwritable_out_is_a_clear_error(workdir, wcli):
+    (workdir / "blocker").write_text("a file, not a folder", encoding="utf-8")
+    result = wcli("checklist", "--level", "区", "--format", "xlsx", "--out", "blocker/o", expect=1)
+    assert "无法读写文件" in result.stderr
