@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import texts
+from .pagination import paginate
 from .model import AssessmentClass, Issuance, Rating, RatingRules, Region, RegionBook, Task, TaskBook
 from .rating import Tally, overall, tally
 from .views import (AttachmentHead, AttachmentNote, Addressee, Column, DocumentView, Fields,
@@ -18,12 +19,12 @@ PILOT_EXCEPTION = "试点县（市、区）除外"
 
 # The attachment table of the notice: widths in mm of the 225 mm landscape 版心.
 NOTICE_COLUMNS = [
-    Column("number", "序号", 12, center=True),
-    Column("category", "考评项目", 22, center=True),
-    Column("name", "考评内容", 42),
-    Column("excellent", "优秀", 62, group="考评标准"),
-    Column("standard", "达标", 61, group="考评标准"),
-    Column("targets", "考评对象", 26, center=True),
+    Column("number", "序号", 10, center=True),
+    Column("category", "考评项目", 20, center=True),
+    Column("name", "考评内容", 36),
+    Column("excellent", "优秀", 70, group="考评标准"),
+    Column("standard", "达标", 69, group="考评标准"),
+    Column("targets", "考评对象", 20, center=True),
 ]
 
 
@@ -75,20 +76,21 @@ def notice(book: TaskBook) -> DocumentView:
     imprint = None
     if n.imprint is not None:
         imprint = Imprint(n.imprint.office, f"{official_date(n.imprint.date)}印发", n.imprint.copy_to)
-    return DocumentView("notice", n.title, n.date, [first, attachment], imprint, author=n.issuer)
+    return paginate(DocumentView("notice", n.title, n.date, [first, attachment], imprint,
+                                 author=n.issuer))
 
 
 # The checklist a region fills in: the notice's columns plus the id and the columns to fill.
 CHECKLIST_COLUMNS = [
-    Column("number", "序号", 10, center=True),
-    Column("category", "考评项目", 18, center=True),
-    Column("id", "编号", 12, center=True),
-    Column("name", "考评内容", 34),
-    Column("excellent", "优秀", 47, group="考评标准"),
-    Column("standard", "达标", 44, group="考评标准"),
-    Column("self_rating", "自评等次", 15, center=True),
-    Column("final_rating", "考评等次", 15, center=True),
-    Column("remarks", "备注/佐证材料", 30),
+    Column("number", "序号", 8, center=True),
+    Column("category", "考评项目", 20, center=True),
+    Column("id", "编号", 11, center=True),
+    Column("name", "考评内容", 28),
+    Column("excellent", "优秀", 57, group="考评标准"),
+    Column("standard", "达标", 56, group="考评标准"),
+    Column("self_rating", "自评等次", 13, center=True),
+    Column("final_rating", "考评等次", 13, center=True),
+    Column("remarks", "备注/佐证材料", 19),
 ]
 CHECKLIST_FOOTER = ["填报单位（盖章）", "填报人", "联系电话", "填报日期"]
 
@@ -137,33 +139,64 @@ def report_title(book: TaskBook, region: Region) -> str:
     return f"{region.name}{book.year}年度民政工作目标责任制考评报告"
 
 
-def _report_blocks(book: TaskBook, o: RegionOutcome, label: str | None) -> list:
+def _report_blocks(book: TaskBook, o: RegionOutcome) -> list:
     filled = {task_id: {"self_rating": [r.self_rating.value] if r.self_rating else [],
                         "final_rating": [r.rating.value],
                         "remarks": [r.remarks] if r.remarks else []}
               for task_id, r in o.results.items()}
     table = task_table(book, book.tasks_for_region(o.region), CHECKLIST_COLUMNS, filled)
-    t = o.tally
     return [
-        AttachmentHead(label, report_title(book, o.region)),
+        AttachmentHead(None, report_title(book, o.region)),
         Fields([("年度", str(book.year)), ("考评层次", o.region.assessment_class.value),
                 ("地区", o.region.name)]),
         table,
-        Paragraph(f"考评任务共{t.total}项：优秀{t.excellent}项，达标{t.standard}项，未达标{t.failed}项。"
-                  f"总体考评等次：{o.rating.value}。", "plain"),
+        Paragraph(tally_sentence(o), "plain"),
     ]
 
 
 def report(book: TaskBook, o: RegionOutcome, sample: bool = False) -> DocumentView:
     """The filled assessment report: the region's checklist with the ratings and the result."""
     return DocumentView("report", report_title(book, o.region), book.notice.date,
-                        [Section(_report_blocks(book, o, None), landscape=True)],
+                        [Section(_report_blocks(book, o), landscape=True)],
                         author=book.notice.issuer, sample=sample)
+
+
+# The letter's attachment: the region's results, no criteria (they came with the notice).
+# Widths in mm of the 156 mm portrait 版心.
+RESULT_COLUMNS = [
+    Column("number", "序号", 11, center=True),
+    Column("category", "考评项目", 26, center=True),
+    Column("id", "编号", 13, center=True),
+    Column("name", "考评内容", 66),
+    Column("self_rating", "自评等次", 20, center=True),
+    Column("final_rating", "考评等次", 20, center=True),
+]
+
+
+def results_title(book: TaskBook, region: Region) -> str:
+    return f"{region.name}{book.year}年度民政工作目标责任制考评结果"
+
+
+def tally_sentence(o: RegionOutcome) -> str:
+    t = o.tally
+    return (f"考评任务共{t.total}项：优秀{t.excellent}项，达标{t.standard}项，未达标{t.failed}项。"
+            f"总体考评等次：{o.rating.value}。")
+
+
+def _results_blocks(book: TaskBook, o: RegionOutcome) -> list:
+    ratings = {task_id: {"self_rating": [r.self_rating.value] if r.self_rating else [],
+                         "final_rating": [r.rating.value]}
+               for task_id, r in o.results.items()}
+    return [
+        AttachmentHead("附件", results_title(book, o.region)),
+        task_table(book, book.tasks_for_region(o.region), RESULT_COLUMNS, ratings),
+        Paragraph(tally_sentence(o), "plain"),
+    ]
 
 
 def letter(book: TaskBook, issuance: Issuance, index: int, o: RegionOutcome,
            sample: bool = False) -> DocumentView:
-    """The rating letter (函, 信函格式) with the filled report as its 附件."""
+    """The rating letter (函, 信函格式) with the region's results as its 附件."""
     settings = issuance.letters
     failed = [book.task(task_id) for task_id, r in o.results.items() if r.rating is Rating.FAILED]
     failed.sort(key=lambda t: tuple(int(x) for x in t.id.split(".")))
@@ -171,20 +204,20 @@ def letter(book: TaskBook, issuance: Issuance, index: int, o: RegionOutcome,
         "letter.j2", year=book.year, region=o.region.name, recipient=o.region.addressee,
         notice_title=book.notice.title, notice_number=str(book.notice.document_number),
         rating=o.rating.value, tally=o.tally, failed_tasks=failed,
-        report_title=report_title(book, o.region))
+        attachment_title=results_title(book, o.region))
     number = settings.document_number.number(index)
     first = Section([
         Masthead(settings.masthead, str(number), style="letter"),
         Title(title),
         Addressee(o.region.addressee),
         *body,
-        AttachmentNote([report_title(book, o.region)]),
+        AttachmentNote([results_title(book, o.region)]),
         Signature(settings.issuer, official_date(settings.date)),
     ])
-    attachment = Section(_report_blocks(book, o, "附件"), landscape=True)
-    return DocumentView("letter", "".join(title), settings.date, [first, attachment],
-                        letter=True, sample=sample, author=settings.issuer,
-                        extra={"number": str(number)})
+    attachment = Section(_results_blocks(book, o))
+    return paginate(DocumentView("letter", "".join(title), settings.date, [first, attachment],
+                                 letter=True, sample=sample, author=settings.issuer,
+                                 extra={"number": str(number)}))
 
 
 SUMMARY_COLUMNS = [
@@ -231,5 +264,5 @@ def summary(book: TaskBook, regions: RegionBook, issuance: Issuance,
     imprint = None
     if s.imprint is not None:
         imprint = Imprint(s.imprint.office, f"{official_date(s.imprint.date)}印发", s.imprint.copy_to)
-    return DocumentView("summary", "".join(title), s.date, [first, attachment], imprint,
-                        sample=sample, author=s.issuer)
+    return paginate(DocumentView("summary", "".join(title), s.date, [first, attachment], imprint,
+                                 sample=sample, author=s.issuer))

@@ -66,6 +66,12 @@ class Sizes(_M):
     table_head: float
 
 
+class TableCells(_M):
+    line_height: float
+    padding_x: float
+    padding_y: float
+
+
 class Positions(_M):
     masthead_top: float
     docnum_rule_gap: float
@@ -104,6 +110,7 @@ class Layout(_M):
     grid: Grid
     sizes_pt: Sizes
     masthead_scale_x: float
+    table: TableCells
     positions: Positions
     rules_pt: Rules
     colors: Colors

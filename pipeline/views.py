@@ -49,6 +49,7 @@ class Paragraph:
 
     text: str
     style: str = "body"
+    break_at: int | None = None  # a new page starts at this character (pagination.py decides)
     kind: str = "paragraph"
 
 
@@ -157,6 +158,9 @@ class Section:
 
     blocks: list[Block]
     landscape: bool = False
+    # The first page's line pitch when tightened to keep the closing block on it (§7.3.5.4;
+    # pagination.py decides); None: the grid's pitch.
+    pitch_pt: float | None = None
 
 
 @dataclass(frozen=True)

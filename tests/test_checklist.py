@@ -14,7 +14,9 @@ from pipeline.content import load_content
 from pipeline.model import AssessmentClass
 
 from .conftest import ROOT, Cli, edit
-from .pdfcheck import assert_in_order, docx_text, mm, pdf_text
+from pipeline.documents import CHECKLIST_COLUMNS
+
+from .pdfcheck import assert_in_order, docx_text, mm, pdf_text, squash, table_columns
 from .test_classes import COUNTY, DISTRICT, PREFECTURE
 
 BOOK = load_content().tasks
@@ -52,11 +54,15 @@ def test_class_checklist_holds_exactly_its_tasks(out, level):
     assert xlsx_ids(base.with_suffix(".xlsx")) == ids
     pdf, docx = pdf_text(base.with_suffix(".pdf")), docx_text(base.with_suffix(".docx"))
     assert_in_order(docx, units(ids))
-    # a row taller than a page splits, and its columns then interleave in the PDF's text
-    assert_in_order(pdf, [BOOK.task(i).name for i in ids])
-    for unit in units(ids):  # a split cell keeps its beginning and its end
-        unit = re.sub(r"\s", "", unit)
-        assert unit[:12] in pdf and unit[-12:] in pdf, unit
+    # rows break across pages: each column, read down the pages, holds its cells whole
+    columns = dict(zip([c.key for c in CHECKLIST_COLUMNS],
+                       table_columns(base.with_suffix(".pdf"), [c.width for c in CHECKLIST_COLUMNS])))
+    assert squash(columns["id"]) == "".join(ids)
+    assert_in_order(columns["name"], [BOOK.task(i).name for i in ids])
+    assert squash(columns["name"]) == "".join(squash(BOOK.task(i).name) for i in ids)
+    for key, lines in (("excellent", "excellent_lines"), ("standard", "standard_lines")):
+        assert squash(columns[key]) == "".join(squash("".join(getattr(BOOK.task(i), lines)))
+                                               for i in ids), key
     for text in (pdf, docx):
         others = [t for t in BOOK.tasks() if t.id not in ids]
         for task in others:

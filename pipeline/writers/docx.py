@@ -18,10 +18,13 @@ from docx.shared import Mm, Pt
 from docx.table import _Cell
 
 from ..layout import TEMPLATES, Layout, load_layout, mm_to_pt, mm_to_twips, pt_to_mm, text_width_em
+from ..pagination import ATTACHMENT_PREFIX, row_shape
 from ..views import DocumentView, Table
 from .docx_styles import STYLE_NAMES
 
 REFERENCE = TEMPLATES / "docx" / "reference.docx"
+# The 版头 keeps the grid's positions whatever the first page's pitch (§7.3.5.4)
+HEADER_STYLES = frozenset({"masthead", "docnum", "letter_masthead", "letter_docnum"})
 
 
 def _el(tag: str, **attrs):
@@ -29,6 +32,36 @@ def _el(tag: str, **attrs):
     for key, value in attrs.items():
         el.set(qn(key), str(value))
     return el
+
+
+# w:pPr's children in schema order (ECMA-376 CT_PPrBase): Word refuses a file whose order is off
+PPR_ORDER = ("pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr "
+             "suppressLineNumbers pBdr shd tabs suppressAutoHyphens kinsoku wordWrap overflowPunct "
+             "topLinePunct autoSpaceDE autoSpaceDN bidi adjustRightInd snapToGrid spacing ind "
+             "contextualSpacing mirrorIndents suppressOverlap jc textDirection textAlignment "
+             "textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange").split()
+
+
+# w:tblPr's children in schema order (CT_TblPr)
+TBLPR_ORDER = ("tblStyle tblpPr tblOverlap bidiVisual tblStyleRowBandSize tblStyleColBandSize tblW "
+               "jc tblCellSpacing tblInd tblBorders shd tblLayout tblCellMar tblLook").split()
+
+
+def set_child(parent, el, order: list[str]) -> None:
+    """Put ``el`` into ``parent`` in schema order, replacing one of its kind."""
+    name = el.tag.split("}")[1]
+    for old in parent.findall(el.tag):
+        parent.remove(old)
+    later = {qn(f"w:{t}") for t in order[order.index(name) + 1:]}
+    for i, child in enumerate(parent):
+        if child.tag in later:
+            parent.insert(i, el)
+            return
+    parent.append(el)
+
+
+def set_ppr(paragraph, el) -> None:
+    set_child(paragraph._p.get_or_add_pPr(), el, PPR_ORDER)
 
 
 def _border(side: str, width_pt: float):
@@ -54,6 +87,7 @@ class DocxWriter:
         self.view = view
         # style ids looked up once: python-docx's name lookup walks every style on each call
         self.style_ids = {key: doc.styles[name].style_id for key, name in STYLE_NAMES.items()}
+        self.pitch = None
         for i, section_view in enumerate(view.sections):
             if i == 0:
                 section = doc.sections[0]
@@ -62,10 +96,12 @@ class DocxWriter:
             self._page_setup(section, section_view.landscape, first=(i == 0))
             self._footers(section, no_first=(view.letter and i == 0))
             self.section = section
+            self.pitch = section_view.pitch_pt
             if i == 0 and view.sample:
                 self._sample_mark(section)
             for block in section_view.blocks:
                 getattr(self, f"_{block.kind}")(block)
+        self.pitch = None
         if view.imprint is not None:
             self._imprint(view.imprint)
         self._core(view)
@@ -86,7 +122,7 @@ class DocxWriter:
         cp.revision = 1
 
     # --- page geometry (§5.2, §7.5, §8) -----------------------------------------------
-    def _page_setup(self, section, landscape: bool, first: bool, grid: bool = True) -> None:
+    def _page_setup(self, section, landscape: bool, first: bool) -> None:
         L = self.layout
         m = L.landscape_margins if landscape else L.margins
         if landscape:
@@ -105,12 +141,12 @@ class DocxWriter:
         sect = section._sectPr
         for old in sect.findall(qn("w:docGrid")):
             sect.remove(old)
-        # §5.2.2 22 lines: Word's line grid (PITFALLS.md). 28 characters a line come from the
-        # styles' character spacing, not a character grid: LibreOffice gives each character
-        # wider than a grid cell two cells.
-        if grid:
-            sect.append(_el("w:docGrid", **{"w:type": "lines",
-                                            "w:linePitch": round(L.line_pitch_pt * 20)}))
+        # §5.2.2 22 lines come from the styles' exact line spacing (the grid's pitch), and 28
+        # characters from their character spacing. No line or character grid is switched on:
+        # LibreOffice snaps every line to it, exact heights, the 版头 and table rows included
+        # (a 16 pt 发文字号 takes a whole grid line), and a character grid gives each character
+        # wider than a cell two cells. The pitch is recorded for Word's page setup.
+        sect.append(_el("w:docGrid", **{"w:linePitch": round(L.line_pitch_pt * 20)}))
 
     def _footers(self, section, no_first: bool) -> None:
         """§7.5: "— N —" in 4号 宋体, odd pages right, even pages left, one character in."""
@@ -131,7 +167,7 @@ class DocxWriter:
         p.alignment = align
         ind = _el("w:ind", **({"w:rightChars": 100, "w:right": 0} if align == WD_ALIGN_PARAGRAPH.RIGHT
                               else {"w:leftChars": 100, "w:left": 0}))
-        p._p.get_or_add_pPr().append(ind)
+        set_ppr(p, ind)
         p.add_run("— ")
         field = _el("w:fldSimple", **{"w:instr": " PAGE "})
         run = _el("w:r")
@@ -159,7 +195,24 @@ class DocxWriter:
             p.add_run(text)
         if keep_with_next:
             p.paragraph_format.keep_with_next = True
+        if self.pitch is not None and style not in HEADER_STYLES:
+            self._tighten(p, style)
         return p
+
+    def _tighten(self, p, style: str) -> None:
+        """§7.3.5.4: the first page's text at the pitch pagination.py chose; blank lines before
+        and after a block (the style's spacing, in grid lines) shrink with it. Off the line grid,
+        which would snap the lines back to the standard pitch."""
+        L = self.layout
+        fmt = p.paragraph_format
+        spacing = self.doc.styles.element.get_by_id(self.style_ids[style]).pPr
+        spacing = spacing.find(qn("w:spacing")) if spacing is not None else None
+        for attr, name in (("w:before", "space_before"), ("w:after", "space_after")):
+            value = spacing.get(qn(attr)) if spacing is not None else None
+            if value:
+                setattr(fmt, name, Pt(int(value) / 20 / L.line_pitch_pt * self.pitch))
+        fmt.line_spacing = Pt(self.pitch)
+        set_ppr(p, _el("w:snapToGrid", **{"w:val": 0}))
 
     def _masthead(self, block) -> None:
         if block.style == "file":
@@ -202,10 +255,10 @@ class DocxWriter:
             "w:sz": int(L.rules_pt.letter_thick * 8),
             "w:space": round(mm_to_pt(L.positions.letter_rule_gap)) if upper else 0,
             "w:color": L.colors.red}))
-        paragraph._p.get_or_add_pPr().append(pbdr)
+        set_ppr(paragraph, pbdr)
         # 170 mm centred in the 156 mm 版心: the paragraph reaches 7 mm into each margin
         overhang = mm_to_twips((L.positions.letter_rule_length - L.text_width) / 2)
-        paragraph._p.get_or_add_pPr().append(_el("w:ind", **{"w:left": -overhang, "w:right": -overhang}))
+        set_ppr(paragraph, _el("w:ind", **{"w:left": -overhang, "w:right": -overhang}))
 
     def _title(self, block) -> None:
         p = self._para("", "title")
@@ -218,26 +271,37 @@ class DocxWriter:
         self._para(block.text + "：", "addressee")
 
     def _paragraph(self, block) -> None:
-        self._para(block.text, block.style)
+        if block.break_at is None:
+            self._para(block.text, block.style)
+            return
+        # pagination.py: a new page starts at this character (§7.3.5); one paragraph still
+        p = self._para(block.text[:block.break_at], block.style)
+        if block.break_at == 0:
+            p.paragraph_format.page_break_before = True
+        else:
+            run = p.add_run()
+            run._r.append(_el("w:br", **{"w:type": "page"}))
+        p.add_run(block.text[block.break_at:])
 
     def _attachment_note(self, block) -> None:
-        body = self.doc.paragraphs
-        if body:
-            body[-1].paragraph_format.keep_with_next = True
+        """§7.3.4: kept with the 署名 (which is kept with the date), never with the body: where
+        the body breaks is pagination.py's decision. A wrapped title goes on under its own first
+        character (the style's hanging indent; with several, one character more for the number)."""
         if len(block.titles) == 1:
-            self._para("附件：" + block.titles[0], "attachment_note", keep_with_next=True)
+            self._para(ATTACHMENT_PREFIX + block.titles[0], "attachment_note", keep_with_next=True)
             return
+        cp = self.layout.char_pitch_pt
         for i, title in enumerate(block.titles, 1):
-            p = self._para(("附件：" if i == 1 else "") + f"{i}.{title}", "attachment_note", True)
-            if i > 1:
-                p.paragraph_format.first_line_indent = Pt(5 * self.layout.char_pitch_pt)
+            p = self._para((ATTACHMENT_PREFIX if i == 1 else "") + f"{i}.{title}", "attachment_note", True)
+            set_ppr(p, _el("w:ind", **{
+                "w:left": round(6 * cp * 20), "w:hanging": round((4 if i == 1 else 1) * cp * 20)}))
 
     def _signature(self, block) -> None:
         """§7.3.5.1: date 4 characters in from the right; the issuer centred on the date."""
         L = self.layout
         shift = (text_width_em(block.date) - text_width_em(block.issuer)) / 2
         p = self._para(block.issuer, "signature", keep_with_next=True)
-        p._p.get_or_add_pPr().append(_el("w:ind", **{
+        set_ppr(p, _el("w:ind", **{
             "w:right": round((4 + shift) * L.char_pitch_pt * 20)}))
         self._para(block.date, "date")
 
@@ -274,11 +338,16 @@ class DocxWriter:
         table.autofit = False
         tbl = table._tbl
         tblpr = tbl.tblPr
-        tblpr.append(_el("w:tblLayout", **{"w:type": "fixed"}))
+        set_child(tblpr, _el("w:tblLayout", **{"w:type": "fixed"}), TBLPR_ORDER)
         borders = _el("w:tblBorders")
         for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
             borders.append(_border(side, L.rules_pt.table))
-        tblpr.append(borders)
+        set_child(tblpr, borders, TBLPR_ORDER)
+        margins = _el("w:tblCellMar")
+        for side, mm in (("top", L.table.padding_y), ("left", L.table.padding_x),
+                         ("bottom", L.table.padding_y), ("right", L.table.padding_x)):
+            margins.append(_el(f"w:{side}", **{"w:w": mm_to_twips(mm), "w:type": "dxa"}))
+        set_child(tblpr, margins, TBLPR_ORDER)
         # WPS hides columns without grid widths (PITFALLS.md)
         for col, grid in zip(block.columns, tbl.tblGrid.findall(qn("w:gridCol"))):
             grid.set(qn("w:w"), str(mm_to_twips(col.width)))
@@ -313,8 +382,12 @@ class DocxWriter:
         keys = [c.key for c in block.columns]
         for group in block.groups:
             first = r
-            for row in group.rows:
-                rows[r]._tr.get_or_add_trPr().append(_el("w:cantSplit"))
+            for i, row in enumerate(group.rows):
+                # a row of fewer than four lines stays whole; a taller one may break, Word's
+                # widow control keeping two lines of each cell paragraph on either side
+                shape = row_shape(block.columns, row, group.spanned if i == 0 else None, L)
+                if not shape.breakable:
+                    rows[r]._tr.get_or_add_trPr().append(_el("w:cantSplit"))
                 for c, key in enumerate(keys):
                     if key in group.spanned:
                         continue
@@ -349,8 +422,7 @@ class DocxWriter:
         """§7.4 版记 on its own even page, its last rule on the bottom edge of the 版心."""
         L = self.layout
         section = self.doc.add_section(WD_SECTION.EVEN_PAGE)
-        # no line grid here: LibreOffice snaps rows to it and ignores the exact heights below
-        self._page_setup(section, landscape=False, first=False, grid=False)
+        self._page_setup(section, landscape=False, first=False)
         section.footer.is_linked_to_previous = False
         section.even_page_footer.is_linked_to_previous = False
         for footer in (section.footer, section.even_page_footer):
@@ -371,12 +443,12 @@ class DocxWriter:
         tblpr = tbl.tblPr
         for old in tblpr.findall(qn("w:tblW")):
             tblpr.remove(old)
-        tblpr.append(_el("w:tblW", **{"w:w": mm_to_twips(L.text_width), "w:type": "dxa"}))
-        tblpr.append(_el("w:tblLayout", **{"w:type": "fixed"}))
+        set_child(tblpr, _el("w:tblW", **{"w:w": mm_to_twips(L.text_width), "w:type": "dxa"}), TBLPR_ORDER)
+        set_child(tblpr, _el("w:tblLayout", **{"w:type": "fixed"}), TBLPR_ORDER)
         cell_margins = _el("w:tblCellMar")
         for side in ("top", "left", "bottom", "right"):
             cell_margins.append(_el(f"w:{side}", **{"w:w": 0, "w:type": "dxa"}))
-        tblpr.append(cell_margins)
+        set_child(tblpr, cell_margins, TBLPR_ORDER)
         tbl.tblGrid.findall(qn("w:gridCol"))[0].set(qn("w:w"), str(mm_to_twips(L.text_width)))
         rows = table.rows
         rows[0]._tr.get_or_add_trPr().append(_el("w:trHeight", **{"w:val": round(spacer_pt * 20),
@@ -404,7 +476,7 @@ class DocxWriter:
                 tabs = _el("w:tabs")
                 tabs.append(_el("w:tab", **{"w:val": "right", "w:pos": round(
                     (mm_to_pt(L.text_width) - L.sizes_pt.imprint * 2) * 20)}))
-                p._p.get_or_add_pPr().append(tabs)
+                set_ppr(p, tabs)
                 p.add_run(office)
                 p.add_run("\t" + date)
         # a document ends with a paragraph (Word requires it; LibreOffice drops the section without)

@@ -117,6 +117,15 @@ def build_reference(layout: Layout):
     _child(rpr_default, "w:lang", **{"w:val": "en-US", "w:eastAsia": "zh-CN"})
     _child(rpr_default, "w:sz", **{"w:val": int(s.body * 2)})
     _child(rpr_default, "w:szCs", **{"w:val": int(s.body * 2)})
+    # Widow control (two lines of a paragraph on each side of a page break), as the PDF does
+    # and pagination.py counts; no extra space between Chinese and digits or Latin letters
+    # (Word's autoSpace), which the 28-character line does not have room for.
+    ppr_default = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr"))
+    for tag in ("w:autoSpaceDN", "w:autoSpaceDE", "w:widowControl"):
+        el = OxmlElement(tag)
+        if tag != "w:widowControl":
+            el.set(qn("w:val"), "0")
+        ppr_default.insert(0, el)
 
     def para_style(key: str, role: str, size: float, align=None, base: str | None = "Normal",
                    grid: bool = True, exact: float | None = None):
@@ -205,7 +214,8 @@ def build_reference(layout: Layout):
 
     para_style("addressee", "fang", s.body)
     note = para_style("attachment_note", "fang", s.body)
-    _indent_chars(note.element.get_or_add_pPr(), first=200, char_pt=cp)
+    # §7.3.4 “附件：” 2 characters in; a wrapped title under its own first character
+    _indent_chars(note.element.get_or_add_pPr(), left=500, hanging=300, char_pt=cp)
     note.paragraph_format.space_before = pitch
     sig = para_style("signature", "fang", s.body, WD_ALIGN_PARAGRAPH.RIGHT)
     sig.paragraph_format.space_before = pitch
@@ -217,9 +227,9 @@ def build_reference(layout: Layout):
     at.paragraph_format.space_before = pitch
     at.paragraph_format.space_after = Pt(layout.line_pitch_pt / 2)
     para_style("fields", "fang", s.body)
-    para_style("table_text", "fang", s.table, grid=False, exact=round(s.table * 1.45, 1))
+    para_style("table_text", "fang", s.table, grid=False, exact=round(s.table * layout.table.line_height, 1))
     para_style("table_head", "hei", s.table_head, WD_ALIGN_PARAGRAPH.CENTER, grid=False,
-               exact=round(s.table_head * 1.45, 1))
+               exact=round(s.table_head * layout.table.line_height, 1))
     notes = para_style("notes", "fang", s.body)
     _indent_chars(notes.element.get_or_add_pPr(), left=200, hanging=200, char_pt=cp)
     imp = para_style("imprint", "fang", s.imprint, grid=False)

@@ -17,7 +17,8 @@ import jinja2
 
 from ..errors import RenderError
 from ..layout import TEMPLATES, Layout, font_paths, load_layout
-from ..views import DocumentView
+from ..pagination import BODY_STYLES, paginate, row_shape, wrap
+from ..views import DocumentView, Paragraph, Section
 
 HTML_TEMPLATES = TEMPLATES / "html"
 LOG = logging.getLogger("pipeline")
@@ -63,16 +64,31 @@ class PdfWriter:
                        base_url=HTML_TEMPLATES.as_uri() + "/")
 
     def html(self, view: DocumentView) -> str:
-        return environment().get_template("document.html.j2").render(doc=view)
+        layout = self.layout
+        return environment().get_template("document.html.j2").render(
+            doc=view, row_shape=lambda columns, row, spanned: row_shape(columns, row, spanned, layout))
 
-    def render(self, view: DocumentView) -> tuple[bytes, int]:
-        """The PDF bytes and page count."""
+    def _layout(self, html: str):
         from weasyprint import HTML
 
-        html = self.html(view)
-        document = HTML(string=html, url_fetcher=self.fetcher,
-                        base_url=HTML_TEMPLATES.as_uri() + "/").render(
+        return HTML(string=html, url_fetcher=self.fetcher,
+                    base_url=HTML_TEMPLATES.as_uri() + "/").render(
             stylesheets=[self.css], font_config=self.font_config)
+
+    def render(self, view: DocumentView) -> tuple[bytes, int]:
+        """The PDF bytes and page count.
+
+        Where the first section breaks was planned from estimated lines (pagination.py); the
+        real layout is checked, and when the estimate was off the plan is made again from the
+        measured lines and the document laid out once more."""
+        html = self.html(view)
+        document = self._layout(html)
+        if not view.sections[0].landscape and any(b.kind == "signature" for b in view.sections[0].blocks):
+            first = measure_first_section(document)
+            if first.needs_replan(view.sections[0]):
+                view = paginate(view, self.layout, first.starts(view.sections[0], self.layout.grid.chars))
+                html = self.html(view)
+                document = self._layout(html)
         pdf = document.write_pdf()
         self._check_glyphs(html)
         return pdf, len(document.pages)
@@ -111,3 +127,70 @@ class _ProjectOnlyFetcher:
         return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": "font/otf"})
 
     fetch = __call__
+
+
+class FirstSection:
+    """The real lines of the first section's text blocks, as laid out: (page, block, text)."""
+
+    def __init__(self, lines: list[tuple[int, int, str]]):
+        self.lines = lines
+
+    def _texts(self, block: int) -> list[str]:
+        return [text for _, b, text in self.lines if b == block]
+
+    def starts(self, section: Section, chars: int) -> dict[int, list[int]]:
+        """Measured line starts of the addressee and the paragraphs. A paragraph the plan split
+        keeps its real lines before the split; after it the estimate goes on (the split itself
+        changed those lines)."""
+        measured = {}
+        for block, b in enumerate(section.blocks):
+            if b.kind not in ("paragraph", "addressee"):
+                continue
+            offsets, at = [], 0
+            for text in self._texts(block):
+                offsets.append(at)
+                at += len(text)
+            if not offsets:
+                continue
+            if isinstance(b, Paragraph) and b.break_at:
+                kept = [o for o in offsets if o < b.break_at]
+                last = kept[-1]
+                rest = wrap(b.text[last:], chars, 0 if last else BODY_STYLES.get(b.style, 0))
+                offsets = kept[:-1] + [last + o for o in rest]
+            measured[block] = offsets
+        return measured
+
+    def needs_replan(self, section: Section) -> bool:
+        """The closing rule broken, or the plan's split fell inside a line."""
+        body = [page for page, b, _ in self.lines if section.blocks[b].kind == "paragraph"]
+        closing = [page for page, b, _ in self.lines
+                   if section.blocks[b].kind in ("attachment_note", "signature")]
+        if not body or not closing:
+            return False
+        last = body[-1]
+        if any(page != last for page in closing) or body.count(last) < 2:
+            return True
+        if section.pitch_pt is not None and last != 0:
+            return True
+        for block, b in enumerate(section.blocks):
+            if isinstance(b, Paragraph) and b.break_at:
+                at = 0
+                for text in self._texts(block):
+                    if at < b.break_at < at + len(text):
+                        return True
+                    at += len(text)
+        return False
+
+
+def measure_first_section(document) -> FirstSection:
+    from weasyprint.formatting_structure import boxes
+
+    lines = []
+    for number, page in enumerate(document.pages):
+        for box in page._page_box.descendants():
+            if isinstance(box, boxes.LineBox) and box.element is not None:
+                block = box.element.get("data-block")
+                if block is not None:
+                    text = "".join(t.text for t in box.descendants() if isinstance(t, boxes.TextBox))
+                    lines.append((number, int(block), text))
+    return FirstSection(lines)
