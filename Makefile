@@ -4,12 +4,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system run test bench clean
+.PHONY: setup setup-test system system-test run test bench clean
 
 setup: system $(STAMP)
 
+# the tests also drive real clients (LibreOffice); `make run` does not need them
+setup-test: system-test $(STAMP)
+
 system:
 	@bash scripts/setup-system.sh
+
+system-test:
+	@bash scripts/setup-system.sh --test
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -20,7 +26,7 @@ run: setup
 	$(VENV)/bin/pipeline validate --results content/results_2016_sample.csv
 	$(VENV)/bin/pipeline build
 
-test: setup
+test: setup-test
 	$(VENV)/bin/pytest
 
 bench: setup

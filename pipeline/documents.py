@@ -86,11 +86,11 @@ CHECKLIST_COLUMNS = [
     Column("category", "考评项目", 20, center=True),
     Column("id", "编号", 11, center=True),
     Column("name", "考评内容", 28),
-    Column("excellent", "优秀", 57, group="考评标准"),
+    Column("excellent", "优秀", 56, group="考评标准"),
     Column("standard", "达标", 56, group="考评标准"),
     Column("self_rating", "自评等次", 13, center=True),
     Column("final_rating", "考评等次", 13, center=True),
-    Column("remarks", "备注/佐证材料", 19),
+    Column("remarks", "备注/佐证材料", 20),
 ]
 CHECKLIST_FOOTER = ["填报单位（盖章）", "填报人", "联系电话", "填报日期"]
 
@@ -164,10 +164,10 @@ def report(book: TaskBook, o: RegionOutcome, sample: bool = False) -> DocumentVi
 # The letter's attachment: the region's results, no criteria (they came with the notice).
 # Widths in mm of the 156 mm portrait 版心.
 RESULT_COLUMNS = [
-    Column("number", "序号", 11, center=True),
-    Column("category", "考评项目", 26, center=True),
-    Column("id", "编号", 13, center=True),
-    Column("name", "考评内容", 66),
+    Column("number", "序号", 12, center=True),
+    Column("category", "考评项目", 29, center=True),
+    Column("id", "编号", 12, center=True),
+    Column("name", "考评内容", 63),
     Column("self_rating", "自评等次", 20, center=True),
     Column("final_rating", "考评等次", 20, center=True),
 ]

@@ -5,8 +5,15 @@
 #   libharfbuzz-subset0                font subsetting; without it WeasyPrint silently falls
 #                                      back to fontTools, ~100x slower on CJK fonts
 #   texlive-lang-chinese               the Fandol fonts (Song, Fang, Hei, Kai) embedded in PDFs
+# With --test, also what the tests use as real clients (never the product itself):
+#   libreoffice-writer-nogui           lays out our DOCX as office software does (page breaks)
+#   libreoffice-calc-nogui             saves filled workbooks again, as a region's office would
+#   fonts-liberation2                  Times New Roman's metrics, so LibreOffice sets digits as Word
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 texlive-lang-chinese)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2)
+fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
