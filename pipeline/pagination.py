@@ -55,12 +55,38 @@ def _breakable(before: str, after: str) -> bool:
     return True
 
 
-def wrap(text: str, width: float, first_indent: float = 0, rest_indent: float = 0) -> list[int]:
+def _widths(text: str, autospace: bool) -> list[float]:
+    widths = [char_width(ch) for ch in text]
+    if autospace:
+        for i in range(1, len(text)):
+            a, b = text[i - 1], text[i]
+            if (_han(a) and _latin(b)) or (_latin(a) and _han(b)):
+                widths[i] += AUTOSPACE
+    return widths
+
+
+def _han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+# LibreOffice sets a quarter-character gap between Chinese and Latin letters or digits, whatever
+# the DOCX says (it ignores w:autoSpaceDE/DN); Word and the PDF do not. Where that makes a
+# paragraph a line longer, the plan leaves room for it.
+AUTOSPACE = 0.25
+
+
+def wrap(text: str, width: float, first_indent: float = 0, rest_indent: float = 0,
+         autospace: bool = False) -> list[int]:
     """The character offset where each line of ``text`` starts, ``width`` characters a line."""
+    widths = _widths(text, autospace)
     starts = [0]
     start, used, indent = 0, 0.0, first_indent
     for i, ch in enumerate(text):
-        w = char_width(ch)
+        w = widths[i]
         if indent + used + w > width + 1e-6 and i > start:
             j = i
             while j > start and not _breakable(text[j - 1], text[j]):
@@ -69,7 +95,7 @@ def wrap(text: str, width: float, first_indent: float = 0, rest_indent: float = 
                 j = i
             starts.append(j)
             start, indent = j, rest_indent
-            used = sum(char_width(c) for c in text[j:i])
+            used = sum(widths[j:i])
         used += w
     return starts
 
@@ -91,6 +117,7 @@ class Line:
     offset: int = 0  # character offset where the line starts
     blank: bool = False  # the blank line before a block: dropped at the top of a page
     body: bool = False  # a line of 正文 text
+    spare: bool = False  # room kept for a line some office software needs more
 
 
 # What the first section's blocks occupy, in body characters (§7.3): indents and hangs.
@@ -140,6 +167,10 @@ def section_lines(section: Section, layout: Layout, measured: Measured | None = 
     def text_lines(b: int, text: str, width: float, first: float, rest: float, body: bool) -> None:
         starts = (measured or {}).get(b) or wrap(text, width, first, rest)
         lines.extend(Line(b, i, off, body=body) for i, off in enumerate(starts))
+        # room for the line LibreOffice may need more (AUTOSPACE): it takes height, and is
+        # never where a page breaks nor counted as body text on the closing page
+        extra = len(wrap(text, width, first, rest, autospace=True)) - len(starts)
+        lines.extend(Line(b, len(starts) + k, len(text), body=False, spare=True) for k in range(extra))
 
     for b, block in enumerate(section.blocks):
         if isinstance(block, Masthead):
