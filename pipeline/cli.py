@@ -1,7 +1,12 @@
-"""The ``pipeline`` command: parse options, call the library, report. Nothing else."""
+"""The ``pipeline`` command: parse options, call the library, report. Nothing else.
+
+Exit codes (CONTRACT.md): 0 done; 1 bad data, or nothing to do (the message says which file,
+line or cell, and what to fix); 2 bad usage (an unknown option, a value outside its set).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -10,8 +15,12 @@ from pathlib import Path
 
 import click
 
+from . import i18n
 from .content import load_content, parse_class_option
-from .errors import DataError, RenderError
+from .errors import DataError, Problem, RenderError
+
+i18n.install()  # click's own messages (usage, errors, help) in Chinese
+
 
 class _WarningsToStderr(logging.Handler):
     """The library's warnings, in Chinese, on whatever stderr is current."""
@@ -21,6 +30,23 @@ class _WarningsToStderr(logging.Handler):
 
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Command(click.Command):
+    """A command whose usage line speaks Chinese too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
+class Group(click.Group):
+    command_class = Command
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
 
 
 def fail_cleanly(func):
@@ -45,39 +71,63 @@ def fail_cleanly(func):
     return wrapper
 
 
+def nothing_done(message: str) -> None:
+    """A command that would write nothing says why and exits 1 (never a silent success)."""
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
 def content_options(func):
-    func = click.option("--regions", "regions_path", type=click.Path(path_type=Path),
+    func = click.option("--regions", "regions_path", type=click.Path(path_type=Path), metavar="文件",
                         help="地区名单（默认：任务表旁的 regions_*_<年度>.yaml）")(func)
-    func = click.option("--content", "content_path", type=click.Path(path_type=Path),
+    func = click.option("--content", "content_path", type=click.Path(path_type=Path), metavar="文件",
                         help="任务表（默认：content/tasks_2016.yaml）")(func)
     return func
 
 
-def render_options(func):
-    func = click.option("--format", "formats", multiple=True,
-                        type=click.Choice(["docx", "pdf", "xlsx", "html"]),
-                        help="输出格式，可重复（默认：docx 和 pdf，考评表另有 xlsx）")(func)
-    func = click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-                        default=Path("output"), show_default=True, help="输出目录")(func)
-    return content_options(func)
+def _out_dir(ctx, param, value):
+    """An empty --out would write into the current folder: refused."""
+    if not str(value).strip():
+        raise click.BadParameter("输出目录不能为空，请给出目录名，如 output", ctx=ctx, param=param)
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise click.BadParameter(f"“{value}”是一个文件，应为文件夹", ctx=ctx, param=param)
+    return path
+
+
+def render_options(formats: tuple[str, ...]):
+    """--out, --format (only the formats this document has) and the content options."""
+
+    def decorate(func):
+        func = click.option("--format", "formats", multiple=True, type=click.Choice(formats),
+                            metavar="格式", help=f"输出格式，可重复：{'、'.join(formats)}（默认：除 html 外全部）")(func)
+        func = click.option("--out", "out_dir", type=str, default="output", show_default=True,
+                            metavar="目录", callback=_out_dir, help="输出目录")(func)
+        return content_options(func)
+
+    return decorate
 
 
 def run_jobs(jobs, out_dir: Path, formats: tuple[str, ...]) -> None:
     from .output import OutputDir
     from .render import Renderer
 
+    if not jobs:
+        nothing_done("没有要生成的文档。")
     out = OutputDir(out_dir)
     renderer = Renderer()
     entries = []
     for job in jobs:
         entries += renderer.run(job, out, formats)
+    if not entries:
+        nothing_done(f"所选格式（{'、'.join(formats)}）下没有要生成的文件。")
     out.update_manifest(entries)
     for entry in entries:
         click.echo(f"已生成 {out_dir / entry.path}")
 
 
 class LevelType(click.ParamType):
-    name = "LEVEL"
+    name = "层次"
 
     def convert(self, value, param, ctx):
         try:
@@ -86,9 +136,22 @@ class LevelType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-@click.group(context_settings=CONTEXT)
+def find_region(content, name: str, option: str = "--region"):
+    """The region of that name, or a usage error with a suggestion (a unique prefix, a close name)."""
+    from .results import suggest
+
+    region = content.region(name)
+    if region is None:
+        raise click.BadParameter(f"地区“{name}”不在地区名单中{suggest(name, content)}。", param_hint=option)
+    return region
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
 def main():
-    """公文生成流水线：由任务表生成通知、考评表、考评报告、等次函和通报。"""
+    """公文生成流水线：由任务表生成通知、考评表、考评报告、等次函和通报。
+
+    退出码：0 完成；1 数据有误或没有可做的事（提示中写明文件、行号或单元格）；2 命令用法有误。
+    """
     log = logging.getLogger("pipeline")
     if not any(isinstance(h, _WarningsToStderr) for h in log.handlers):
         log.addHandler(_WarningsToStderr())
@@ -97,45 +160,45 @@ def main():
 
 @main.command()
 @content_options
-@click.option("--rules", "rules_path", type=click.Path(path_type=Path),
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), metavar="文件",
               help="等次规则（默认：任务表旁的 rating_rules.yaml）")
-@click.option("--results", "results_path", type=click.Path(path_type=Path),
+@click.option("--results", "results_path", type=click.Path(path_type=Path), metavar="文件",
               help="同时检查考评结果文件（CSV 或 XLSX）")
 @fail_cleanly
 def validate(content_path, regions_path, rules_path, results_path):
     """检查全部数据文件，逐条列出问题（文件:行号: 说明）。"""
     content = load_content(content_path, regions_path, rules_path, need_rating_files=True)
-    results_line = ""
+    tasks = list(content.tasks.tasks())
+    click.echo(f"数据文件无误：{len(content.tasks.table.categories)} 个考评项目，{len(tasks)} 项考评内容，"
+               f"{len(content.regions.regions)} 个考评地区。")
     if results_path is not None:
+        from .jobs import missing_list, split_complete, summary_gaps
         from .results import load_results
         results = load_results(results_path, content)
-        from .jobs import missing_message, split_complete
         complete, incomplete = split_complete(content, results)
-        results_line = (f"考评结果（{results.encoding}）：{len(complete)} 个地区完整"
-                        + (f"，{len(incomplete)} 个地区缺少等次" if incomplete else "") + "。")
+        _, absent = summary_gaps(content, results)
         for region, missing in incomplete:
-            click.echo(missing_message(region, missing), err=True)
-    tasks = list(content.tasks.tasks())
-    click.echo(f"数据无误：{len(content.tasks.table.categories)} 个考评项目，{len(tasks)} 项考评内容，"
-               f"{len(content.regions.regions)} 个考评地区。" + results_line)
+            click.echo(f"{region.name}：以下任务还没有考评等次：{missing_list(results, region, missing)}")
+        click.echo(f"考评结果格式无误（{results.encoding}）：{len(complete)} 个地区已全部考评，"
+                   f"{len(incomplete)} 个地区尚缺考评等次，{len(absent)} 个地区还没有结果。")
 
 
 @main.command()
 @content_options
-@click.option("--level", type=LevelType(), help="考评层次：市（州）、县（市）或 区")
-@click.option("--region", "region_name", help="地区名称，如 九台区")
+@click.option("--level", type=LevelType(), metavar="层次", help="考评层次：市（州）、县（市）或 区")
+@click.option("--region", "region_name", metavar="名称", help="地区名称，如 九台区")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @fail_cleanly
 def tasks(content_path, regions_path, level, region_name, as_json):
-    """列出适用于某一考评层次或某一地区的考评内容。"""
-    if (level is None) == (region_name is None):
-        raise click.UsageError("请指定 --level 或 --region 其中之一。")
+    """列出适用于某一考评层次或某一地区的考评内容（--level 与 --region 二选一）。"""
+    if level is not None and region_name is not None:
+        raise click.UsageError("--level 和 --region 不能同时使用，请只给出其中一个。")
+    if level is None and region_name is None:
+        raise click.UsageError("请用 --level 指定考评层次，或用 --region 指定地区。")
     content = load_content(content_path, regions_path)
     book = content.tasks
     if region_name is not None:
-        region = content.region(region_name)
-        if region is None:
-            raise click.BadParameter(f"地区“{region_name}”不在地区名单中。", param_hint="--region")
+        region = find_region(content, region_name)
         selected = book.tasks_for_region(region)
         heading = f"{region.name}（{region.assessment_class.value}）"
     else:
@@ -150,8 +213,12 @@ def tasks(content_path, regions_path, level, region_name, as_json):
         click.echo(f"{t.id:>5}  {book.category_of(t).name}｜{t.name}")
 
 
+DOCUMENT_FORMATS = ("docx", "pdf", "html")
+CHECKLIST_FORMATS = ("docx", "pdf", "xlsx", "html")
+
+
 @main.command()
-@render_options
+@render_options(DOCUMENT_FORMATS)
 @fail_cleanly
 def notice(content_path, regions_path, out_dir, formats):
     """生成印发通知（附件为任务表）。"""
@@ -162,9 +229,9 @@ def notice(content_path, regions_path, out_dir, formats):
 
 
 @main.command()
-@render_options
-@click.option("--level", "levels", type=LevelType(), multiple=True, help="考评层次，可重复")
-@click.option("--region", "region_names", multiple=True, help="地区名称，可重复")
+@render_options(CHECKLIST_FORMATS)
+@click.option("--level", "levels", type=LevelType(), multiple=True, metavar="层次", help="考评层次，可重复")
+@click.option("--region", "region_names", multiple=True, metavar="名称", help="地区名称，可重复")
 @click.option("--all-regions", is_flag=True, help="为地区名单中的每个地区各生成一份")
 @fail_cleanly
 def checklist(content_path, regions_path, out_dir, formats, levels, region_names, all_regions):
@@ -173,12 +240,7 @@ def checklist(content_path, regions_path, out_dir, formats, levels, region_names
     from .model import AssessmentClass
 
     content = load_content(content_path, regions_path)
-    regions = []
-    for name in region_names:
-        region = content.region(name)
-        if region is None:
-            raise click.BadParameter(f"地区“{name}”不在地区名单中。", param_hint="--region")
-        regions.append(region)
+    regions = [find_region(content, name) for name in region_names]
     if all_regions:
         regions = list(content.regions.regions)
     if not levels and not region_names and not all_regions:
@@ -194,72 +256,117 @@ def load_for_results(content_path, regions_path, results_path, names=()):
 
     content = load_content(content_path, regions_path, need_rating_files=True)
     for name in names:
-        if content.region(name) is None:
-            raise click.BadParameter(f"地区“{name}”不在地区名单中。", param_hint="--region")
+        find_region(content, name)
     if results_path is None:
         results_path = content.tasks_path.parent / f"results_{content.tasks.year}_sample.csv"
     results = load_results(results_path, content)
     return content, results
 
 
+RESULTS_HELP = "考评结果（CSV 或填好的 XLSX 考评表）"
+
+
 @main.command()
-@render_options
+@render_options(DOCUMENT_FORMATS)
 @click.option("--results", "results_path", type=click.Path(path_type=Path), required=True,
-              help="考评结果（CSV 或填好的 XLSX 考评表）")
-@click.option("--region", "region_names", multiple=True, help="地区名称，可重复；默认：结果中的全部地区")
+              metavar="文件", help=RESULTS_HELP)
+@click.option("--region", "region_names", multiple=True, metavar="名称",
+              help="地区名称，可重复；默认：结果中的全部地区")
 @fail_cleanly
 def report(content_path, regions_path, out_dir, formats, results_path, region_names):
-    """为每个地区生成考评报告和等次函。"""
+    """为每个已考评完毕的地区生成考评报告和等次函。"""
     from .jobs import missing_message, report_jobs, split_complete
 
     content, results = load_for_results(content_path, regions_path, results_path, region_names)
+    if not results.by_region:
+        nothing_done(f"{results.source}：文件中没有任何等次，没有可生成的报告和函。")
     complete, incomplete = split_complete(content, results, region_names)
-    run_jobs(report_jobs(content, results, complete), out_dir, formats)
     for region, missing in incomplete:
-        click.echo(missing_message(region, missing), err=True)
+        click.echo(missing_message(results, region, missing), err=True)
+    if not complete:
+        nothing_done("没有考评完毕的地区（考评等次要全部填写），没有生成任何报告和函。")
+    run_jobs(report_jobs(content, results, complete), out_dir, formats)
     if incomplete:
+        click.echo(f"已为 {len(complete)} 个地区生成报告和函；{len(incomplete)} 个地区因缺少考评等次未生成（见上）。",
+                   err=True)
         sys.exit(1)
 
 
 @main.command()
-@render_options
+@render_options(DOCUMENT_FORMATS)
 @click.option("--results", "results_path", type=click.Path(path_type=Path), required=True,
-              help="考评结果（CSV 或填好的 XLSX 考评表）")
+              metavar="文件", help=RESULTS_HELP)
+@click.option("--draft", is_flag=True,
+              help="结果不全时先出征求意见稿：每页标“征求意见稿”，并列出尚未考评完毕的地区")
 @fail_cleanly
-def summary(content_path, regions_path, out_dir, formats, results_path):
-    """生成全省考评结果通报。"""
+def summary(content_path, regions_path, out_dir, formats, results_path, draft):
+    """生成全省考评结果通报（所有地区考评完毕后）。"""
     from .jobs import summary_job
 
     content, results = load_for_results(content_path, regions_path, results_path)
-    run_jobs([summary_job(content, results)], out_dir, formats)
+    run_jobs([summary_job(content, results, draft=draft)], out_dir, formats)
 
 
 @main.command()
 @content_options
-@click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path),
+                metavar="工作簿或文件夹...")
 @click.option("--to", "target", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="汇总写入的结果 CSV")
+              metavar="文件", help="汇总写入的结果 CSV")
+@click.option("--force", is_flag=True, help="结果文件已存在时覆盖它（原文件先另存为带时间的备份）")
 @fail_cleanly
-def collect(content_path, regions_path, workbooks, target):
-    """把各地交回的 XLSX 考评表汇总成一个结果 CSV。"""
-    from .errors import DataError
+def collect(content_path, regions_path, workbooks, target, force):
+    """把各地交回的 XLSX 考评表（或放着它们的文件夹）汇总成一个结果 CSV。"""
     from .output import atomic_write
-    from .results import collect as collect_records, records_csv
+    from .results import collect as collect_workbooks, results_csv
 
     content = load_content(content_path, regions_path)
-    records, problems = collect_records(list(workbooks), content)
-    if problems:
-        raise DataError(problems)
-    atomic_write(target, records_csv(records))
-    regions = len({r.region for r in records})
-    click.echo(f"已汇总 {len(workbooks)} 个工作簿、{regions} 个地区、{len(records)} 条等次到 {target}")
+    if target.exists() and not force:
+        nothing_done(f"{target}：结果文件已存在，未作改动。要覆盖请加 --force（原文件会先另存为备份）。")
+    outcome = collect_workbooks(list(workbooks), content)
+    for name in outcome.skipped:
+        click.echo(f"{name}：不是 .xlsx 工作簿，已跳过", err=True)
+    shown = set()
+    for problems in outcome.rejected.values():
+        for problem in problems:
+            if str(problem) not in shown:  # two copies of one region: one line for both files
+                shown.add(str(problem))
+                click.echo(str(problem), err=True)
+    results = outcome.results
+    faulty = set(outcome.rejected_region.values())
+    click.echo("地区\t自评\t考评\t问题")
+    for region in content.regions.regions:
+        if region.name in results.by_region:
+            done_self, done_final, total = results.counts(content, region)
+            click.echo(f"{region.name}\t{done_self}/{total}\t{done_final}/{total}\t")
+        elif region.name in faulty:
+            files = "、".join(n for n, r in outcome.rejected_region.items() if r == region.name)
+            click.echo(f"{region.name}\t—\t—\t有误，未汇总（{files}）")
+    missing = [r.name for r in content.regions.regions
+               if r.name not in results.by_region and r.name not in faulty]
+    if missing:
+        click.echo(f"尚未交回（{len(missing)} 个）：{'、'.join(missing)}")
+    if not outcome.accepted:
+        nothing_done("没有可汇总的工作簿，未写入结果文件。")
+    if target.exists():
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = target.with_name(f"{target.stem}.备份-{stamp}{target.suffix}")
+        target.replace(backup)
+        click.echo(f"原结果文件已另存为 {backup}")
+    atomic_write(target, results_csv(results, content))
+    rows = sum(len(v) for v in results.by_region.values())
+    click.echo(f"已汇总 {len(outcome.accepted)} 个工作簿、{len(results.by_region)} 个地区、{rows} 行等次到 {target}")
+    if outcome.rejected:
+        click.echo(f"有 {len(outcome.rejected)} 个工作簿未通过检查，未汇总（见上）；结果文件只包含其余工作簿。", err=True)
+        sys.exit(1)
 
 
 @main.command()
-@render_options
-@click.option("--results", "results_path", type=click.Path(path_type=Path),
+@render_options(CHECKLIST_FORMATS)
+@click.option("--results", "results_path", type=click.Path(path_type=Path), metavar="文件",
               help="考评结果（默认：任务表旁的 results_<年度>_sample.csv 样例数据）")
-@click.option("--jobs", "workers", type=click.IntRange(1, 64), help="并行进程数（默认：CPU 核数）")
+@click.option("--jobs", "workers", type=click.IntRange(1, 64), metavar="数量",
+              help="并行进程数（默认：CPU 核数）")
 @fail_cleanly
 def build(content_path, regions_path, out_dir, formats, results_path, workers):
     """生成全省全部文档：通知、考评表、考评报告、等次函和通报。"""
@@ -273,7 +380,7 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers):
     if "pdf" in (formats or ("pdf",)):
         check_system()
     content, results = load_for_results(content_path, regions_path, results_path)
-    jobs, incomplete = all_jobs(content, results)
+    jobs, incomplete, gaps = all_jobs(content, results)
     out = OutputDir(out_dir)
     workers = workers or default_workers()
     with click.progressbar(length=len(jobs), label="生成文档", show_pos=True,
@@ -284,13 +391,15 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers):
         click.echo(f"已中断：已完成的 {len(outcome.entries)} 个文件完整保留并记入清单，重新运行即可继续。", err=True)
         sys.exit(1)
     for region, missing in incomplete:
-        click.echo(missing_message(region, missing), err=True)
+        click.echo(missing_message(results, region, missing), err=True)
+    if gaps:
+        click.echo("考评结果不全，未生成全省通报（可用 pipeline summary --draft 先出征求意见稿）。", err=True)
     for job, reason in outcome.failures:
         click.echo(f"未能生成 {describe(job)}：{reason}", err=True)
     elapsed = time.perf_counter() - started
     click.echo(f"完成：{len(jobs) - len(outcome.failures)}/{len(jobs)} 份文档，{len(outcome.entries)} 个文件，"
                f"{workers} 个进程，用时 {elapsed:.1f} 秒。输出目录：{out_dir}")
-    if outcome.failures or incomplete:
+    if outcome.failures or incomplete or gaps:
         sys.exit(1)
 
 

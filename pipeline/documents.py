@@ -231,7 +231,8 @@ SUMMARY_COLUMNS = [
 
 
 def summary(book: TaskBook, regions: RegionBook, issuance: Issuance,
-            outcomes: list[RegionOutcome], incomplete: list[str], sample: bool = False) -> DocumentView:
+            outcomes: list[RegionOutcome], incomplete: list[str], sample: bool = False,
+            draft: bool = False) -> DocumentView:
     """The province-wide 通报: regions grouped by class and rating, in the regions file's order."""
     s = issuance.summary
     by_region = {o.region.name: o for o in outcomes}
@@ -265,4 +266,4 @@ def summary(book: TaskBook, regions: RegionBook, issuance: Issuance,
     if s.imprint is not None:
         imprint = Imprint(s.imprint.office, f"{official_date(s.imprint.date)}印发", s.imprint.copy_to)
     return paginate(DocumentView("summary", "".join(title), s.date, [first, attachment], imprint,
-                                 sample=sample, author=s.issuer))
+                                 sample=sample, draft=draft, author=s.issuer))

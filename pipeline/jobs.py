@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import documents
 from .content import Content
 from .model import AssessmentClass, Region
+from .errors import DataError, Problem
 from .render import Job
 
 
@@ -20,7 +21,8 @@ def checklist_job(content: Content, cls: AssessmentClass, region: Region | None 
 
 
 def split_complete(content: Content, results, names=()) -> tuple[list, list]:
-    """Regions whose applicable tasks are all rated, and the others with their missing ids."""
+    """Regions whose applicable tasks all have a final rating, and the others with the ids
+    still without one."""
     wanted = [content.region(n) for n in names] if names else results.regions(content)
     complete, incomplete = [], []
     for region in wanted:
@@ -29,15 +31,25 @@ def split_complete(content: Content, results, names=()) -> tuple[list, list]:
     return complete, incomplete
 
 
-def missing_message(region: Region, missing: list[str]) -> str:
-    return f"{region.name}：以下任务没有等次，未生成其报告和函：{'、'.join(missing)}"
+def missing_list(results, region: Region, missing: list[str]) -> str:
+    """“1.2（九台区.xlsx 考评表!H6）、16.4”: each id with where its rating belongs, when known."""
+    items = []
+    for task_id in missing:
+        where = results.where(region, task_id)
+        items.append(f"{task_id}（{where}）" if where else task_id)
+    return "、".join(items)
+
+
+def missing_message(results, region: Region, missing: list[str], skipped: bool = True) -> str:
+    tail = "，未生成其报告和函" if skipped else ""
+    return f"{region.name}：以下任务还没有考评等次{tail}：{missing_list(results, region, missing)}"
 
 
 def report_jobs(content: Content, results, regions: list[Region]) -> list[Job]:
     jobs = []
     order = {r.name: i for i, r in enumerate(content.regions.regions)}
     for region in regions:
-        o = documents.outcome(content.rules, region, results.by_region.get(region.name, {}))
+        o = documents.outcome(content.rules, region, results.final(region))
         common = dict(level=region.assessment_class.value, region=region.name, rating=o.rating.value)
         jobs.append(Job("report", region.name,
                         documents.report(content.tasks, o, results.sample), **common))
@@ -47,20 +59,57 @@ def report_jobs(content: Content, results, regions: list[Region]) -> list[Job]:
     return jobs
 
 
-def summary_job(content: Content, results) -> Job:
-    complete, incomplete = split_complete(content, results)
-    outcomes = [documents.outcome(content.rules, r, results.by_region[r.name]) for r in complete]
+def summary_gaps(content: Content, results) -> tuple[list, list[Region]]:
+    """Regions of the regions file whose final ratings are incomplete (with the missing ids),
+    and those with no rating at all: a 通报 is issued only when both are empty."""
+    incomplete, absent = [], []
+    for region in content.regions.regions:
+        if region.name not in results.by_region:
+            absent.append(region)
+        elif missing := results.missing(content, region):
+            incomplete.append((region, missing))
+    return incomplete, absent
+
+
+def summary_gaps_problems(content: Content, results) -> list[Problem]:
+    incomplete, absent = summary_gaps(content, results)
+    problems = []
+    if absent:
+        problems.append(Problem(results.source, None, f"以下 {len(absent)} 个地区还没有考评结果："
+                                + "、".join(r.name for r in absent)))
+    for region, missing in incomplete:
+        problems.append(Problem(results.source, None, missing_message(results, region, missing, skipped=False)))
+    return problems
+
+
+def summary_job(content: Content, results, draft: bool = False) -> Job:
+    """The 通报. Only from complete results (every region, every final rating), unless a draft,
+    which carries the 征求意见稿 mark on every page and lists who is still missing."""
+    incomplete, absent = summary_gaps(content, results)
+    if (incomplete or absent) and not draft:
+        problems = summary_gaps_problems(content, results)
+        problems.append(Problem(results.source, None, "全省通报须在所有地区考评完毕后印发；"
+                                "如需先出征求意见稿，请加 --draft"))
+        raise DataError(problems)
+    complete = [r for r in content.regions.regions
+                if r.name in results.by_region and not results.missing(content, r)]
+    outcomes = [documents.outcome(content.rules, r, results.final(r)) for r in complete]
+    pending = [r.name for r, _ in incomplete] + [r.name for r in absent]
     view = documents.summary(content.tasks, content.regions, content.issuance, outcomes,
-                             [r.name for r, _ in incomplete], results.sample)
-    return Job("summary", str(content.issuance.summary.document_number), view)
+                             pending, results.sample, draft=draft)
+    name = str(content.issuance.summary.document_number) + ("（征求意见稿）" if draft else "")
+    return Job("summary", name, view)
 
 
-def all_jobs(content: Content, results) -> tuple[list[Job], list]:
-    """Everything for the province: notice, class and region checklists, reports, letters, 通报."""
+def all_jobs(content: Content, results) -> tuple[list[Job], list, list[Problem]]:
+    """Everything for the province: notice, class and region checklists, reports, letters and,
+    when every region is complete, the 通报. Also: the incomplete regions, and why no 通报."""
     jobs = [notice_job(content)]
     jobs += [checklist_job(content, cls) for cls in AssessmentClass]
     jobs += [checklist_job(content, r.assessment_class, r) for r in content.regions.regions]
     complete, incomplete = split_complete(content, results)
     jobs += report_jobs(content, results, complete)
-    jobs.append(summary_job(content, results))
-    return jobs, incomplete
+    gaps = summary_gaps_problems(content, results)
+    if not gaps:
+        jobs.append(summary_job(content, results))
+    return jobs, incomplete, gaps

@@ -1,12 +1,16 @@
 """Collected ratings: a results CSV, or the filled XLSX checklists the pipeline produced.
 
-Every problem names the file and row (CSV) or sheet and cell (XLSX) and what to fix.
+The year has two steps (CONTRACT.md): regions return their checklists with self-ratings
+(自评等次); the department then sets the final ratings (考评等次). A row may carry either or
+both; every one of them is kept. Every problem names the file and row (CSV) or the sheet and
+the very cell (XLSX) and says what to fix.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,25 +28,34 @@ COLUMNS = {"地区": "region", "编号": "task", "等次": "rating", "自评等�
            "备注": "remarks"}
 REQUIRED = ("地区", "编号", "等次")
 RATINGS = "、".join(r.value for r in Rating)
+HEADER_HINT = "地区,编号,等次[,自评等次,备注]"
+
+# OWASP "CSV injection": a cell starting with one of these runs as a formula in Excel or WPS
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
 class TaskResult:
-    rating: Rating
+    rating: Rating | None  # 考评等次; None until the department has assessed the task
     self_rating: Rating | None = None
     remarks: str = ""
+    where: str = ""  # where the final rating is (or belongs), for messages: a line or a cell
 
 
 @dataclass(frozen=True)
 class Record:
-    """One rating as read, with where it came from (for messages)."""
+    """One row as read, with where it came from (for messages)."""
 
-    where: Problem  # file and line/cell; message unused
+    where: Problem  # file and line (CSV) or the row's 编号 cell (XLSX); message unused
     region: str
     task: str
     rating: str
     self_rating: str = ""
     remarks: str = ""
+    cells: dict = field(default_factory=dict)  # field → its own cell (XLSX): errors point there
+
+    def at(self, key: str) -> Problem:
+        return Problem(self.where.file, self.cells.get(key, self.where.line), "")
 
 
 @dataclass
@@ -50,6 +63,7 @@ class Results:
     source: str
     encoding: str
     by_region: dict[str, dict[str, TaskResult]] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)  # region → workbooks it came from
 
     @property
     def sample(self) -> bool:
@@ -61,8 +75,29 @@ class Results:
         return [r for r in content.regions.regions if r.name in self.by_region]
 
     def missing(self, content: Content, region: Region) -> list[str]:
+        """Applicable task ids without a final rating (考评等次)."""
         rated = self.by_region.get(region.name, {})
-        return [t.id for t in content.tasks.tasks_for_region(region) if t.id not in rated]
+        return [t.id for t in content.tasks.tasks_for_region(region)
+                if rated.get(t.id) is None or rated[t.id].rating is None]
+
+    def missing_self(self, content: Content, region: Region) -> list[str]:
+        rated = self.by_region.get(region.name, {})
+        return [t.id for t in content.tasks.tasks_for_region(region)
+                if rated.get(t.id) is None or rated[t.id].self_rating is None]
+
+    def where(self, region: Region, task_id: str) -> str:
+        result = self.by_region.get(region.name, {}).get(task_id)
+        return result.where if result is not None else ""
+
+    def final(self, region: Region) -> dict[str, TaskResult]:
+        """The region's results, every one with its final rating (a complete region)."""
+        return {k: v for k, v in self.by_region.get(region.name, {}).items() if v.rating is not None}
+
+    def counts(self, content: Content, region: Region) -> tuple[int, int, int]:
+        """(self-rated, finally rated, applicable) tasks of a region."""
+        total = len(content.tasks.tasks_for_region(region))
+        return (total - len(self.missing_self(content, region)),
+                total - len(self.missing(content, region)), total)
 
 
 def _problem(where: Problem, message: str) -> Problem:
@@ -73,6 +108,20 @@ def _place(where: Problem) -> str:
     return f"第 {where.line} 行" if isinstance(where.line, int) else str(where.line)
 
 
+_SPACE = re.compile(r"\s+")
+
+
+def clean_rating(text: str) -> str:
+    """A rating as typed, without any whitespace (优　秀, ` 达标 `, a line break inside)."""
+    return _SPACE.sub("", text or "")
+
+
+def parse_rating(text: str) -> Rating | None:
+    """None for a blank; ValueError for anything but the three ratings."""
+    text = clean_rating(text)
+    return Rating(text) if text else None
+
+
 def check_records(records: list[Record], content: Content, source: str, encoding: str) -> Results:
     """Every rule of CONTRACT.md's results input; every problem collected."""
     problems: list[Problem] = []
@@ -81,44 +130,71 @@ def check_records(records: list[Record], content: Content, source: str, encoding
     for rec in records:
         region = content.region(rec.region)
         if region is None:
-            problems.append(_problem(rec.where, f"地区“{rec.region}”不在地区名单中，请按名单填写全称"))
+            problems.append(_problem(rec.at("region"), f"地区“{rec.region}”不在地区名单中，"
+                                     f"请按名单填写全称{suggest(rec.region, content)}"))
             continue
         task = content.tasks.task(rec.task.strip())
         if task is None:
-            problems.append(_problem(rec.where, f"编号“{rec.task}”不在任务表中（应如 14.4）"))
+            problems.append(_problem(rec.at("task"), f"编号“{rec.task}”不在任务表中（应如 14.4）"))
             continue
         if task not in content.tasks.tasks_for_region(region):
             problems.append(_problem(
-                rec.where, f"第 {task.id} 项不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
+                rec.at("task"), f"第 {task.id} 项不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
             continue
         try:
-            rating = Rating(rec.rating.strip())
+            rating = parse_rating(rec.rating)
         except ValueError:
-            problems.append(_problem(rec.where, f"等次“{rec.rating}”无效，应为 {RATINGS} 之一"))
+            problems.append(_problem(rec.at("rating"), f"考评等次“{rec.rating}”无效，应为 {RATINGS} 之一"))
             continue
-        self_rating = None
-        if rec.self_rating.strip():
-            try:
-                self_rating = Rating(rec.self_rating.strip())
-            except ValueError:
-                problems.append(_problem(rec.where, f"自评等次“{rec.self_rating}”无效，应为 {RATINGS} 之一"))
-                continue
+        try:
+            self_rating = parse_rating(rec.self_rating)
+        except ValueError:
+            problems.append(_problem(rec.at("self_rating"), f"自评等次“{rec.self_rating}”无效，应为 {RATINGS} 之一"))
+            continue
+        remarks = rec.remarks.strip()
+        if rating is None and self_rating is None and not remarks:
+            continue  # an empty row (CONTRACT.md: a row with neither rating is ignored)
         key = (region.name, task.id)
         if key in first_seen:
-            problems.append(_problem(rec.where, f"{region.name}第 {task.id} 项重复（与{_place(first_seen[key])}重复），请只保留一处"))
+            problems.append(_problem(rec.at("task"), f"{region.name}第 {task.id} 项重复（与{_place(first_seen[key])}重复），请只保留一处"))
             continue
-        first_seen[key] = rec.where
-        results.by_region.setdefault(region.name, {})[task.id] = TaskResult(rating, self_rating, rec.remarks.strip())
+        first_seen[key] = rec.at("task")
+        where = rec.at("rating")
+        place = f"{where.file} {where.line}" if isinstance(where.line, str) else f"第 {where.line} 行"
+        results.by_region.setdefault(region.name, {})[task.id] = TaskResult(rating, self_rating, remarks, place)
+        files = results.files.setdefault(region.name, [])
+        if rec.where.file not in files:
+            files.append(rec.where.file)
     if problems:
         raise DataError(problems)
     return results
+
+
+def suggest(name: str, content: Content) -> str:
+    """“，您是不是要找：九台区” for a unique prefix or a close name; empty otherwise."""
+    from difflib import get_close_matches
+
+    names = [r.name for r in content.regions.regions]
+    name = name.strip()
+    if not name:
+        return ""
+    starting = [n for n in names if n.startswith(name)]
+    found = starting if len(starting) == 1 else get_close_matches(name, names, n=3, cutoff=0.6)
+    return f"，您是不是要找：{'、'.join(found)}" if found else ""
 
 
 # --- CSV ---------------------------------------------------------------------------------
 
 
 def decode_csv(data: bytes, name: str) -> tuple[str, str]:
-    """UTF-8 (with or without BOM), else GB18030 as Excel writes on Chinese Windows."""
+    """UTF-8 (with or without BOM); UTF-16 with BOM (Excel's “Unicode 文本”); else GB18030 as
+    Excel writes on Chinese Windows."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].decode("utf-16", errors="ignore").count("\n") + 1
+            raise DataError(Problem(name, line, "UTF-16 文件中有无法识别的字节，请用“CSV UTF-8”另存")) from None
     if b"\x00" in data[:8192]:
         raise DataError(Problem(name, None, "这不是文本文件（含二进制内容），请另存为 CSV 后重试"))
     try:
@@ -142,22 +218,36 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
         raise DataError(Problem(name, line, "无法识别文件编码（既不是 UTF-8 也不是 GB18030），请用“CSV UTF-8”另存")) from None
 
 
+def unescape_cell(text: str) -> str:
+    """Undo the leading ' that protects a formula-like cell (``records_csv``)."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_START):
+        return text[1:]
+    return text
+
+
+def escape_cell(text: str) -> str:
+    """A cell Excel or WPS would run as a formula gets a leading ' (OWASP)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def read_csv_records(path: Path) -> tuple[list[Record], str]:
     name = display_path(path)
     text, encoding = decode_csv(read_bytes(path, MAX_CSV_BYTES), name)
-    check_control_characters(text.replace("\r", ""), name)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    check_control_characters(text.replace("\r", "").replace("\t", " "), name)
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
             header = next(reader, None)
         if header is None:
-            raise DataError(Problem(name, None, "文件为空，应有表头行：地区,编号,等次[,自评等次,备注]"))
+            raise DataError(Problem(name, None, f"文件为空，应有表头行：{HEADER_HINT}"))
         header = [h.strip() for h in header]
         problems = []
         for column in REQUIRED:
             if column not in header:
-                problems.append(Problem(name, reader.line_num, f"表头缺少“{column}”列（表头应为：地区,编号,等次[,自评等次,备注]）"))
+                problems.append(Problem(name, reader.line_num, f"表头缺少“{column}”列（表头应为：{HEADER_HINT}）"))
         for column in header:
             if column and column not in COLUMNS:
                 problems.append(Problem(name, reader.line_num, f"无法识别的列“{column}”，可用的列：{'、'.join(COLUMNS)}"))
@@ -172,9 +262,9 @@ def read_csv_records(path: Path) -> tuple[list[Record], str]:
                 continue
             line = reader.line_num
             if len(row) != len(header):
-                problems.append(Problem(name, line, f"此行有 {len(row)} 列，表头有 {len(header)} 列，请检查逗号"))
+                problems.append(Problem(name, line, f"此行有 {len(row)} 列，表头有 {len(header)} 列，请检查分隔符"))
                 continue
-            values = {key: row[i] for key, i in index.items()}
+            values = {key: unescape_cell(row[i]) for key, i in index.items()}
             records.append(Record(Problem(name, line, ""), values["region"].strip(), values["task"].strip(),
                                   values["rating"], values.get("self_rating", ""), values.get("remarks", "")))
     except csv.Error as exc:
@@ -187,10 +277,16 @@ def read_csv_records(path: Path) -> tuple[list[Record], str]:
 # --- XLSX (returned checklists) -----------------------------------------------------------
 
 
-def open_workbook(path: Path):
+def open_workbook(path: Path, data_only: bool = True):
     """openpyxl, after checking the file is a real, reasonably sized workbook."""
     name = display_path(path)
     data = read_bytes(path, MAX_XLSX_BYTES)
+    return workbook_from_bytes(data, name, data_only)
+
+
+def workbook_from_bytes(data: bytes, name: str, data_only: bool = True):
+    if len(data) > MAX_XLSX_BYTES:
+        raise DataError(Problem(name, None, f"文件过大（{len(data) // 1024} KiB），超过上限 {MAX_XLSX_BYTES // 1024} KiB"))
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DataError(Problem(name, None, "这不是 XLSX 工作簿（不是 zip 格式），请用本系统生成的考评表填写"))
     try:
@@ -202,20 +298,51 @@ def open_workbook(path: Path):
         raise DataError(Problem(name, None, f"XLSX 解压后过大（{unpacked // 1024 // 1024} MiB），拒绝读取"))
     from openpyxl import load_workbook
     try:
-        return load_workbook(io.BytesIO(data), data_only=True)
+        return load_workbook(io.BytesIO(data), data_only=data_only)
     except Exception:  # openpyxl raises many kinds on malformed packages
         raise DataError(Problem(name, None, "XLSX 文件无法读取（内容不完整或不是考评表）")) from None
 
 
-def read_xlsx_records(path: Path, content: Content) -> list[Record]:
-    from .documents import CHECKLIST_COLUMNS, task_cells
-    from .writers.xlsx import HEADER_ROW, LEVEL_CELL, REGION_CELL, SHEET, YEAR_CELL, header_label
+_HYPERLINK = re.compile(r'^=\s*HYPERLINK\(\s*"([^"]*)"', re.IGNORECASE)
 
-    name = display_path(path)
-    wb = open_workbook(path)
+
+def _cell_text(cell, formula_cell, where: Problem, problems: list[Problem]) -> str:
+    """What a clerk sees in a cell: the value Excel or WPS saved for a formula (reported when
+    it saved none), and a link's target kept beside its text."""
+    formula = formula_cell.value if formula_cell is not None else None
+    is_formula = isinstance(formula, str) and formula.startswith("=")
+    value = cell.value
+    if is_formula and value is None:
+        problems.append(_problem(where, f"单元格是公式（{formula}），但文件中没有它的计算结果；"
+                                        "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字"))
+        return ""
+    text = "" if value is None else str(value).strip()
+    target = None
+    link = getattr(cell, "hyperlink", None) or getattr(formula_cell, "hyperlink", None)
+    if link is not None and (link.target or link.location):
+        target = link.target or link.location
+    elif is_formula and (match := _HYPERLINK.match(formula)):
+        target = match.group(1)
+    if target and target not in text:
+        text = f"{text}（{target}）" if text else target
+    return text
+
+
+def read_xlsx_records(path: Path, content: Content, data: bytes | None = None,
+                      name: str | None = None) -> list[Record]:
+    """The rows of one returned checklist. ``data``: the workbook's bytes when they did not come
+    from a file (an upload)."""
+    from .documents import CHECKLIST_COLUMNS, task_cells
+    from .writers.xlsx import HEADER_ROW, REGION_CELL, SHEET, YEAR_CELL, header_label
+
+    name = name or display_path(path)
+    if data is None:
+        data = read_bytes(path, MAX_XLSX_BYTES)
+    wb = workbook_from_bytes(data, name, data_only=True)
     if SHEET not in wb.sheetnames:
         raise DataError(Problem(name, None, f"找不到工作表“{SHEET}”，请用本系统生成的考评表填写"))
     ws = wb[SHEET]
+    formulas = workbook_from_bytes(data, name, data_only=False)[SHEET]
 
     def at(cell: str) -> Problem:
         return Problem(name, f"{SHEET}!{cell}", "")
@@ -223,14 +350,16 @@ def read_xlsx_records(path: Path, content: Content) -> list[Record]:
     def text(cell) -> str:
         return "" if cell.value is None else str(cell.value).strip()
 
-    problems = []
+    problems: list[Problem] = []
     if str(ws[YEAR_CELL].value) != str(content.tasks.year):
         problems.append(_problem(at(YEAR_CELL), f"年度应为 {content.tasks.year}，现在是“{ws[YEAR_CELL].value}”"))
-    region_name = text(ws[REGION_CELL])
+    region_name = _cell_text(ws[REGION_CELL], formulas[REGION_CELL], at(REGION_CELL), problems)
     region = content.region(region_name) if region_name else None
-    if region is None:
+    if region is None and region_name:
         problems.append(_problem(at(REGION_CELL), f"地区“{region_name}”不在地区名单中，请填写地区全称"
-                                 if region_name else "未填写地区名称"))
+                                 f"{suggest(region_name, content)}"))
+    elif region is None:
+        problems.append(_problem(at(REGION_CELL), "未填写地区名称"))
     labels = [text(c) for c in ws[HEADER_ROW]][:len(CHECKLIST_COLUMNS)]
     if labels != [header_label(c) for c in CHECKLIST_COLUMNS]:
         problems.append(_problem(at(f"A{HEADER_ROW}"), "表头已被改动，请用本系统生成的考评表重新填写"))
@@ -238,11 +367,10 @@ def read_xlsx_records(path: Path, content: Content) -> list[Record]:
         raise DataError(problems)
     col = {c.key: i for i, c in enumerate(CHECKLIST_COLUMNS)}
     records = []
-    for row in ws.iter_rows(min_row=HEADER_ROW + 1):
+    for row, frow in zip(ws.iter_rows(min_row=HEADER_ROW + 1), formulas.iter_rows(min_row=HEADER_ROW + 1)):
         task_id = text(row[col["id"]]) if len(row) > col["id"] else ""
         if not task_id:
             continue
-        where = at(row[col["id"]].coordinate)
         task = content.tasks.task(task_id)
         if task is not None:
             expected = task_cells(task)
@@ -251,11 +379,14 @@ def read_xlsx_records(path: Path, content: Content) -> list[Record]:
                     problems.append(_problem(at(row[col[key]].coordinate),
                                              f"第 {task.id} 项的考评内容或标准已被改动，请用本系统生成的考评表重新填写"))
                     break
-        final = text(row[col["final_rating"]])
-        if not final:
-            continue  # not yet rated by the department: reported as missing later
-        records.append(Record(where, region.name, task_id, final, text(row[col["self_rating"]]),
-                              text(row[col["remarks"]])))
+        values, cells = {}, {"region": f"{SHEET}!{REGION_CELL}"}
+        for key, fkey in (("task", "id"), ("rating", "final_rating"), ("self_rating", "self_rating"),
+                          ("remarks", "remarks")):
+            coord = row[col[fkey]].coordinate
+            cells[key] = f"{SHEET}!{coord}"
+            values[key] = _cell_text(row[col[fkey]], frow[col[fkey]], at(coord), problems)
+        records.append(Record(at(row[col["id"]].coordinate), region.name, task_id, values["rating"],
+                              values["self_rating"], values["remarks"], cells))
     if problems:
         raise DataError(problems)
     return records
@@ -272,27 +403,91 @@ def load_results(path: Path, content: Content) -> Results:
     return check_records(records, content, name, encoding)
 
 
-def collect(paths: list[Path], content: Content) -> tuple[list[Record], list[Problem]]:
-    """Records from many returned checklists; problems of all files gathered."""
-    records, problems = [], []
+@dataclass
+class Collected:
+    """What ``collect`` made of the returned workbooks."""
+
+    results: Results
+    accepted: dict[str, str] = field(default_factory=dict)  # workbook → its region
+    rejected: dict[str, list[Problem]] = field(default_factory=dict)  # workbook → its problems
+    rejected_region: dict[str, str] = field(default_factory=dict)  # workbook → region, when known
+    skipped: list[str] = field(default_factory=list)  # files in a folder that are not workbooks
+
+
+def expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files as given, and every .xlsx inside a given folder (sorted); other files in a folder
+    are listed as skipped, never dropped in silence."""
+    files, skipped = [], []
     for path in paths:
-        try:
-            records += read_xlsx_records(path, content)
-        except DataError as exc:
-            problems += exc.problems
-    if not problems:
-        try:
-            check_records(records, content, "（汇总）", "XLSX")
-        except DataError as exc:
-            problems += exc.problems
-    return records, problems
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.is_file() and child.suffix.lower() == ".xlsx" and not child.name.startswith(("~$", ".")):
+                    files.append(child)
+                elif child.is_file():
+                    skipped.append(display_path(child))
+        else:
+            files.append(path)
+    return files, skipped
 
 
-def records_csv(records: list[Record]) -> bytes:
-    """A results CSV in the contract's columns; UTF-8 with BOM so Excel opens it right."""
+def check_workbook(records: list[Record], content: Content, name: str) -> Results:
+    return check_records(records, content, name, "XLSX")
+
+
+def collect(paths: list[Path], content: Content) -> Collected:
+    """Every returned checklist read and checked on its own: one bad workbook is reported with
+    its cells and does not hold back the others. Two workbooks for one region are both held
+    back, in one message naming both."""
+    files, skipped = expand(paths)
+    merged = Results("（汇总）", "XLSX")
+    outcome = Collected(merged, skipped=skipped)
+    per_region: dict[str, list[tuple[str, Results]]] = {}
+    for path in files:
+        name = display_path(path)
+        records: list[Record] = []
+        try:
+            records = read_xlsx_records(path, content)
+            results = check_workbook(records, content, name)
+        except DataError as exc:
+            outcome.rejected[name] = exc.problems
+            if records:
+                outcome.rejected_region[name] = records[0].region
+            continue
+        if not results.by_region:  # a blank checklist: nothing filled in
+            outcome.rejected[name] = [Problem(name, None, "工作簿中没有填写任何等次")]
+            continue
+        for region in results.by_region:
+            per_region.setdefault(region, []).append((name, results))
+    for region in [r.name for r in content.regions.regions]:
+        found = per_region.get(region, [])
+        if len(found) > 1:
+            names = "、".join(n for n, _ in found)
+            problem = Problem(names, None, f"{region}有 {len(found)} 份考评表，请只保留一份后重新汇总")
+            for n, _ in found:
+                outcome.rejected[n] = [problem]
+                outcome.rejected_region[n] = region
+            continue
+        for name, results in found:
+            merged.by_region[region] = results.by_region[region]
+            merged.files[region] = [name]
+            outcome.accepted[name] = region
+    return outcome
+
+
+def results_csv(results: Results, content: Content) -> bytes:
+    """A results CSV in the contract's columns, regions and tasks in table order; UTF-8 with BOM
+    so Excel opens it right; formula-like text escaped (OWASP)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["地区", "编号", "等次", "自评等次", "备注"])
-    for r in records:
-        writer.writerow([r.region, r.task, r.rating, r.self_rating, r.remarks])
+    for region in content.regions.regions:
+        rated = results.by_region.get(region.name)
+        if not rated:
+            continue
+        for task in content.tasks.tasks_for_region(region):
+            r = rated.get(task.id)
+            if r is None:
+                continue
+            writer.writerow([escape_cell(region.name), task.id, r.rating.value if r.rating else "",
+                             r.self_rating.value if r.self_rating else "", escape_cell(r.remarks)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

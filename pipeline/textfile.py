@@ -18,12 +18,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def display_path(path: Path | str) -> str:
-    """The path as the clerk typed it (relative when under the working folder)."""
-    p = Path(path)
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
+    """The path as the clerk typed it: a message must name the file they gave, not a
+    shortened or expanded form of it."""
+    return str(path)
 
 
 def read_bytes(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> bytes:

@@ -16,11 +16,18 @@ from .views import Paragraph
 HEADINGS = (("## ", "heading2"), ("# ", "heading1"))
 
 
+def book_title(title: str) -> str:
+    """A document's title in 书名号; a title quoted inside it takes 〈〉 (《…〈…〉…》)."""
+    return "《" + title.replace("《", "〈").replace("》", "〉") + "》"
+
+
 @functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "text"),
-                              undefined=jinja2.StrictUndefined, autoescape=False,
-                              keep_trailing_newline=False)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "text"),
+                             undefined=jinja2.StrictUndefined, autoescape=False,
+                             keep_trailing_newline=False)
+    env.filters["book_title"] = book_title
+    return env
 
 
 def render(name: str, **values) -> tuple[list[str], list[Paragraph]]:

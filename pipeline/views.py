@@ -172,5 +172,11 @@ class DocumentView:
     imprint: Imprint | None = None
     letter: bool = False  # 信函格式: no page number on page 1
     sample: bool = False  # rendered from sample data: carries a visible 样例 mark
+    draft: bool = False  # not for issue: carries a 征求意见稿 mark on every page
     author: str = ""
     extra: dict = field(default_factory=dict)
+
+    @property
+    def marks(self) -> list[str]:
+        """What the top of every page says this document is not: sample data, a draft."""
+        return [m for m, on in (("征求意见稿", self.draft), ("样例", self.sample)) if on]

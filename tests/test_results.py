@@ -126,7 +126,7 @@ def test_letter_names_failed_tasks(out):
     for task_id in failed:
         task = CONTENT.tasks.task(task_id)
         assert re.sub(r"\s", "", f"{task.id}“{task.name}”") in text
-    assert "吉林省民政厅关于印发《2016年全省民政工作目标责任制重点任务》的通知" in text
+    assert "《吉林省民政厅关于印发〈2016年全省民政工作目标责任制重点任务〉的通知》" in text
     assert "吉民发〔2016〕13号" in text
     assert CONTENT.region(name).addressee + "：" in text
 
@@ -214,7 +214,7 @@ def test_task_not_applicable(tmp_path):
 def test_rating_outside_set(tmp_path):
     rows = region_rows("朝阳区", DISTRICT)
     rows[1]["等次"] = "良好"
-    assert "r.csv:3: 等次“良好”无效，应为 优秀、达标、未达标 之一" in report(tmp_path, rows).stderr
+    assert "r.csv:3: 考评等次“良好”无效，应为 优秀、达标、未达标 之一" in report(tmp_path, rows).stderr
 
 
 def test_duplicate_row(tmp_path):
@@ -250,7 +250,7 @@ def test_missing_ratings_skip_region_others_render(tmp_path):
     rows = region_rows("朝阳区", DISTRICT) + region_rows("九台区", COUNTY)
     rows = [r for r in rows if not (r["地区"] == "九台区" and r["编号"] in ("1.2", "16.4"))]
     result = report(tmp_path, rows, expect=1)
-    assert "九台区：以下任务没有等次，未生成其报告和函：1.2、16.4" in result.stderr
+    assert "九台区：以下任务还没有考评等次，未生成其报告和函：1.2、16.4" in result.stderr
     assert (tmp_path / "out" / "等次函" / "朝阳区.docx").exists()
     assert not (tmp_path / "out" / "等次函" / "九台区.docx").exists()
 

@@ -97,7 +97,7 @@ class DocxWriter:
             self._footers(section, no_first=(view.letter and i == 0))
             self.section = section
             self.pitch = section_view.pitch_pt
-            if i == 0 and view.sample:
+            if i == 0 and view.marks:
                 self._sample_mark(section)
             for block in section_view.blocks:
                 getattr(self, f"_{block.kind}")(block)
@@ -182,7 +182,7 @@ class DocxWriter:
         section.header.is_linked_to_previous = False
         p = section.header.paragraphs[0]
         self._style(p, "sample")
-        p.add_run("样例")
+        p.add_run("\u3000".join(self.view.marks))
 
     # --- blocks -----------------------------------------------------------------------
     def _style(self, paragraph, style: str) -> None:
@@ -237,8 +237,8 @@ class DocxWriter:
         for numbered in (section.footer, section.even_page_footer):
             numbered.paragraphs[0].paragraph_format.space_after = lift
         footer = section.first_page_footer.paragraphs[0]
-        if self.view.sample:  # the first page's header holds the 标志: the mark goes above the rule
-            mark = footer.insert_paragraph_before("样例")
+        if self.view.marks:  # the first page's header holds the 标志: the mark goes above the rule
+            mark = footer.insert_paragraph_before("\u3000".join(self.view.marks))
             self._style(mark, "sample")
         self._style(footer, "plain")
         footer.paragraph_format.line_spacing = Pt(1)
