@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import RenderError
+from .errors import DataError, RenderError
 from .output import Entry, OutputDir
 from .render import Job, Renderer
 
@@ -31,17 +31,67 @@ def check_system() -> None:
             "请运行 make setup，或执行 apt-get install libharfbuzz-subset0。")
 
 
-def _worker_init(ignore_interrupt: bool = True) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_parent_pid: int | None = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker whose parent is killed outright (kill -9, the OOM killer, a CI time-out) must not
+    live on: Linux sends it SIGTERM then; elsewhere, or if the parent died before this ran, the
+    parent's pid is checked before each document."""
+    global _parent_pid
+    _parent_pid = parent
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _worker_init(ignore_interrupt: bool = True, parent: int | None = None) -> None:
     global _renderer
     if ignore_interrupt:
         # Ctrl-C is the parent's to handle: a worker finishes the file it is writing
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with_parent(parent)
     _renderer = Renderer()
 
 
 def _render(job: Job, root: str, formats: tuple[str, ...]) -> list[Entry]:
     assert _renderer is not None
+    if _parent_pid is not None and os.getppid() != _parent_pid:
+        os._exit(1)  # orphaned: nobody will record this file
     return _renderer.run(job, OutputDir(Path(root)), formats)
+
+
+def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
+         force: bool = False) -> tuple[list[tuple[Job, tuple[str, ...]]], list[Entry]]:
+    """Which files to render, and which to keep: a file is kept when the manifest records it
+    with the same fingerprint and it is still, byte for byte, what was recorded."""
+    from . import fingerprint
+
+    recorded = {} if force else out.manifest()
+    todo, kept = [], []
+    for job in jobs:
+        need = []
+        for fmt in job.formats(formats):
+            try:
+                path = out.path_for(job.kind, job.name, fmt, job.sub)
+            except DataError:  # reported, with the others finished, when it is rendered
+                need.append(fmt)
+                continue
+            entry = recorded.get(path.relative_to(out.root).as_posix())
+            if (entry and entry.get("fingerprint") == fingerprint.of_view(job.view, fmt)
+                    and out.unchanged(path, entry.get("sha256", ""))):
+                kept.append(Entry.from_json(entry))
+            else:
+                need.append(fmt)
+        if need:
+            todo.append((job, tuple(need)))
+    return todo, kept
 
 
 @dataclass
@@ -55,15 +105,15 @@ def describe(job: Job) -> str:
     return f"{job.kind}：{job.name}"
 
 
-def build(jobs: list[Job], out: OutputDir, workers: int, formats: tuple[str, ...] = (),
+def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
           progress: Callable[[int], None] = lambda n: None) -> Outcome:
-    """Render every job; one failing document does not stop the others."""
+    """Render every job in its formats; one failing document does not stop the others."""
     outcome = Outcome()
     out.remove_stale_temporaries()
     if workers <= 1:
         _worker_init(ignore_interrupt=False)
         try:
-            for job in jobs:
+            for job, formats in jobs:
                 try:
                     outcome.entries += _render(job, str(out.root), formats)
                 except Exception as exc:  # a failed document is reported, the others go on
@@ -74,9 +124,9 @@ def build(jobs: list[Job], out: OutputDir, workers: int, formats: tuple[str, ...
         return outcome
     # fork: the workers inherit the parsed content; WeasyPrint is imported after the fork
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_worker_init) as pool:
-        pending = {pool.submit(_render, job, str(out.root), formats): job for job in jobs}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
+                             initargs=(True, os.getpid())) as pool:
+        pending = {pool.submit(_render, job, str(out.root), formats): job for job, formats in jobs}
 
         def collect(done) -> None:
             for future in done:

@@ -367,12 +367,13 @@ def collect(content_path, regions_path, workbooks, target, force):
               help="考评结果（默认：任务表旁的 results_<年度>_sample.csv 样例数据）")
 @click.option("--jobs", "workers", type=click.IntRange(1, 64), metavar="数量",
               help="并行进程数（默认：CPU 核数）")
+@click.option("--force", is_flag=True, help="全部重新生成（默认只生成输入有变化或文件缺失、被改动的）")
 @fail_cleanly
-def build(content_path, regions_path, out_dir, formats, results_path, workers):
+def build(content_path, regions_path, out_dir, formats, results_path, workers, force):
     """生成全省全部文档：通知、考评表、考评报告、等次函和通报。"""
     import time
 
-    from .build import build as run_build, check_system, default_workers, describe
+    from .build import build as run_build, check_system, default_workers, describe, plan
     from .jobs import all_jobs, missing_message
     from .output import OutputDir
 
@@ -382,11 +383,12 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers):
     content, results = load_for_results(content_path, regions_path, results_path)
     jobs, incomplete, gaps = all_jobs(content, results)
     out = OutputDir(out_dir)
-    workers = workers or default_workers()
-    with click.progressbar(length=len(jobs), label="生成文档", show_pos=True,
+    todo, kept = plan(jobs, out, formats, force)
+    workers = min(workers or default_workers(), max(1, len(todo)))
+    with click.progressbar(length=len(todo), label="生成文档", show_pos=True,
                            file=sys.stderr) as bar:
-        outcome = run_build(jobs, out, workers, formats, progress=bar.update)
-    out.update_manifest(outcome.entries)
+        outcome = run_build(todo, out, workers, progress=bar.update)
+    out.update_manifest(kept + outcome.entries)
     if outcome.interrupted:
         click.echo(f"已中断：已完成的 {len(outcome.entries)} 个文件完整保留并记入清单，重新运行即可继续。", err=True)
         sys.exit(1)
@@ -397,8 +399,8 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers):
     for job, reason in outcome.failures:
         click.echo(f"未能生成 {describe(job)}：{reason}", err=True)
     elapsed = time.perf_counter() - started
-    click.echo(f"完成：{len(jobs) - len(outcome.failures)}/{len(jobs)} 份文档，{len(outcome.entries)} 个文件，"
-               f"{workers} 个进程，用时 {elapsed:.1f} 秒。输出目录：{out_dir}")
+    click.echo(f"完成：{len(jobs) - len(outcome.failures)}/{len(jobs)} 份文档；新生成 {len(outcome.entries)} 个文件，"
+               f"沿用未改动的 {len(kept)} 个；{workers} 个进程，用时 {elapsed:.1f} 秒。输出目录：{out_dir}")
     if outcome.failures or incomplete or gaps:
         sys.exit(1)
 

@@ -11,7 +11,7 @@ from . import texts
 from .pagination import paginate
 from .model import AssessmentClass, Issuance, Rating, RatingRules, Region, RegionBook, Task, TaskBook
 from .rating import Tally, overall, tally
-from .views import (AttachmentHead, AttachmentNote, Addressee, Column, DocumentView, Fields,
+from .views import (AttachmentHead, AttachmentNote, Addressee, Column, DocumentView, Field, Fields,
                     Imprint, Masthead, Notes, Paragraph, RowGroup, Section, Signature, Table,
                     Title, official_date)
 
@@ -86,11 +86,12 @@ CHECKLIST_COLUMNS = [
     Column("category", "考评项目", 20, center=True),
     Column("id", "编号", 11, center=True),
     Column("name", "考评内容", 28),
-    Column("excellent", "优秀", 56, group="考评标准"),
-    Column("standard", "达标", 56, group="考评标准"),
-    Column("self_rating", "自评等次", 13, center=True),
-    Column("final_rating", "考评等次", 13, center=True),
-    Column("remarks", "备注/佐证材料", 20),
+    Column("excellent", "优秀", 53.5, group="考评标准"),
+    Column("standard", "达标", 53.5, group="考评标准"),
+    # wide enough for 未达标 on one line
+    Column("self_rating", "自评等次", 15.5, center=True),
+    Column("final_rating", "考评等次", 15.5, center=True),
+    Column("remarks", "备注/\n佐证材料", 20),  # the label breaks after its slash
 ]
 CHECKLIST_FOOTER = ["填报单位（盖章）", "填报人", "联系电话", "填报日期"]
 
@@ -99,22 +100,65 @@ def checklist_title(book: TaskBook) -> str:
     return f"{book.year}年全省民政工作目标责任制考评表"
 
 
+# What is filled per document on the one form of a class: the title, the region, the result,
+# and the cells of these columns (forms.py lays the form out once and fills it).
+FORM_CELLS = ("self_rating", "final_rating", "remarks")
+FORM_KIND = "form"
+FORM_TITLE = "⟦doc-title⟧"  # the blank form's metadata title, replaced when it is filled
+
+
+def form(book: TaskBook, cls: AssessmentClass, tasks: list[Task], values: dict[str, str],
+         kind: str, name: str, sample: bool = False, region: Region | None = None) -> DocumentView:
+    """The assessment form of a class (checklist and report alike): ``values`` fill its slots
+    (title, region, result, ``<column>:<task id>`` cells); a slot not given stays blank."""
+    cells = {t.id: {key: [values[f"{key}:{t.id}"]] for key in FORM_CELLS if values.get(f"{key}:{t.id}")}
+             for t in tasks}
+    table = task_table(book, tasks, CHECKLIST_COLUMNS, cells)
+    table = Table(table.columns, table.groups, slots=FORM_CELLS)
+    section = Section([
+        AttachmentHead(None, values.get("title", ""), slot="title"),
+        Fields([Field("年度", str(book.year), 4), Field("考评层次", cls.value, 6),
+                Field("地区", values.get("region", ""), 12, slot="region")]),
+        table,
+        Fields([Field("考评结果", values.get("result", ""), 32, slot="result")]),
+        Fields([Field(label, "", 8) for label in CHECKLIST_FOOTER]),
+    ], landscape=True)
+    base_key = (cls.value, tuple(t.id for t in tasks), sample)
+    return DocumentView(kind, name, book.notice.date, [section], author=book.notice.issuer,
+                        sample=sample,
+                        extra={"year": book.year, "level": cls, "region": region, "table": table,
+                               "heading": checklist_title(book),
+                               "form": FormFill(base_key, dict(values))})
+
+
+@dataclass(frozen=True)
+class FormFill:
+    """A document that is its class's form with these slot values (forms.py)."""
+
+    key: tuple  # the form: class, task ids, sample mark
+    values: dict
+
+    @property
+    def fillable(self) -> bool:
+        """Only text that cannot change the layout is filled on a laid-out form: remarks may
+        make a row taller, so a document with remarks is laid out on its own."""
+        return not any(k.startswith("remarks:") and v for k, v in self.values.items())
+
+
+def base_form(book: TaskBook, view: DocumentView) -> DocumentView:
+    """The blank form a filled document is made from."""
+    fill = view.extra["form"]
+    tasks = [book.task(task_id) for task_id in fill.key[1]]
+    return form(book, view.extra["level"], tasks, {}, FORM_KIND, FORM_TITLE, sample=fill.key[2])
+
+
 def checklist(book: TaskBook, cls: AssessmentClass, region: Region | None = None) -> DocumentView:
     """A blank checklist of the tasks that apply to a class, or to one region of it."""
     tasks = book.tasks_for_region(region) if region else book.tasks_for(cls)
     title = checklist_title(book)
-    table = task_table(book, tasks, CHECKLIST_COLUMNS)
-    section = Section([
-        AttachmentHead(None, title),
-        Fields([("年度", str(book.year)), ("考评层次", cls.value),
-                ("地区", region.name if region else "")]),
-        table,
-        Fields([(label, "") for label in CHECKLIST_FOOTER]),
-    ], landscape=True)
+    values = {"title": title, "region": region.name if region else ""}
     name = f"{title}（{region.name if region else cls.value}）"
-    return DocumentView("checklist", name, book.notice.date, [section], author=book.notice.issuer,
-                        extra={"year": book.year, "level": cls, "region": region,
-                               "table": table, "heading": title})
+    return form(book, cls, tasks, values, "checklist", name, region=region)
 
 
 # --- from the results -------------------------------------------------------------------
@@ -139,26 +183,18 @@ def report_title(book: TaskBook, region: Region) -> str:
     return f"{region.name}{book.year}年度民政工作目标责任制考评报告"
 
 
-def _report_blocks(book: TaskBook, o: RegionOutcome) -> list:
-    filled = {task_id: {"self_rating": [r.self_rating.value] if r.self_rating else [],
-                        "final_rating": [r.rating.value],
-                        "remarks": [r.remarks] if r.remarks else []}
-              for task_id, r in o.results.items()}
-    table = task_table(book, book.tasks_for_region(o.region), CHECKLIST_COLUMNS, filled)
-    return [
-        AttachmentHead(None, report_title(book, o.region)),
-        Fields([("年度", str(book.year)), ("考评层次", o.region.assessment_class.value),
-                ("地区", o.region.name)]),
-        table,
-        Paragraph(tally_sentence(o), "plain"),
-    ]
-
-
 def report(book: TaskBook, o: RegionOutcome, sample: bool = False) -> DocumentView:
-    """The filled assessment report: the region's checklist with the ratings and the result."""
-    return DocumentView("report", report_title(book, o.region), book.notice.date,
-                        [Section(_report_blocks(book, o), landscape=True)],
-                        author=book.notice.issuer, sample=sample)
+    """The filled assessment report: the region's form with its ratings and the result."""
+    values = {"title": report_title(book, o.region), "region": o.region.name,
+              "result": result_text(o)}
+    for task_id, r in o.results.items():
+        values[f"final_rating:{task_id}"] = r.rating.value
+        if r.self_rating:
+            values[f"self_rating:{task_id}"] = r.self_rating.value
+        if r.remarks:
+            values[f"remarks:{task_id}"] = r.remarks
+    return form(book, o.region.assessment_class, book.tasks_for_region(o.region), values, "report",
+                report_title(book, o.region), sample=sample, region=o.region)
 
 
 # The letter's attachment: the region's results, no criteria (they came with the notice).
@@ -181,6 +217,12 @@ def tally_sentence(o: RegionOutcome) -> str:
     t = o.tally
     return (f"考评任务共{t.total}项：优秀{t.excellent}项，达标{t.standard}项，未达标{t.failed}项。"
             f"总体考评等次：{o.rating.value}。")
+
+
+def result_text(o: RegionOutcome) -> str:
+    """The form's 考评结果 field."""
+    t = o.tally
+    return f"共{t.total}项，优秀{t.excellent}项，达标{t.standard}项，未达标{t.failed}项；总体等次：{o.rating.value}"
 
 
 def _results_blocks(book: TaskBook, o: RegionOutcome) -> list:

@@ -13,11 +13,22 @@ def notice_job(content: Content) -> Job:
     return Job("notice", str(content.tasks.notice.document_number), documents.notice(content.tasks))
 
 
+_BLANK_FORMS: dict[tuple, object] = {}
+
+
+def blank_form(content: Content, view):
+    """The blank form a checklist or report fills, built once per form (class, tasks, marks)."""
+    key = (id(content.tasks), view.extra["form"].key)
+    if key not in _BLANK_FORMS:
+        _BLANK_FORMS[key] = documents.base_form(content.tasks, view)
+    return _BLANK_FORMS[key]
+
+
 def checklist_job(content: Content, cls: AssessmentClass, region: Region | None = None) -> Job:
     view = documents.checklist(content.tasks, cls, region)
     return Job("checklist", region.name if region else cls.value, view,
                sub="地区" if region else None, level=cls.value,
-               region=region.name if region else None, xlsx=True)
+               region=region.name if region else None, xlsx=True, base=blank_form(content, view))
 
 
 def split_complete(content: Content, results, names=()) -> tuple[list, list]:
@@ -51,8 +62,8 @@ def report_jobs(content: Content, results, regions: list[Region]) -> list[Job]:
     for region in regions:
         o = documents.outcome(content.rules, region, results.final(region))
         common = dict(level=region.assessment_class.value, region=region.name, rating=o.rating.value)
-        jobs.append(Job("report", region.name,
-                        documents.report(content.tasks, o, results.sample), **common))
+        view = documents.report(content.tasks, o, results.sample)
+        jobs.append(Job("report", region.name, view, base=blank_form(content, view), **common))
         jobs.append(Job("letter", region.name,
                         documents.letter(content.tasks, content.issuance, order[region.name], o,
                                          results.sample), **common))

@@ -76,12 +76,19 @@ class Entry:
     pages: int | None
     sha256: str
     rating: str | None = None
+    fingerprint: str | None = None  # what the file is made from (fingerprint.py)
 
     def to_json(self) -> dict:
         data = asdict(self)
         if self.kind not in ("report", "letter"):
             data.pop("rating")
         return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Entry":
+        fields = {k: data.get(k) for k in ("kind", "format", "path", "level", "region", "pages",
+                                            "sha256", "rating", "fingerprint")}
+        return cls(**fields)
 
 
 class OutputDir:
@@ -107,10 +114,27 @@ class OutputDir:
 
     def write(self, path: Path, data: bytes, kind: str, fmt: str, level: str | None = None,
               region: str | None = None, pages: int | None = None,
-              rating: str | None = None) -> Entry:
+              rating: str | None = None, fingerprint: str | None = None) -> Entry:
         atomic_write(path, data)
         return Entry(kind, fmt, path.relative_to(self.root).as_posix(), level, region, pages,
-                     hashlib.sha256(data).hexdigest(), rating)
+                     hashlib.sha256(data).hexdigest(), rating, fingerprint)
+
+    def manifest(self) -> dict[str, dict]:
+        """The recorded entries by path ({} when there is no readable manifest)."""
+        try:
+            items = json.loads((self.root / "manifest.json").read_text(encoding="utf-8")).get("documents", [])
+        except (OSError, ValueError, AttributeError):
+            return {}
+        return {item["path"]: item for item in items
+                if isinstance(item, dict) and isinstance(item.get("path"), str)}
+
+    def unchanged(self, path: Path, sha256: str) -> bool:
+        """The file is there and is still what was recorded."""
+        try:
+            with open(path, "rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
+        except OSError:
+            return False
 
     def update_manifest(self, entries: list[Entry]) -> None:
         """Merge new entries by path; drop entries whose files are gone; sorted, stable."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from . import fingerprint
 from .output import Entry, OutputDir, normalize_zip
 from .views import DocumentView
 
@@ -21,19 +22,33 @@ class Job:
     region: str | None = None
     rating: str | None = None
     xlsx: bool = False  # checklists also come as a fillable workbook
+    base: DocumentView | None = None  # the blank form this document fills (forms.py)
 
 
     @property
     def default_formats(self) -> tuple[str, ...]:
         return ("docx", "pdf", "xlsx") if self.xlsx else ("docx", "pdf")
 
+    def formats(self, asked: tuple[str, ...] = ()) -> list[str]:
+        """The formats asked for that this document has (all of its own by default)."""
+        return [f for f in (asked or self.default_formats) if f != "xlsx" or self.xlsx]
+
 
 class Renderer:
-    """Holds one writer per format for the life of the process (fonts and CSS loaded once)."""
+    """Holds one writer per format for the life of the process (fonts and CSS loaded once),
+    and the blank forms laid out so far."""
 
     def __init__(self):
         self._pdf = None
         self._docx = None
+        self._forms = {}
+
+    def forms(self, out: OutputDir):
+        from .forms import FormFiller
+        root = out.root.resolve()
+        if root not in self._forms:
+            self._forms[root] = FormFiller(self.pdf, lambda: self.docx, out.root / ".cache" / "forms")
+        return self._forms[root]
 
     @property
     def pdf(self):
@@ -52,13 +67,17 @@ class Renderer:
     def run(self, job: Job, out: OutputDir, formats: tuple[str, ...] = ()) -> list[Entry]:
         """Write the job in ``formats`` (default: DOCX and PDF, and XLSX for a checklist)."""
         entries = []
-        for fmt in formats or job.default_formats:
-            if fmt == "xlsx" and not job.xlsx:
-                continue
+        for fmt in job.formats(formats):
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
-            if fmt == "pdf":
+            fill = job.view.extra.get("form")
+            filled = job.base is not None and fill is not None and fill.fillable
+            if fmt == "pdf" and filled:
+                data, pages = self.forms(out).fill_pdf(job.view, job.base)
+            elif fmt == "pdf":
                 data, pages = self.pdf.render(job.view)
+            elif fmt == "docx" and filled:
+                data = self.forms(out).fill_docx(job.view, job.base)
             elif fmt == "docx":
                 data = normalize_zip(self.docx.render(job.view))
             elif fmt == "xlsx":
@@ -67,5 +86,5 @@ class Renderer:
             else:
                 data = self.pdf.html(job.view).encode("utf-8")
             entries.append(out.write(path, data, job.kind, fmt, job.level, job.region, pages,
-                                     job.rating))
+                                     job.rating, fingerprint.of_view(job.view, fmt)))
         return entries

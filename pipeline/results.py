@@ -360,8 +360,8 @@ def read_xlsx_records(path: Path, content: Content, data: bytes | None = None,
                                  f"{suggest(region_name, content)}"))
     elif region is None:
         problems.append(_problem(at(REGION_CELL), "未填写地区名称"))
-    labels = [text(c) for c in ws[HEADER_ROW]][:len(CHECKLIST_COLUMNS)]
-    if labels != [header_label(c) for c in CHECKLIST_COLUMNS]:
+    labels = [_SPACE.sub("", text(c)) for c in ws[HEADER_ROW]][:len(CHECKLIST_COLUMNS)]
+    if labels != [_SPACE.sub("", header_label(c)) for c in CHECKLIST_COLUMNS]:
         problems.append(_problem(at(f"A{HEADER_ROW}"), "表头已被改动，请用本系统生成的考评表重新填写"))
     if problems:
         raise DataError(problems)

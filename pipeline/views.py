@@ -76,14 +76,26 @@ class AttachmentHead:
 
     label: str | None  # None: a table document's own title, no 附件 label
     title: str
+    slot: str | None = None  # on a form: the title is filled per document (forms.py)
     kind: str = "attachment_head"
 
 
 @dataclass(frozen=True)
-class Fields:
-    """Label–value pairs on one line, e.g. 年度 / 考评层次 / 地区; an empty value prints a blank."""
+class Field:
+    """A form field: its label, and an underlined box ``width`` characters wide holding the
+    value (blank until filled). ``slot``: filled per region on a laid-out form (forms.py)."""
 
-    items: list[tuple[str, str]]
+    label: str
+    value: str
+    width: float
+    slot: str | None = None
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Form fields on one line, e.g. 年度 / 考评层次 / 地区."""
+
+    items: list[Field]
     kind: str = "fields"
 
 
@@ -115,6 +127,8 @@ class RowGroup:
 class Table:
     columns: list[Column]
     groups: list[RowGroup]
+    # columns filled per region on a laid-out form (forms.py): cell slot "<key>:<task id>"
+    slots: tuple[str, ...] = ()
     kind: str = "table"
 
     def header_rows(self) -> list[list[tuple[str, int, int]]]:

@@ -34,7 +34,7 @@ def fill(src: Path, target: Path, self_rating="优秀", final=None, overrides=No
     wb = load_workbook(src)
     ws = wb.active
     header = [c.value for c in ws[4]]
-    id_col, self_col, final_col, remarks_col = (header.index(h) for h in ("编号", "自评等次", "考评等次", "备注/佐证材料"))
+    id_col, self_col, final_col, remarks_col = (header.index(h) for h in ("编号", "自评等次", "考评等次", "备注/\n佐证材料"))
     for row in ws.iter_rows(min_row=5):
         task_id = row[id_col].value
         if task_id and re.fullmatch(r"\d+\.\d+", str(task_id)):
@@ -147,12 +147,12 @@ def test_formula_without_saved_value_is_reported_and_links_keep_their_target(bla
                 remarks={"1.1": '=HYPERLINK("http://example.org/a.pdf","点击")'})
     wb = load_workbook(book)
     ws = wb.active
-    cell = cell_of(book, "1.2", "备注/佐证材料")
+    cell = cell_of(book, "1.2", "备注/\n佐证材料")
     ws[cell] = "佐证材料"
     ws[cell].hyperlink = "http://example.org/b.pdf"
     wb.save(book)
     result = Cli(ROOT)("collect", book, "--to", tmp_path / "r.csv", expect=1)
-    formula_cell = cell_of(book, "1.1", "备注/佐证材料")
+    formula_cell = cell_of(book, "1.1", "备注/\n佐证材料")
     assert f"{book}:考评表!{formula_cell}: 单元格是公式" in result.stderr
     # the same workbook once Excel or WPS has calculated it: the value and its target kept
     wb = load_workbook(book)

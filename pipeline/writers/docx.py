@@ -75,13 +75,26 @@ def _clear_runs(paragraph) -> None:
         run._r.getparent().remove(run._r)
 
 
+def field_text(value: str, width: float) -> str:
+    """A form field's underlined text: the value padded with spaces to ``width`` characters."""
+    room = max(0.0, width - text_width_em(value))
+    return value + "\u3000" * int(room) + (" " if room - int(room) >= 0.5 else "")
+
+
+def slot_token(slot: str, width: float | None = None) -> str:
+    return f"⟦{slot}|{width:g}⟧" if width is not None else f"⟦{slot}⟧"
+
+
 class DocxWriter:
     def __init__(self, layout: Layout | None = None):
         self.layout = layout or load_layout()
         self.reference = REFERENCE.read_bytes()
+        self.tokens = False
 
     # --- document ---------------------------------------------------------------------
-    def render(self, view: DocumentView) -> bytes:
+    def render(self, view: DocumentView, tokens: bool = False) -> bytes:
+        """The DOCX. ``tokens``: a form's slots hold ⟦slot⟧ markers, for forms.py to fill."""
+        self.tokens = tokens
         doc = Document(io.BytesIO(self.reference))
         self.doc = doc
         self.view = view
@@ -308,21 +321,20 @@ class DocxWriter:
     def _attachment_head(self, block) -> None:
         if block.label:
             self._para(block.label, "attachment_label")
-        p = self._para(block.title, "attachment_title")
+        p = self._para(slot_token(block.slot) if self.tokens and block.slot else block.title,
+                       "attachment_title")
         if not block.label:
             p.paragraph_format.space_before = Pt(0)
 
     def _fields(self, block) -> None:
         p = self._para("", "fields")
-        for i, (label, value) in enumerate(block.items):
+        for i, field in enumerate(block.items):
             if i:
                 p.add_run("\u3000\u3000")
-            p.add_run(f"{label}：")
-            if value:
-                p.add_run(value)
-            else:
-                run = p.add_run("\u3000" * 8)
-                run.font.underline = True
+            p.add_run(f"{field.label}：")
+            text = (slot_token(field.slot, field.width) if self.tokens and field.slot
+                    else field_text(field.value, field.width))
+            p.add_run(text).font.underline = True
 
     def _notes(self, block) -> None:
         for i, note in enumerate(block.items, 1):
@@ -375,7 +387,7 @@ class DocxWriter:
                 for rr in range(r, r + rowspan):
                     for cc in range(c, c + colspan):
                         occupied.add((rr, cc))
-                self._cell(cell, [label], "table_head")
+                self._cell(cell, label.split("\n"), "table_head")
                 c += colspan
 
         r = len(header_rows)
@@ -392,7 +404,10 @@ class DocxWriter:
                     if key in group.spanned:
                         continue
                     col = block.columns[c]
-                    self._cell(grid[r][c], row.get(key, []), "table_text", center=col.center)
+                    lines = row.get(key, [])
+                    if self.tokens and key in block.slots:
+                        lines = [slot_token(f"{key}:{row['id'][0]}")]
+                    self._cell(grid[r][c], lines, "table_text", center=col.center)
                 r += 1
             for c, key in enumerate(keys):
                 if key in group.spanned:
