@@ -1,9 +1,9 @@
 """What a file is made from, as one hash: a build re-renders only what changed.
 
-A document's fingerprint covers its view (every text and number it shows), the format, and the
-environment every document shares: ``templates/`` (layout numbers, HTML, stylesheet, Word
-styles, wording), the font files, and the versions of this package and of the libraries that
-write the files.
+A document's fingerprint covers its view (every text and number it shows, the wording from
+``templates/text`` included), the format, and what files of that format are made with: the
+layout numbers, the HTML templates and stylesheet (PDF) or the Word styles (DOCX), the font
+files, and the versions of this package and of the libraries that write the files.
 """
 
 from __future__ import annotations
@@ -15,27 +15,39 @@ from importlib import metadata
 from . import __version__
 from .layout import TEMPLATES, font_paths, load_layout
 
-LIBRARIES = ("weasyprint", "pydyf", "python-docx", "openpyxl", "pikepdf", "Jinja2")
+# What each format is made with, besides the view: the files under templates/ and the libraries.
+# The wording templates (templates/text/) are not here: what they say is in the views.
+INPUTS = {
+    "pdf": (("layout.yaml", "html"), ("weasyprint", "pydyf", "pikepdf", "Jinja2"), True),
+    "html": (("layout.yaml", "html"), ("Jinja2",), False),
+    "docx": (("layout.yaml", "docx"), ("python-docx",), False),
+    "xlsx": ((), ("openpyxl",), False),
+}
 
 
 @functools.lru_cache(maxsize=None)
-def environment() -> str:
-    digest = hashlib.sha256(f"pipeline {__version__}".encode())
-    for name in LIBRARIES:
+def environment(fmt: str) -> str:
+    """Everything but the view that a file of this format is made from."""
+    templates, libraries, fonts = INPUTS[fmt]
+    digest = hashlib.sha256(f"pipeline {__version__} {fmt}".encode())
+    for name in libraries:
         try:
             digest.update(f"{name} {metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name} -".encode())
-    for path in sorted(p for p in TEMPLATES.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(TEMPLATES).as_posix().encode())
-        digest.update(path.read_bytes())
-    try:
-        fonts = font_paths(load_layout())
-    except Exception:  # no fonts: PDFs cannot be made anyway, and say so when tried
-        fonts = {}
-    for role in sorted(fonts):
-        digest.update(role.encode())
-        digest.update(_file_hash(str(fonts[role])).encode())
+    for entry in templates:
+        root = TEMPLATES / entry
+        for path in sorted([root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]):
+            digest.update(path.relative_to(TEMPLATES).as_posix().encode())
+            digest.update(path.read_bytes())
+    if fonts:
+        try:
+            found = font_paths(load_layout())
+        except Exception:  # no fonts: PDFs cannot be made anyway, and say so when tried
+            found = {}
+        for role in sorted(found):
+            digest.update(role.encode())
+            digest.update(_file_hash(str(found[role])).encode())
     return digest.hexdigest()
 
 
@@ -47,7 +59,9 @@ def _file_hash(path: str) -> str:
 
 def of_view(view, fmt: str) -> str:
     """The fingerprint of one file: a view in one format, in this environment."""
-    digest = hashlib.sha256(environment().encode())
+    # a blank form (forms.py) is kept laid out as PDF and written as DOCX
+    envs = ("pdf", "docx") if fmt == "form" else (fmt,)
+    digest = hashlib.sha256("".join(environment(e) for e in envs).encode())
     digest.update(fmt.encode())
     digest.update(repr(view).encode("utf-8"))
     return digest.hexdigest()

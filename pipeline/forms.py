@@ -195,7 +195,7 @@ class FormFiller:
                 stylesheets=[self.pdf.css], font_config=self.pdf.font_config)
             overlay = pikepdf.open(io.BytesIO(layer.write_pdf()))
             for index, number in enumerate(order):
-                _lay_over(pdf.pages[number], overlay.pages[index])
+                _lay_over(pdf.pages[number], overlay.pages[index], number)
             self.pdf._check_glyphs(html)
         pdf.docinfo["/Title"] = view.title
         out = io.BytesIO()
@@ -234,13 +234,14 @@ class FormFiller:
         return normalize_zip(out.getvalue())
 
 
-def _lay_over(page, layer) -> None:
-    """pikepdf's Page.add_overlay, with a fixed resource name (it draws a random one, and the
-    same inputs must give the same bytes)."""
+def _lay_over(page, layer, number: int) -> None:
+    """pikepdf's Page.add_overlay, with a fixed resource name per page (it draws a random one,
+    and the same inputs must give the same bytes). One name per page: WeasyPrint's pages share
+    one resource dictionary."""
     import pikepdf
 
     formx = layer.as_form_xobject()
-    name = page.add_resource(formx, pikepdf.Name.XObject, name=pikepdf.Name("/GWFilled"))
+    name = page.add_resource(formx, pikepdf.Name.XObject, name=pikepdf.Name(f"/GWFilled{number}"))
     placement = page.calc_form_xobject_placement(formx, name, pikepdf.Rectangle(page.trimbox))
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n", prepend=False)

@@ -1,0 +1,242 @@
+"""Forms laid out once and filled; builds that redo only what changed; no orphaned workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from PIL import Image, ImageChops
+
+from pipeline.cli import load_for_results
+from pipeline.documents import CHECKLIST_COLUMNS
+from pipeline.jobs import checklist_job, report_jobs
+from pipeline.output import OutputDir
+from pipeline.render import Renderer
+
+from .conftest import ROOT, Cli, edit
+from .pdfcheck import mm, squash, table_columns
+from .test_build import files, small  # noqa: F401  (fixture)
+
+CONTENT, RESULTS = load_for_results(None, None, None)
+
+
+def manifest(out: Path) -> dict[str, dict]:
+    return {d["path"]: d for d in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["documents"]}
+
+
+# --- filled forms ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def region_documents(name: str):
+    region = CONTENT.region(name)
+    report = next(j for j in report_jobs(CONTENT, RESULTS, [region]) if j.kind == "report")
+    return report, checklist_job(CONTENT, region.assessment_class, region)
+
+
+@pytest.mark.parametrize("name", ["九台区", "长白山管委会", "前郭尔罗斯蒙古族自治县"])
+def test_filled_form_looks_exactly_like_a_full_layout(renderer, tmp_path, name):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils not installed")
+    for job in region_documents(name):
+        assert job.view.extra["form"].fillable
+        filled, pages = renderer.forms(OutputDir(tmp_path)).fill_pdf(job.view, job.base)
+        scratch, scratch_pages = renderer.pdf.render(job.view)
+        assert pages == scratch_pages
+        for tag, data in (("f", filled), ("s", scratch)):
+            (tmp_path / f"{tag}.pdf").write_bytes(data)
+            subprocess.run(["pdftoppm", "-r", "60", "-png", str(tmp_path / f"{tag}.pdf"), str(tmp_path / tag)],
+                           check=True)
+        for page in sorted(tmp_path.glob("s-*.png")):
+            a = Image.open(page).convert("L")
+            b = Image.open(tmp_path / page.name.replace("s-", "f-")).convert("L")
+            diff = ImageChops.difference(a, b).point(lambda v: 255 if v > 64 else 0)
+            assert diff.getbbox() is None or sum(diff.histogram()[255:]) < 10, (name, job.kind, page.name)
+        for png in tmp_path.glob("*.png"):
+            png.unlink()
+
+
+def test_filled_values_in_their_rows_and_the_region_named(renderer, tmp_path):
+    report, checklist = region_documents("长白山管委会")
+    data, _ = renderer.forms(OutputDir(tmp_path)).fill_pdf(report.view, report.base)
+    path = tmp_path / "r.pdf"
+    path.write_bytes(data)
+    results = RESULTS.by_region["长白山管委会"]
+    ids = [t.id for t in CONTENT.tasks.tasks_for_region(CONTENT.region("长白山管委会"))]
+    columns = dict(zip([c.key for c in CHECKLIST_COLUMNS],
+                       table_columns(path, [c.width for c in CHECKLIST_COLUMNS])))
+    assert squash(columns["final_rating"]) == "".join(results[i].rating.value for i in ids)
+    assert squash(columns["self_rating"]) == "".join(results[i].self_rating.value for i in ids
+                                                      if results[i].self_rating)
+    edges, x = {}, 37.0
+    for column in CHECKLIST_COLUMNS:
+        edges[column.key] = (x, x + column.width)
+        x += column.width
+
+    def words_in(page, key):
+        lo, hi = edges[key]
+        return [w for w in page.extract_words() if lo <= mm((w["x0"] + w["x1"]) / 2) < hi]
+
+    with pdfplumber.open(path) as pdf:  # each rating centred on its task's row
+        for page in pdf.pages[:3]:
+            ratings = words_in(page, "final_rating")
+            for word in words_in(page, "id"):
+                if word["text"] not in results:
+                    continue
+                centre = (word["top"] + word["bottom"]) / 2
+                nearest = min(ratings, key=lambda w: abs((w["top"] + w["bottom"]) / 2 - centre))
+                assert abs((nearest["top"] + nearest["bottom"]) / 2 - centre) < 2
+                assert nearest["text"] == results[word["text"]].rating.value
+        text = squash(pdf.pages[0].extract_text())
+        assert "地区：长白山管委会" in text and "长白山管委会2016年度民政工作目标责任制考评报告" in text
+    from pypdf import PdfReader
+    for page in PdfReader(path).pages:  # every face embedded and subset, the layer's too
+        for xobject in [page] + [x.get_object() for x in page["/Resources"].get("/XObject", {}).values()]:
+            for font in xobject["/Resources"].get("/Font", {}).values():
+                font = font.get_object()
+                name = str(font["/BaseFont"])
+                assert "+" in name.split("/")[-1], name
+    data2, _ = renderer.forms(OutputDir(tmp_path)).fill_pdf(report.view, report.base)
+    assert data2 == data  # reproducible
+
+
+def test_remarks_make_a_document_laid_out_on_its_own():
+    from pipeline import documents
+    from dataclasses import replace
+
+    region = CONTENT.region("九台区")
+    results = dict(RESULTS.final(region))
+    results["1.1"] = replace(results["1.1"], remarks="见附件材料")
+    o = documents.outcome(CONTENT.rules, region, results)
+    assert not documents.report(CONTENT.tasks, o).extra["form"].fillable
+
+
+# --- incremental builds ----------------------------------------------------------------------------
+
+
+def test_only_what_changed_is_rendered(small, tmp_path):  # noqa: F811
+    cli = Cli(small)
+    cli("build", "--jobs", "2", "--out", "o")
+    before = manifest(small / "o")
+    again = cli("build", "--jobs", "2", "--out", "o")
+    assert "新生成 0 个文件，沿用未改动的 %d 个" % len(before) in again.output
+    assert manifest(small / "o") == before
+    # one region's ratings change: its report, its letter and the 通报, nothing else
+    results = small / "content" / "results_2016_sample.csv"
+    text = results.read_text(encoding="utf-8")
+    line = next(l for l in text.splitlines() if l.startswith("九台区,1.1,"))
+    changed = line.replace(",优秀,", ",未达标,", 1) if ",优秀," in line else line.replace(",达标,", ",未达标,", 1)
+    results.write_text(text.replace(line, changed), encoding="utf-8")
+    result = cli("build", "--jobs", "2", "--out", "o")
+    after = manifest(small / "o")
+    redone = sorted(p for p in after if after[p]["fingerprint"] != before[p]["fingerprint"])
+    assert redone == sorted(p for p in after if p.split("/")[0] in ("考评报告", "等次函") and "九台区" in p
+                            or p.startswith("通报/"))
+    assert f"新生成 {len(redone)} 个文件" in result.output
+    # byte for byte what a clean build writes
+    cli("build", "--jobs", "1", "--out", "clean")
+    assert files(small / "o") == files(small / "clean")
+
+
+def test_layout_or_template_change_renders_what_uses_it(small):  # noqa: F811
+    cli = Cli(small)
+    cli("build", "--jobs", "2", "--out", "o", "--format", "docx", "--format", "xlsx")
+    before = manifest(small / "o")
+    letter = ROOT / "templates" / "text" / "letter.j2"
+    original = letter.read_text(encoding="utf-8")
+    try:  # a wording change reaches the letters only
+        letter.write_text(original.replace("希望你单位再接再厉", "望你单位再接再厉"), encoding="utf-8")
+        cli("build", "--jobs", "2", "--out", "o", "--format", "docx", "--format", "xlsx")
+    finally:
+        letter.write_text(original, encoding="utf-8")
+    after = manifest(small / "o")
+    redone = {p for p in after if after[p]["fingerprint"] != before[p]["fingerprint"]}
+    assert redone and all(p.startswith("等次函/") for p in redone)
+    from pipeline import fingerprint
+    fingerprint.environment.cache_clear()
+    styles = ROOT / "templates" / "docx" / "reference.docx"
+    saved = styles.read_bytes()
+    try:  # the Word styles: every DOCX, no XLSX
+        styles.write_bytes(saved + b"\0")
+        result = cli("build", "--jobs", "2", "--out", "o", "--format", "docx", "--format", "xlsx",
+                     expect=None)
+    finally:
+        styles.write_bytes(saved)
+        fingerprint.environment.cache_clear()
+    del result
+    changed = manifest(small / "o")
+    redone = {p for p in changed if changed[p].get("fingerprint") != after[p].get("fingerprint")}
+    assert redone == {p for p in after if p.endswith(".docx")}
+
+
+def test_deleted_or_tampered_file_is_rendered_again(small):  # noqa: F811
+    cli = Cli(small)
+    cli("build", "--jobs", "1", "--out", "o", "--format", "docx")
+    out = small / "o"
+    (out / "通知" / "吉民发〔2016〕13号.docx").unlink()
+    letter = out / "等次函" / "九台区.docx"
+    original = letter.read_bytes()
+    letter.write_bytes(original[:-10] + b"0123456789")
+    result = cli("build", "--jobs", "1", "--out", "o", "--format", "docx")
+    assert "新生成 2 个文件" in result.output
+    assert letter.read_bytes() == original
+    assert (out / "通知" / "吉民发〔2016〕13号.docx").exists()
+    forced = cli("build", "--jobs", "1", "--out", "o", "--format", "docx", "--force")
+    assert "沿用未改动的 0 个" in forced.output
+
+
+# --- no orphaned workers ---------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_workers_die_with_a_killed_parent(small):  # noqa: F811
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "build", "--jobs", "2", "--force",
+                             "--out", str(small / "o")], cwd=small, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.time() + 60
+    workers: list[int] = []
+    while time.time() < deadline and len(workers) < 2:
+        workers = children_of(proc.pid)
+        time.sleep(0.05)
+    assert len(workers) >= 2
+    time.sleep(1.0)  # the workers are busy rendering
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.time() + 10
+    while time.time() < deadline and any(alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not [w for w in workers if alive(w)]
