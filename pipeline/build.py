@@ -91,7 +91,26 @@ def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
                 need.append(fmt)
         if need:
             todo.append((job, tuple(need)))
-    return todo, kept
+    return schedule(todo, out), kept
+
+
+def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tuple[Job, tuple[str, ...]]]:
+    """The blank forms first (each laid out once, by one worker, into the shared cache), then the
+    documents laid out on their own, then those filled on a form: by the time a filled document
+    is taken up, its form is there for every worker."""
+    from .forms import FormFiller, view_key
+
+    cache = FormFiller(None, None, out.root / ".cache" / "forms")
+    forms, seen = [], set()
+    for job, formats in todo:
+        if job.base is not None and {"pdf", "docx"} & set(formats):
+            key = view_key(job.base)
+            if key not in seen and cache._load(key) is None:
+                seen.add(key)
+                forms.append((Job("form", "", job.base, base=job.base), ()))
+    alone = [item for item in todo if item[0].base is None]
+    filled = [item for item in todo if item[0].base is not None]
+    return forms + alone + filled
 
 
 @dataclass
@@ -101,8 +120,12 @@ class Outcome:
     interrupted: bool = False
 
 
+KIND_NAMES = {"notice": "通知", "checklist": "考评表", "report": "考评报告", "letter": "等次函",
+              "summary": "通报", "form": "空白考评表格式"}
+
+
 def describe(job: Job) -> str:
-    return f"{job.kind}：{job.name}"
+    return f"{KIND_NAMES.get(job.kind, job.kind)}：{job.name}" if job.name else KIND_NAMES.get(job.kind, job.kind)
 
 
 def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
@@ -126,7 +149,18 @@ def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
                              initargs=(True, os.getpid())) as pool:
-        pending = {pool.submit(_render, job, str(out.root), formats): job for job, formats in jobs}
+        # at most a few jobs in flight per worker: the parent does not hold every pickled view
+        # of a large province at once
+        queue = iter(jobs)
+        pending: dict = {}
+
+        def submit() -> None:
+            while len(pending) < 4 * workers:
+                item = next(queue, None)
+                if item is None:
+                    return
+                job, formats = item
+                pending[pool.submit(_render, job, str(out.root), formats)] = job
 
         def collect(done) -> None:
             for future in done:
@@ -140,9 +174,11 @@ def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
                 progress(1)
 
         try:
+            submit()
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 collect(done)
+                submit()
         except KeyboardInterrupt:
             # stop handing out work; documents under way finish whole and are recorded
             outcome.interrupted = True

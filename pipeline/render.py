@@ -65,7 +65,11 @@ class Renderer:
         return self._docx
 
     def run(self, job: Job, out: OutputDir, formats: tuple[str, ...] = ()) -> list[Entry]:
-        """Write the job in ``formats`` (default: DOCX and PDF, and XLSX for a checklist)."""
+        """Write the job in ``formats`` (default: DOCX and PDF, and XLSX for a checklist). A
+        ``form`` job lays a blank form out into the cache and writes no document."""
+        if job.kind == "form":
+            self.forms(out).blank(job.view, need_docx=True)
+            return []
         entries = []
         for fmt in job.formats(formats):
             path = out.path_for(job.kind, job.name, fmt, job.sub)

@@ -65,7 +65,7 @@ def test_failing_document_reported_others_complete(small):
     results.write_text(results.read_text(encoding="utf-8").replace("九台区,", f"{long_name},"),
                        encoding="utf-8")
     result = Cli(small)("build", "--jobs", "2", "--format", "docx", "--out", "o", expect=1)
-    assert "未能生成 checklist：" + long_name in result.stderr
+    assert "未能生成 考评表：" + long_name in result.stderr
     assert "完成：14/17 份文档" in result.output
     assert (small / "o" / "等次函" / "长春市.docx").exists()
     manifest = json.loads((small / "o" / "manifest.json").read_text(encoding="utf-8"))["documents"]
