@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup setup-test system system-test run test bench clean
+.PHONY: setup setup-test system system-test run serve test bench clean
 
 setup: system $(STAMP)
 
@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 run: setup
 	$(VENV)/bin/pipeline validate --results content/results_2016_sample.csv
 	$(VENV)/bin/pipeline build
+
+serve: setup
+	$(VENV)/bin/pipeline serve
 
 test: setup-test
 	$(VENV)/bin/pytest

@@ -405,5 +405,40 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
         sys.exit(1)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@main.command()
+@content_options
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="地址",
+              help="监听地址；不是本机地址时必须用 --password-file 设密码")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, metavar="端口",
+              help="端口")
+@click.option("--data", "data_dir", default="work", show_default=True, metavar="目录",
+              help="数据目录：数据库（上传的工作簿和考评结果）和生成的文档")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False), metavar="文件",
+              help="登录密码所在的文件（第一行）；设了就每个页面都要登录")
+@fail_cleanly
+def serve(content_path, regions_path, host, port, data_dir, password_file):
+    """在浏览器中收集各地交回的考评表、填写考评等次、生成文档（本机网页）。"""
+    if not str(data_dir).strip():
+        raise click.BadParameter("数据目录不能为空", param_hint="--data")
+    password = None
+    if password_file is not None:
+        from .textfile import read_text
+        password = read_text(password_file).splitlines()[0].strip() if read_text(password_file).strip() else ""
+        if not password:
+            raise click.BadParameter(f"{password_file} 中没有密码", param_hint="--password-file")
+    if host not in LOOPBACK and password is None:
+        raise click.UsageError(f"监听 {host} 时其他电脑也能访问，请用 --password-file 设置登录密码。")
+    content = load_content(content_path, regions_path, need_rating_files=True)
+    from waitress import serve as waitress_serve
+
+    from .web import create_app
+    app = create_app(content, Path(data_dir), password)
+    click.echo(f"请在浏览器中打开 http://{'localhost' if host in LOOPBACK else host}:{port}/ （按 Ctrl-C 停止）")
+    waitress_serve(app, host=host, port=port, threads=8, ident="pipeline")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

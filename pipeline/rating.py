@@ -39,3 +39,25 @@ def overall(rules: RatingRules, ratings: dict[str, Rating]) -> Rating:
             continue
         return level.rating
     return rules.otherwise
+
+
+def explain(rules: RatingRules, ratings: dict[str, Rating]) -> str:
+    """The rule that gave the overall rating, spelled out with the numbers:
+    ``优秀 24 项 / 33 项 = 72.7% ≥ 70%，无未达标 → 优秀``."""
+    counts = tally(ratings)
+    result = overall(rules, ratings)
+    vetoed = [t for t in rules.veto_tasks if ratings.get(t) is Rating.FAILED]
+    if vetoed:
+        return f"一票否决项 {'、'.join(vetoed)} 未达标 → {result.value}"
+    share = 100 * counts.excellent / counts.total if counts.total else 0.0
+    for level in rules.levels:
+        failed_ok = counts.failed <= level.max_failed
+        share_ok = 100 * counts.excellent >= level.min_excellent_percent * counts.total
+        failed_text = ("无未达标" if level.max_failed == 0 else f"未达标不超过 {level.max_failed} 项") \
+            if failed_ok else f"有未达标 {counts.failed} 项"
+        if level.rating is result and failed_ok and share_ok:
+            if level.min_excellent_percent:
+                return (f"优秀 {counts.excellent} 项 / {counts.total} 项 = {share:.1f}% ≥ "
+                        f"{level.min_excellent_percent}%，{failed_text} → {result.value}")
+            return f"{failed_text}（优秀 {counts.excellent} 项 / {counts.total} 项 = {share:.1f}%）→ {result.value}"
+    return f"有未达标 {counts.failed} 项 → {result.value}"

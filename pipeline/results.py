@@ -392,6 +392,20 @@ def read_xlsx_records(path: Path, content: Content, data: bytes | None = None,
     return records
 
 
+def workbook_region(data: bytes, content: Content) -> str | None:
+    """The region a returned checklist names, even when the workbook is refused (so the clerk
+    sees which region's return is wrong); None when it names none on the list."""
+    from .writers.xlsx import REGION_CELL, SHEET
+
+    try:
+        wb = workbook_from_bytes(data, "", data_only=True)
+        value = wb[SHEET][REGION_CELL].value if SHEET in wb.sheetnames else None
+    except (DataError, KeyError, ValueError):
+        return None
+    region = content.region(str(value)) if value else None
+    return region.name if region else None
+
+
 # --- entry points ---------------------------------------------------------------------------
 
 
@@ -450,8 +464,9 @@ def collect(paths: list[Path], content: Content) -> Collected:
             results = check_workbook(records, content, name)
         except DataError as exc:
             outcome.rejected[name] = exc.problems
-            if records:
-                outcome.rejected_region[name] = records[0].region
+            region = records[0].region if records else _region_of_file(path, content)
+            if region:
+                outcome.rejected_region[name] = region
             continue
         if not results.by_region:  # a blank checklist: nothing filled in
             outcome.rejected[name] = [Problem(name, None, "工作簿中没有填写任何等次")]
@@ -472,6 +487,13 @@ def collect(paths: list[Path], content: Content) -> Collected:
             merged.files[region] = [name]
             outcome.accepted[name] = region
     return outcome
+
+
+def _region_of_file(path: Path, content: Content) -> str | None:
+    try:
+        return workbook_region(read_bytes(path, MAX_XLSX_BYTES), content)
+    except DataError:
+        return None
 
 
 def results_csv(results: Results, content: Content) -> bytes:

@@ -9,10 +9,12 @@
 #   libreoffice-writer-nogui           lays out our DOCX as office software does (page breaks)
 #   libreoffice-calc-nogui             saves filled workbooks again, as a region's office would
 #   fonts-liberation2                  Times New Roman's metrics, so LibreOffice sets digits as Word
+#   chromium                           the browser the web page's test drives (Playwright, no download)
+#   poppler-utils                      pdftoppm, to compare filled and fully laid-out pages as images
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 texlive-lang-chinese)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2)
+  packages+=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 chromium poppler-utils)
 fi
 missing=()
 for p in "${packages[@]}"; do
