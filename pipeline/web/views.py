@@ -166,7 +166,8 @@ def register(app) -> None:
             rating = outcome(content.rules, region, final).rating.value
             rule = explain(content.rules, {k: v.rating for k, v in final.items()})
         return render_template("region.html.j2", region=region, tasks=tasks, rows=rows, book=content.tasks,
-                               rating=rating, rule=rule, missing=missing, errors=errors or [], saved=saved,
+                               rating=rating, rule=rule, missing=missing, errors=errors or [],
+                               saved=saved or request.args.get("saved") == "1",
                                history=site().store.history(region.name),
                                uploads=site().store.uploads(region.name), manifest=site().manifest(),
                                counts=results.counts(content, region))
