@@ -14,7 +14,7 @@ from .errors import DataError, Problem
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 
 # XML 1.0 forbids these; python-docx/lxml raise on them and they never belong in a 公文.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")  # C0, DEL, C1
 
 
 def display_path(path: Path | str) -> str:

@@ -82,7 +82,15 @@ def load_yaml(path: Path) -> Located:
     text = read_text(path)
     if not text.strip():
         raise DataError(Problem(name, None, "文件为空，请填写内容"))
-    loader = _NoAliasLoader(text)
+    try:
+        loader = _NoAliasLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses a character before any parsing
+        character = getattr(exc, "character", None)
+        position = getattr(exc, "position", None)
+        code = f" U+{character:04X}" if isinstance(character, int) else (
+            f" U+{ord(character):04X}" if isinstance(character, str) and character else "")
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        raise DataError(Problem(name, line, f"含有 YAML 不允许的字符{code}，请删除后重试")) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -57,3 +57,15 @@ def edit(path: Path, old: str, new: str) -> int:
     index = text.index(old)
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return text.count("\n", 0, index) + 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_renderers():
+    """Release the in-process renderer before the interpreter shuts down: WeasyPrint's font
+    configuration cannot free itself once its library bindings are gone (noise after the summary)."""
+    yield
+    import gc
+
+    from pipeline import build
+    build._renderer = None
+    gc.collect()

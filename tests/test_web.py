@@ -253,9 +253,7 @@ def test_generate_and_download_everything(client, app, blanks):
     site.content = CONTENT
     response = client.post("/generate", data={"csrf_token": token(client, "/generate")})
     assert response.status_code == 302
-    thread = [t for t in threading.enumerate() if t.name != "MainThread" and t.daemon]
-    for t in thread:
-        t.join(timeout=600)
+    site.generation_thread.join(timeout=600)
     page = client.get("/generate").get_data(as_text=True)
     assert "生成完毕" in page and "考评结果不全，未生成全省通报" in page
     manifest = site.manifest()
@@ -288,3 +286,16 @@ def test_serve_refuses_to_listen_beyond_this_machine_without_a_password(tmp_path
     empty.write_text("\n", encoding="utf-8")
     result = Cli(ROOT)("serve", "--host", "0.0.0.0", "--password-file", empty, "--data", tmp_path / "w", expect=2)
     assert "没有密码" in result.stderr
+
+
+def test_summary_first_page_shown_as_a_picture(client, app):
+    from pipeline.cli import load_for_results
+    from pipeline.jobs import summary_job
+
+    site = app.extensions["site"]
+    content, results = load_for_results(None, None, None)  # the complete sample results
+    site.render([summary_job(content, results)])
+    site._summary_picture()
+    picture = client.get("/summary.png")
+    assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
+    assert 'src="/summary.png"' in client.get("/generate").get_data(as_text=True)

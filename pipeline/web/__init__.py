@@ -49,6 +49,7 @@ class Site:
         self.output = self.data_dir / "output"
         self.render_lock = threading.Lock()
         self.generation = Generation()
+        self.generation_thread: threading.Thread | None = None
 
     # --- what the board shows -------------------------------------------------------------------------
     def board(self):
@@ -123,7 +124,8 @@ class Site:
         if self.generation.running:
             return False
         self.generation = Generation(running=True)
-        threading.Thread(target=self._generate, daemon=True).start()
+        self.generation_thread = threading.Thread(target=self._generate, name="生成文档", daemon=True)
+        self.generation_thread.start()
         return True
 
     def _generate(self) -> None:
