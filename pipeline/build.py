@@ -98,14 +98,13 @@ def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tu
     """The blank forms first (each laid out once, by one worker, into the shared cache), then the
     documents laid out on their own, then those filled on a form: by the time a filled document
     is taken up, its form is there for every worker."""
-    from .forms import FormFiller, view_key
+    from .forms import cache_dir, is_cached, view_key
 
-    cache = FormFiller(None, None, out.root / ".cache" / "forms")
     forms, seen = [], set()
     for job, formats in todo:
         if job.base is not None and {"pdf", "docx"} & set(formats):
             key = view_key(job.base)
-            if key not in seen and cache._load(key) is None:
+            if key not in seen and not is_cached(cache_dir(out), key):
                 seen.add(key)
                 forms.append((Job("form", "", job.base, base=job.base), ()))
     alone = [item for item in todo if item[0].base is None]

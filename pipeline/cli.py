@@ -17,7 +17,7 @@ import click
 
 from . import i18n
 from .content import load_content, parse_class_option
-from .errors import DataError, Problem, RenderError
+from .errors import DataError, RenderError
 
 i18n.install()  # click's own messages (usage, errors, help) in Chinese
 
@@ -333,17 +333,19 @@ def collect(content_path, regions_path, workbooks, target, force):
                 shown.add(str(problem))
                 click.echo(str(problem), err=True)
     results = outcome.results
-    faulty = set(outcome.rejected_region.values())
+    faulty = set(outcome.rejected_region.values()) - set(results.by_region)
     click.echo("地区\t自评\t考评\t问题")
+    missing = []
     for region in content.regions.regions:
-        if region.name in results.by_region:
-            done_self, done_final, total = results.counts(content, region)
-            click.echo(f"{region.name}\t{done_self}/{total}\t{done_final}/{total}\t")
-        elif region.name in faulty:
+        status = results.status(content, region, faulty)
+        if status == "有误":
             files = "、".join(n for n, r in outcome.rejected_region.items() if r == region.name)
             click.echo(f"{region.name}\t—\t—\t有误，未汇总（{files}）")
-    missing = [r.name for r in content.regions.regions
-               if r.name not in results.by_region and r.name not in faulty]
+        elif status == "未交":
+            missing.append(region.name)
+        else:
+            done_self, done_final, total = results.counts(content, region)
+            click.echo(f"{region.name}\t{done_self}/{total}\t{done_final}/{total}\t")
     if missing:
         click.echo(f"尚未交回（{len(missing)} 个）：{'、'.join(missing)}")
     if not outcome.accepted:
@@ -426,7 +428,8 @@ def serve(content_path, regions_path, host, port, data_dir, password_file):
     password = None
     if password_file is not None:
         from .textfile import read_text
-        password = read_text(password_file).splitlines()[0].strip() if read_text(password_file).strip() else ""
+        lines = read_text(password_file).splitlines()
+        password = lines[0].strip() if lines else ""
         if not password:
             raise click.BadParameter(f"{password_file} 中没有密码", param_hint="--password-file")
     if host not in LOOPBACK and password is None:

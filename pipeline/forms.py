@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .pagination import cell_lines
+from .documents import FORM_TITLE
+from .pagination import cell_text_lines
 from .views import DocumentView
 
 PX_PER_MM = 96 / 25.4
@@ -113,6 +114,23 @@ def slot_boxes(document) -> list[SlotBox]:
     return list(found.values())
 
 
+def cache_dir(out) -> Path:
+    """Where an output folder keeps its laid-out blank forms."""
+    return out.root / ".cache" / "forms"
+
+
+def cache_paths(directory: Path, key: str) -> tuple[Path, Path, Path]:
+    """A blank form's PDF, its slot boxes (written last: the entry is whole once it is there)
+    and its DOCX."""
+    stem = directory / key[:32]
+    return stem.with_suffix(".pdf"), stem.with_suffix(".json"), stem.with_suffix(".docx")
+
+
+def is_cached(directory: Path, key: str) -> bool:
+    pdf, boxes, _ = cache_paths(directory, key)
+    return pdf.is_file() and boxes.is_file()
+
+
 class FormFiller:
     """Blank forms laid out once per process (and kept on disk), filled per document."""
 
@@ -139,14 +157,11 @@ class FormFiller:
         return form
 
     def _paths(self, key: str) -> tuple[Path, Path, Path] | None:
-        if self.cache_dir is None:
-            return None
-        stem = self.cache_dir / key[:32]
-        return stem.with_suffix(".pdf"), stem.with_suffix(".json"), stem.with_suffix(".docx")
+        return None if self.cache_dir is None else cache_paths(self.cache_dir, key)
 
     def _load(self, key: str) -> BlankForm | None:
         paths = self._paths(key)
-        if paths is None or not (paths[0].is_file() and paths[1].is_file()):
+        if paths is None or not is_cached(self.cache_dir, key):
             return None
         try:
             docx = paths[2].read_bytes() if paths[2].is_file() else None
@@ -167,7 +182,6 @@ class FormFiller:
     # --- filling ---------------------------------------------------------------------------------
     def fill_pdf(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
         import pikepdf
-        from weasyprint import HTML
 
         form = self.blank(base)
         values = view.extra["form"].values
@@ -180,19 +194,16 @@ class FormFiller:
                 lines = text.split("\n")
                 top = box.y
                 if box.kind == "cell":  # centred, as the table sets it (vertical-align: middle)
-                    rows = cell_lines(lines, box.width / PX_PER_MM + 2 * layout.table.padding_x
-                                      + layout.rules_pt.table * 25.4 / 72, layout)
+                    rows = cell_text_lines(lines, box.width / PX_PER_MM, layout)
                     top = box.y + (box.height - rows * line_px) / 2
                 pages.setdefault(box.page, []).append((box, lines, top))
         order = sorted(pages)
         pdf = pikepdf.open(io.BytesIO(form.pdf))
         if order:
-            from .writers.pdf import HTML_TEMPLATES, environment
+            from .writers.pdf import environment
             html = environment().get_template("overlay.html.j2").render(
                 pages=[(form.page_sizes[n], pages[n]) for n in order], title=view.title)
-            layer = HTML(string=html, url_fetcher=self.pdf.fetcher,
-                         base_url=HTML_TEMPLATES.as_uri() + "/").render(
-                stylesheets=[self.pdf.css], font_config=self.pdf.font_config)
+            layer = self.pdf._layout(html)
             overlay = pikepdf.open(io.BytesIO(layer.write_pdf()))
             for index, number in enumerate(order):
                 _lay_over(pdf.pages[number], overlay.pages[index], number)
@@ -250,5 +261,3 @@ def _lay_over(page, layer, number: int) -> None:
 
 
 _TOKEN_RUN = re.compile(r"<w:r>(<w:rPr>(?:(?!</w:rPr>).)*</w:rPr>)?<w:t>⟦([^⟧|]*)(?:\|([0-9.]+))?⟧</w:t></w:r>")
-
-from .documents import FORM_TITLE  # noqa: E402  (documents imports nothing from here)

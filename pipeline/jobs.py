@@ -13,15 +13,16 @@ def notice_job(content: Content) -> Job:
     return Job("notice", str(content.tasks.notice.document_number), documents.notice(content.tasks))
 
 
-_BLANK_FORMS: dict[tuple, object] = {}
+# Each entry holds its TaskBook too: while cached, that book's id cannot be taken by another one
+_BLANK_FORMS: dict[tuple, tuple] = {}
 
 
 def blank_form(content: Content, view):
     """The blank form a checklist or report fills, built once per form (class, tasks, marks)."""
     key = (id(content.tasks), view.extra["form"].key)
     if key not in _BLANK_FORMS:
-        _BLANK_FORMS[key] = documents.base_form(content.tasks, view)
-    return _BLANK_FORMS[key]
+        _BLANK_FORMS[key] = (content.tasks, documents.base_form(content.tasks, view))
+    return _BLANK_FORMS[key][1]
 
 
 def checklist_job(content: Content, cls: AssessmentClass, region: Region | None = None) -> Job:

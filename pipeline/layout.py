@@ -29,9 +29,20 @@ def mm_to_twips(mm: float) -> int:
     return round(mm_to_pt(mm) * 20)
 
 
+NARROW = frozenset(".,:;!|'il")
+
+
+def char_width(ch: str) -> float:
+    """Width in body characters: half-width digits, Latin letters and signs count half, the
+    narrowest signs (a full stop in 14.4) less."""
+    if ch in NARROW:
+        return 0.3
+    return 0.5 if ord(ch) < 0x2000 else 1.0
+
+
 def text_width_em(text: str) -> float:
-    """Width in body characters: half-width digits and Latin letters count half."""
-    return sum(0.5 if ord(ch) < 0x2000 else 1.0 for ch in text)
+    """Width of a text in body characters (``char_width``)."""
+    return sum(char_width(ch) for ch in text)
 
 
 class _M(BaseModel):

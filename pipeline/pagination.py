@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from .layout import Layout, load_layout, mm_to_pt
+from .layout import Layout, char_width, load_layout, mm_to_pt
 from .views import (Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Section,
                     Signature, Title)
 
@@ -32,17 +32,6 @@ INSEPARABLE = frozenset("—…")
 
 # The least line pitch §7.3.5.4's remedy may use (office practice: fixed 26–30 pt).
 MIN_PITCH_PT = 26.0
-
-
-NARROW = frozenset(".,:;!|'il")
-
-
-def char_width(ch: str) -> float:
-    """Width in body characters: half-width digits, Latin letters and signs count half, the
-    narrowest signs (a full stop in 14.4) less."""
-    if ch in NARROW:
-        return 0.3
-    return 0.5 if ord(ch) < 0x2000 else 1.0
 
 
 def _breakable(before: str, after: str) -> bool:
@@ -98,11 +87,6 @@ def wrap(text: str, width: float, first_indent: float = 0, rest_indent: float = 
             used = sum(widths[j:i])
         used += w
     return starts
-
-
-def split_lines(text: str, starts: Sequence[int]) -> list[str]:
-    ends = list(starts[1:]) + [len(text)]
-    return [text[a:b] for a, b in zip(starts, ends)]
 
 
 # --- the first section as lines ----------------------------------------------------------------
@@ -340,9 +324,13 @@ ROW_BREAK_MIN_LINES = 4
 
 def cell_lines(items: Sequence[str], width_mm: float, layout: Layout) -> int:
     """Lines a cell's items take in a column ``width_mm`` wide at the table's type size."""
-    size_mm = layout.sizes_pt.table * 25.4 / 72
     rule_mm = layout.rules_pt.table * 25.4 / 72  # half a rule on each side (collapsed borders)
-    chars = (width_mm - 2 * layout.table.padding_x - rule_mm) / size_mm
+    return cell_text_lines(items, width_mm - 2 * layout.table.padding_x - rule_mm, layout)
+
+
+def cell_text_lines(items: Sequence[str], inner_mm: float, layout: Layout) -> int:
+    """Lines the items take in a cell whose text is ``inner_mm`` wide, at the table's type size."""
+    chars = inner_mm / (layout.sizes_pt.table * 25.4 / 72)
     return sum(len(wrap(item, chars)) for item in items)
 
 

@@ -44,10 +44,10 @@ class Renderer:
         self._forms = {}
 
     def forms(self, out: OutputDir):
-        from .forms import FormFiller
+        from .forms import FormFiller, cache_dir
         root = out.root.resolve()
         if root not in self._forms:
-            self._forms[root] = FormFiller(self.pdf, lambda: self.docx, out.root / ".cache" / "forms")
+            self._forms[root] = FormFiller(self.pdf, lambda: self.docx, cache_dir(out))
         return self._forms[root]
 
     @property

@@ -74,16 +74,12 @@ class Results:
         """The regions with any rating, in the order of the regions file."""
         return [r for r in content.regions.regions if r.name in self.by_region]
 
-    def missing(self, content: Content, region: Region) -> list[str]:
-        """Applicable task ids without a final rating (考评等次)."""
+    def missing(self, content: Content, region: Region, rating: str = "rating") -> list[str]:
+        """Applicable task ids without a final rating (考评等次), or without the rating named
+        (``self_rating``: 自评等次)."""
         rated = self.by_region.get(region.name, {})
         return [t.id for t in content.tasks.tasks_for_region(region)
-                if rated.get(t.id) is None or rated[t.id].rating is None]
-
-    def missing_self(self, content: Content, region: Region) -> list[str]:
-        rated = self.by_region.get(region.name, {})
-        return [t.id for t in content.tasks.tasks_for_region(region)
-                if rated.get(t.id) is None or rated[t.id].self_rating is None]
+                if rated.get(t.id) is None or getattr(rated[t.id], rating) is None]
 
     def where(self, region: Region, task_id: str) -> str:
         result = self.by_region.get(region.name, {}).get(task_id)
@@ -96,8 +92,17 @@ class Results:
     def counts(self, content: Content, region: Region) -> tuple[int, int, int]:
         """(self-rated, finally rated, applicable) tasks of a region."""
         total = len(content.tasks.tasks_for_region(region))
-        return (total - len(self.missing_self(content, region)),
+        return (total - len(self.missing(content, region, "self_rating")),
                 total - len(self.missing(content, region)), total)
+
+    def status(self, content: Content, region: Region, faulty: set[str] = frozenset()) -> str:
+        """What the clerk sees of a region: 有误 (its return was refused), 已考评 (every final
+        rating in), 已自评 (returned, final ratings not all in), or 未交."""
+        if region.name in faulty:
+            return "有误"
+        if region.name not in self.by_region:
+            return "未交"
+        return "已自评" if self.missing(content, region) else "已考评"
 
 
 def _problem(where: Problem, message: str) -> Problem:
@@ -219,7 +224,7 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
 
 
 def unescape_cell(text: str) -> str:
-    """Undo the leading ' that protects a formula-like cell (``records_csv``)."""
+    """Undo the leading ' that protects a formula-like cell (``results_csv``)."""
     if text.startswith("'") and text[1:].startswith(FORMULA_START):
         return text[1:]
     return text
@@ -277,14 +282,8 @@ def read_csv_records(path: Path) -> tuple[list[Record], str]:
 # --- XLSX (returned checklists) -----------------------------------------------------------
 
 
-def open_workbook(path: Path, data_only: bool = True):
-    """openpyxl, after checking the file is a real, reasonably sized workbook."""
-    name = display_path(path)
-    data = read_bytes(path, MAX_XLSX_BYTES)
-    return workbook_from_bytes(data, name, data_only)
-
-
 def workbook_from_bytes(data: bytes, name: str, data_only: bool = True):
+    """openpyxl, after checking the bytes are a real, reasonably sized workbook."""
     if len(data) > MAX_XLSX_BYTES:
         raise DataError(Problem(name, None, f"文件过大（{len(data) // 1024} KiB），超过上限 {MAX_XLSX_BYTES // 1024} KiB"))
     if not zipfile.is_zipfile(io.BytesIO(data)):

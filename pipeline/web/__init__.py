@@ -53,26 +53,16 @@ class Site:
 
     # --- what the board shows -------------------------------------------------------------------------
     def board(self):
-        from ..jobs import split_complete
         from ..documents import outcome
 
         results = self.store.results(self.content)
-        rejected = self.store.latest_rejected()
-        complete, _ = split_complete(self.content, results)
-        complete_names = {r.name for r in complete}
+        rejected = set(self.store.latest_rejected())
         rows = []
         for region in self.content.regions.regions:
             done_self, done_final, total = results.counts(self.content, region)
-            if region.name in rejected:
-                status = "有误"
-            elif region.name in complete_names:
-                status = "已考评"
-            elif region.name in results.by_region:
-                status = "已自评"
-            else:
-                status = "未交"
+            status = results.status(self.content, region, rejected)
             rating = None
-            if region.name in complete_names:
+            if done_final == total and region.name in results.by_region:
                 rating = outcome(self.content.rules, region, results.final(region)).rating.value
             rows.append({"region": region, "status": status, "self": done_self, "final": done_final,
                          "total": total, "rating": rating})
@@ -83,18 +73,25 @@ class Site:
         from ..output import OutputDir
         return OutputDir(self.output)
 
-    def render(self, jobs) -> list:
-        """Jobs through ``pipeline build``'s plan (kept when unchanged) and renderer."""
+    def _build(self, jobs, planned=lambda todo, kept: None, progress=lambda n: None):
+        """Jobs through ``pipeline build``'s plan (kept when unchanged) and renderer, one at a
+        time, recorded in the manifest: (the kept entries, the build's outcome)."""
         from ..build import build, plan
 
         with self.render_lock:
             out = self.out()
             todo, kept = plan(jobs, out)
-            outcome = build(todo, out, 1)
+            planned(todo, kept)
+            outcome = build(todo, out, 1, progress=progress)
             out.update_manifest(kept + outcome.entries)
-            if outcome.failures:
-                raise RuntimeError("；".join(reason for _, reason in outcome.failures))
-            return kept + outcome.entries
+            return kept, outcome
+
+    def render(self, jobs) -> list:
+        """The files of these jobs, rendered when they are not there unchanged."""
+        kept, outcome = self._build(jobs)
+        if outcome.failures:
+            raise RuntimeError("；".join(reason for _, reason in outcome.failures))
+        return kept + outcome.entries
 
     def manifest(self) -> dict[str, dict]:
         return self.out().manifest()
@@ -129,7 +126,7 @@ class Site:
         return True
 
     def _generate(self) -> None:
-        from ..build import build, describe, plan
+        from ..build import describe
         from ..jobs import all_jobs, missing_message
 
         state = self.generation
@@ -140,18 +137,16 @@ class Site:
                 state.notes.append(missing_message(results, region, missing))
             if gaps:
                 state.notes.append("考评结果不全，未生成全省通报。")
-            with self.render_lock:
-                out = self.out()
-                todo, kept = plan(jobs, out)
+
+            def planned(todo, kept) -> None:
                 state.total, state.kept = len(todo), len(kept)
 
-                def progress(n: int) -> None:
-                    state.done += n
+            def progress(n: int) -> None:
+                state.done += n
 
-                outcome = build(todo, out, 1, progress=progress)
-                out.update_manifest(kept + outcome.entries)
-                state.rendered = len(outcome.entries)
-                state.failures = [f"{describe(job)}：{reason}" for job, reason in outcome.failures]
+            _, outcome = self._build(jobs, planned, progress)
+            state.rendered = len(outcome.entries)
+            state.failures = [f"{describe(job)}：{reason}" for job, reason in outcome.failures]
             self._summary_picture()
         except Exception as exc:  # shown on the page, never lost in a thread
             state.failures.append(f"生成失败：{exc}")
