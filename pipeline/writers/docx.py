@@ -214,8 +214,7 @@ class DocxWriter:
 
     def _tighten(self, p, style: str) -> None:
         """§7.3.5.4: the first page's text at the pitch pagination.py chose; blank lines before
-        and after a block (the style's spacing, in grid lines) shrink with it. Off the line grid,
-        which would snap the lines back to the standard pitch."""
+        and after a block (the style's spacing, in grid lines) shrink with it."""
         L = self.layout
         fmt = p.paragraph_format
         spacing = self.doc.styles.element.get_by_id(self.style_ids[style]).pPr
@@ -225,7 +224,6 @@ class DocxWriter:
             if value:
                 setattr(fmt, name, Pt(int(value) / 20 / L.line_pitch_pt * self.pitch))
         fmt.line_spacing = Pt(self.pitch)
-        set_ppr(p, _el("w:snapToGrid", **{"w:val": 0}))
 
     def _masthead(self, block) -> None:
         if block.style == "file":
