@@ -22,10 +22,10 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 @pytest.fixture
 def server(tmp_path):
-    from waitress.server import create_server
+    from pipeline.web import make_server
 
     app = create_app(CONTENT, tmp_path / "work")
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = make_server(app, "127.0.0.1", 0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"

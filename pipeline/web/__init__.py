@@ -12,6 +12,7 @@ import io
 import os
 import secrets
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,20 +191,62 @@ def secret_key(data_dir: Path) -> bytes:
     return path.read_bytes()
 
 
-def create_app(content: Content, data_dir: Path, password: str | None = None):
-    from flask import Flask
+def create_app(content: Content, data_dir: Path, password: str | None = None, *, host: str = "127.0.0.1",
+               port: int | None = None, public_url: str | None = None, clock=time.time):
+    """The page. ``host``/``port``/``public_url``: the addresses it answers to (the Host header is
+    checked against them); ``clock``: seconds, for session expiry and sign-in delays."""
+    from flask import Flask, Request
+    from flask.testing import FlaskClient
+    from werkzeug.formparser import FormDataParser
 
-    from . import views
+    from . import guard, views
+
+    class StrictFormParser(FormDataParser):
+        """A form that cannot be parsed is an error the page explains, not an empty form."""
+
+        def __init__(self, *args, **kwargs):
+            kwargs["silent"] = False
+            super().__init__(*args, **kwargs)
+
+    class PageRequest(Request):
+        form_data_parser_class = StrictFormParser
+
+    class SameSiteClient(FlaskClient):
+        """Flask's test client posting as the page's own forms do (with its Origin)."""
+
+        def open(self, *args, **kwargs):
+            headers = kwargs.setdefault("headers", {})
+            if isinstance(headers, dict) and "Origin" not in headers:
+                headers["Origin"] = "http://localhost"
+            return super().open(*args, **kwargs)
 
     app = Flask(__name__, template_folder=str(TEMPLATES / "web"),
                 static_folder=str(TEMPLATES / "web" / "static"), static_url_path="/static")
+    app.request_class = PageRequest
+    app.test_client_class = SameSiteClient
     app.config.update(SECRET_KEY=secret_key(data_dir), MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      SESSION_COOKIE_SECURE=bool(public_url and public_url.lower().startswith("https://")),
                       MAX_FORM_PARTS=MAX_FILES + 50)
-    app.extensions["site"] = Site(content, data_dir)
+    site = Site(content, data_dir)
+    site.clock = clock
+    app.extensions["site"] = site
     app.extensions["password"] = password
+    app.extensions["hosts"] = guard.served_hosts(host, port, public_url)
+    app.extensions["throttle"] = guard.Throttle(site.store, clock)
+    app.session_interface = guard.Sessions(site.store, clock)
+    guard.password_changed(site.store, password)  # a new password ends every session
     views.register(app)
     return app
+
+
+def make_server(app, host: str, port: int, threads: int = 8):
+    """The waitress server ``pipeline serve`` runs: a request larger than the upload cap is
+    refused on its headers (413), before its body is received."""
+    from waitress.server import create_server
+
+    return create_server(app, host=host, port=port, threads=threads, ident="pipeline",
+                         max_request_body_size=MAX_UPLOAD_BYTES)
 
 
 def check_password(given: str, expected: str) -> bool:
