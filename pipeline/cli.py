@@ -385,6 +385,9 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
     content, results = load_for_results(content_path, regions_path, results_path)
     jobs, incomplete, gaps = all_jobs(content, results)
     out = OutputDir(out_dir)
+    from .freshness import withdraw
+    for path in withdraw(out, jobs):  # a kept file never contradicts the results it was given
+        click.echo(f"已删除与当前考评结果不符的旧文件：{path}", err=True)
     todo, kept = plan(jobs, out, formats, force)
     workers = min(workers or default_workers(), max(1, len(todo)))
     with click.progressbar(length=len(todo), label="生成文档", show_pos=True,

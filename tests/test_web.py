@@ -297,6 +297,13 @@ def test_serve_refuses_to_listen_beyond_this_machine_without_a_password(tmp_path
     assert "没有密码" in result.stderr
 
 
+def store_results(store, results) -> None:
+    """Results put in the store as if entered on the pages (a version per region)."""
+    with store.connect() as db:
+        for region, rated in results.by_region.items():
+            store._new_version(db, region, "edit", None, rated)
+
+
 def test_summary_first_page_shown_as_a_picture(client, app):
     from pipeline.cli import load_for_results
     from pipeline.jobs import summary_job
@@ -304,7 +311,11 @@ def test_summary_first_page_shown_as_a_picture(client, app):
     site = app.extensions["site"]
     content, results = load_for_results(None, None, None)  # the complete sample results
     site.render([summary_job(content, results)])
-    site._summary_picture()
+    assert client.get("/summary.png").status_code == 404  # not from the results on the page
+    stored = site.store.results(CONTENT)
+    assert not stored.by_region
+    store_results(site.store, results)
+    site.render([summary_job(CONTENT, site.store.results(CONTENT))])
     picture = client.get("/summary.png")
     assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
     assert 'src="/summary.png"' in client.get("/generate").get_data(as_text=True)

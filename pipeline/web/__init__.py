@@ -28,16 +28,35 @@ STATUSES = ("未交", "有误", "已自评", "已考评")
 
 @dataclass
 class Generation:
-    """The state of the one build that may run at a time."""
+    """The state of the one build that may run at a time; counts are files."""
 
     running: bool = False
+    draft: bool = False
     done: int = 0
     total: int = 0
     rendered: int = 0
     kept: int = 0
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
     finished: bool = False
+
+
+@dataclass
+class RegionState:
+    """What the board and a region's page both show of a region (one function makes it)."""
+
+    region: object
+    status: str
+    self_done: int
+    final_done: int
+    total: int
+    missing: list[str]
+    rating: str | None = None
+    rule: str | None = None
+    below: list = field(default_factory=list)  # tasks rated 未达标
+    refused: dict | None = None  # the newest upload, refused after the current version was made
+    waiting: bool = False  # a return waits for the clerk to choose its final ratings
 
 
 class Site:
@@ -51,22 +70,43 @@ class Site:
         self.render_lock = threading.Lock()
         self.generation = Generation()
         self.generation_thread: threading.Thread | None = None
+        self.workers = None  # default: as many as ``pipeline build`` uses
+        self._expected: tuple = (None, {})
 
-    # --- what the board shows -------------------------------------------------------------------------
-    def board(self):
+    # --- what the board and the region pages show -----------------------------------------------------
+    def states(self, only=None) -> tuple[dict[str, RegionState], object]:
+        """Every region's state (or only the one named), and the current results."""
         from ..documents import outcome
+        from ..model import Rating
+        from ..rating import explain
 
-        results = self.store.results(self.content)
-        rejected = set(self.store.latest_rejected())
-        rows = []
-        for region in self.content.regions.regions:
-            done_self, done_final, total = results.counts(self.content, region)
-            status = results.status(self.content, region, rejected)
-            rating = None
-            if done_final == total and region.name in results.by_region:
-                rating = outcome(self.content.rules, region, results.final(region)).rating.value
-            rows.append({"region": region, "status": status, "self": done_self, "final": done_final,
-                         "total": total, "rating": rating})
+        content = self.content
+        results = self.store.results(content)
+        refused = self.store.latest_rejected()
+        waiting = self.store.waiting_choices()
+        states = {}
+        for region in content.regions.regions:
+            if only is not None and region.name != only:
+                continue
+            done_self, done_final, total = results.counts(content, region)
+            missing = results.missing(content, region)
+            state = RegionState(region, results.status(content, region, set(refused)), done_self, done_final,
+                                total, missing, waiting=region.name in waiting)
+            if region.name in refused:
+                state.refused = next((u for u in self.store.uploads(region.name, limit=1)), None)
+            if region.name in results.by_region and not missing:
+                final = results.final(region)
+                state.rating = outcome(content.rules, region, final).rating.value
+                state.rule = explain(content.rules, {k: v.rating for k, v in final.items()})
+                state.below = [t for t in content.tasks.tasks_for_region(region)
+                               if final.get(t.id) and final[t.id].rating == Rating("未达标")]
+            states[region.name] = state
+        return states, results
+
+    def board(self):
+        states, results = self.states()
+        rows = [{"region": s.region, "status": s.status, "self": s.self_done, "final": s.final_done,
+                 "total": s.total, "rating": s.rating, "waiting": s.waiting} for s in states.values()]
         return rows, results
 
     # --- documents ------------------------------------------------------------------------------------
@@ -74,22 +114,22 @@ class Site:
         from ..output import OutputDir
         return OutputDir(self.output)
 
-    def _build(self, jobs, planned=lambda todo, kept: None, progress=lambda n: None):
+    def _build(self, jobs, planned=lambda todo, kept: None, progress=lambda n: None, formats=()):
         """Jobs through ``pipeline build``'s plan (kept when unchanged) and renderer, one at a
         time, recorded in the manifest: (the kept entries, the build's outcome)."""
         from ..build import build, plan
 
         with self.render_lock:
             out = self.out()
-            todo, kept = plan(jobs, out)
+            todo, kept = plan(jobs, out, formats)
             planned(todo, kept)
             outcome = build(todo, out, 1, progress=progress)
             out.update_manifest(kept + outcome.entries)
             return kept, outcome
 
-    def render(self, jobs) -> list:
+    def render(self, jobs, formats=()) -> list:
         """The files of these jobs, rendered when they are not there unchanged."""
-        kept, outcome = self._build(jobs)
+        kept, outcome = self._build(jobs, formats=formats)
         if outcome.failures:
             raise RuntimeError("；".join(reason for _, reason in outcome.failures))
         return kept + outcome.entries
@@ -97,10 +137,36 @@ class Site:
     def manifest(self) -> dict[str, dict]:
         return self.out().manifest()
 
-    def file_for(self, path: str) -> Path | None:
-        """A file named in the manifest, and only such a file."""
+    def expected(self) -> dict[str, str]:
+        """Path → fingerprint of every file the current results make (the 通报's draft too while
+        results are incomplete); cached until a region's current version changes."""
+        from ..freshness import expected
+        from ..jobs import all_jobs, summary_job
+
+        key = (id(self.content), self.store.state_key())
+        if self._expected[0] != key:
+            results = self.store.results(self.content)
+            jobs, _, gaps = all_jobs(self.content, results)
+            if gaps:
+                jobs.append(summary_job(self.content, results, draft=True))
+            self._expected = (key, expected(jobs, self.out()))
+        return self._expected[1]
+
+    def documents(self) -> list[dict]:
+        """The manifest's files, each marked current or stale (已过期)."""
+        from ..freshness import is_current
+
+        wanted = self.expected()
+        return [entry | {"current": is_current(entry, wanted)}
+                for _, entry in sorted(self.manifest().items())]
+
+    def file_for(self, path: str, current_only: bool = True) -> Path | None:
+        """A file named in the manifest, and only such a file; only while it matches the current
+        results unless ``current_only`` is False."""
+        from ..freshness import is_current
+
         entry = self.manifest().get(path)
-        if entry is None:
+        if entry is None or (current_only and not is_current(entry, self.expected())):
             return None
         root = self.output.resolve()
         target = (self.output / entry["path"]).resolve()
@@ -111,70 +177,72 @@ class Site:
     def zip_all(self) -> bytes:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(self.manifest()):
-                target = self.file_for(path)
+            for entry in self.documents():
+                target = self.file_for(entry["path"]) if entry["current"] else None
                 if target is not None:
-                    archive.write(target, path)
+                    archive.write(target, entry["path"])
         return buffer.getvalue()
 
-    def start_generation(self) -> bool:
-        """Every document from the current results, in a thread; False when one is running."""
+    def start_generation(self, draft: bool = False) -> bool:
+        """Every document from the current results (or the 通报's draft), in a spawned build
+        process; False when one is running."""
         if self.generation.running:
             return False
-        self.generation = Generation(running=True)
-        self.generation_thread = threading.Thread(target=self._generate, name="生成文档", daemon=True)
+        self.generation = Generation(running=True, draft=draft)
+        self.generation_thread = threading.Thread(target=self._generate, args=(draft,), name="生成文档", daemon=True)
         self.generation_thread.start()
         return True
 
-    def _generate(self) -> None:
-        from ..build import describe
-        from ..jobs import all_jobs, missing_message
+    def _generate(self, draft: bool) -> None:
+        from ..build import default_workers
+        from ..jobs import all_jobs
+        from .generation import run
 
         state = self.generation
         try:
             results = self.store.results(self.content)
-            jobs, incomplete, gaps = all_jobs(self.content, results)
-            for region, missing in incomplete:
-                state.notes.append(missing_message(results, region, missing))
-            if gaps:
-                state.notes.append("考评结果不全，未生成全省通报。")
-
-            def planned(todo, kept) -> None:
-                state.total, state.kept = len(todo), len(kept)
-
-            def progress(n: int) -> None:
-                state.done += n
-
-            _, outcome = self._build(jobs, planned, progress)
-            state.rendered = len(outcome.entries)
-            state.failures = [f"{describe(job)}：{reason}" for job, reason in outcome.failures]
-            self._summary_picture()
+            if not draft:
+                _, incomplete, gaps = all_jobs(self.content, results)
+                if gaps:
+                    state.notes.append("考评结果不全，未生成全省通报。")
+            with self.render_lock:
+                run(state, self.content, results, self.output, self.workers or default_workers(), draft)
         except Exception as exc:  # shown on the page, never lost in a thread
             state.failures.append(f"生成失败：{exc}")
         finally:
             state.running = False
             state.finished = True
 
-    def summary_pdf(self) -> Path | None:
-        for path, entry in self.manifest().items():
-            if entry.get("kind") == "summary" and entry.get("format") == "pdf" and "征求意见稿" not in path:
-                return self.file_for(path)
+    def summary_pdf(self, draft: bool | None = None) -> Path | None:
+        """The current 通报 PDF (the final one, else with ``draft`` None the current draft)."""
+        documents = [d for d in self.documents() if d["current"] and d.get("kind") == "summary"
+                     and d.get("format") == "pdf"]
+        documents.sort(key=lambda d: "征求意见稿" in d["path"])
+        for entry in documents:
+            is_draft = "征求意见稿" in entry["path"]
+            if draft is None or draft == is_draft:
+                return self.file_for(entry["path"])
         return None
 
-    def _summary_picture(self) -> None:
+    def summary_picture(self) -> bytes | None:
+        """The first page of the current 通报 as PNG (kept beside the data, by the PDF's hash)."""
         pdf = self.summary_pdf()
-        target = self.data_dir / "summary-page-1.png"
         if pdf is None:
-            target.unlink(missing_ok=True)
-            return
-        import pypdfium2
+            return None
+        import hashlib
 
-        document = pypdfium2.PdfDocument(str(pdf))
-        image = document[0].render(scale=100 / 72).to_pil()
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        from ..output import atomic_write
-        atomic_write(target, buffer.getvalue())
+        digest = hashlib.sha256(pdf.read_bytes()).hexdigest()[:16]
+        target = self.data_dir / f"summary-{digest}.png"
+        if not target.is_file():
+            import pypdfium2
+
+            document = pypdfium2.PdfDocument(str(pdf))
+            image = document[0].render(scale=100 / 72).to_pil()
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            from ..output import atomic_write
+            atomic_write(target, buffer.getvalue())
+        return target.read_bytes()
 
 
 # --- the Flask application ------------------------------------------------------------------------------

@@ -116,13 +116,46 @@ def register(app) -> None:
         table = [(c, [(t, [cls.value for cls in AssessmentClass if book.applies(t, cls)]) for t in c.tasks])
                  for c in book.table.categories]
         return render_template("board.html.j2", groups=groups, counts=counts, level=level, status=status,
-                               total=len(rows), table=table, book=book)
+                               total=len(rows), table=table, book=book,
+                               waiting=sum(1 for r in rows if r["waiting"]))
 
     # --- 考评表 ----------------------------------------------------------------------------------------
     @app.get("/checklists")
     def checklists():
         return render_template("checklists.html.j2", regions=site().content.regions.regions,
-                               formats=CHECKLIST_FORMATS)
+                               formats=CHECKLIST_FORMATS, document_formats=DOCUMENT_FORMATS)
+
+    @app.get("/checklists/地区考评表.zip")
+    def checklists_zip():
+        """Every region's blank workbook, in a folder per 市（州）."""
+        import io
+        import zipfile
+
+        from ..jobs import checklist_job
+
+        content = site().content
+        jobs = [checklist_job(content, r.assessment_class, r) for r in content.regions.regions]
+        try:
+            entries = site().render(jobs, formats=("xlsx",))
+        except (DataError, RuntimeError) as exc:
+            abort(400, f"未能生成：{exc}")
+        by_region = {e.region: e for e in entries if e.format == "xlsx"}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for region in content.regions.regions:
+                entry = by_region.get(region.name)
+                target = site().file_for(entry.path, current_only=False) if entry else None
+                if target is not None:
+                    archive.write(target, f"{region.parent or region.name}/考评表-{region.name}.xlsx")
+        return send_bytes(buffer.getvalue(), f"{content.tasks.year}年度各地区考评表.zip", "application/zip")
+
+    @app.get("/notice/<fmt>")
+    def notice(fmt: str):
+        from ..jobs import notice_job
+
+        if fmt not in DOCUMENT_FORMATS:
+            abort(404)
+        return send_rendered(notice_job(site().content), fmt)
 
     @app.get("/checklist/<name>/<fmt>")
     def checklist(name: str, fmt: str):
@@ -187,29 +220,30 @@ def register(app) -> None:
 
     @app.get("/region/<name>")
     def region_page(name: str, errors=None, entered=None, conflict=None):
-        from ..documents import outcome
-        from ..rating import explain
-
         region = region_or_404(name)
         content = site().content
         store = site().store
+        states, _ = site().states(only=region.name)
+        state = states[region.name]
         rows = store.rows(region.name)
-        results = store.results(content)
-        tasks = content.tasks.tasks_for_region(region)
-        missing = results.missing(content, region)
-        rule = rating = None
-        if region.name in results.by_region and not missing:
-            final = results.final(region)
-            rating = outcome(content.rules, region, final).rating.value
-            rule = explain(content.rules, {k: v.rating for k, v in final.items()})
-        return render_template("region.html.j2", region=region, tasks=tasks, rows=rows, book=content.tasks,
-                               rating=rating, rule=rule, missing=missing, errors=errors or [],
-                               entered=entered or {}, conflict=conflict,
+        uploads = store.uploads(region.name)
+        footer = next((u["footer"] for u in uploads if u["accepted"] and u["footer"]), {})
+        return render_template("region.html.j2", region=region, state=state, tasks=content.tasks.tasks_for_region(region),
+                               rows=rows, book=content.tasks, errors=errors or [], entered=entered or {},
+                               conflict=conflict, choice=store.choice(region.name) if state.waiting else None,
                                based_on=store.current_version(region.name) or 0,
-                               saved=request.args.get("saved") == "1",
-                               history=store.history(region.name),
-                               uploads=store.uploads(region.name), manifest=site().manifest(),
-                               counts=results.counts(content, region))
+                               saved=request.args.get("saved", ""), history=store.history(region.name),
+                               uploads=uploads, footer=footer)
+
+    @app.post("/region/<name>/choose")
+    def choose(name: str):
+        region = region_or_404(name)
+        keep = request.form.get("keep", "")
+        if keep not in ("returned", "entered"):
+            abort(400, "请选择保留哪一种考评等次。")
+        if not site().store.choose(region.name, form_version("version"), keep):
+            abort(404)
+        return redirect(url_for("region_page", name=region.name, saved="chosen"))
 
     def form_version(field: str) -> int:
         try:
@@ -247,7 +281,7 @@ def register(app) -> None:
             return region_page(region.name, entered=finals, conflict=conflict), 409
         except DataError as exc:
             return region_page(region.name, errors=[str(p) for p in exc.problems], entered=finals), 400
-        return redirect(url_for("region_page", name=region.name, saved=1))
+        return redirect(url_for("region_page", name=region.name, saved="ratings"))
 
     @app.post("/region/<name>/current")
     def make_current(name: str):
@@ -263,7 +297,7 @@ def register(app) -> None:
             return region_page(region.name, conflict=conflict), 409
         if not found:
             abort(404)
-        return redirect(url_for("region_page", name=region.name, saved=1))
+        return redirect(url_for("region_page", name=region.name, saved="current"))
 
     @app.get("/region/<name>/<kind>/<fmt>")
     def region_document(name: str, kind: str, fmt: str):
@@ -283,18 +317,34 @@ def register(app) -> None:
     @app.route("/generate", methods=["GET", "POST"])
     def generate():
         if request.method == "POST":
-            site().start_generation()
+            draft = request.form.get("draft") == "1"
+            site().start_generation(draft=draft)
             return redirect(url_for("generate"))
-        files = sorted(site().manifest().values(), key=lambda d: d["path"])
-        picture = (site().data_dir / "summary-page-1.png").exists()
-        return render_template("generate.html.j2", state=site().generation, files=files, picture=picture)
+        from ..jobs import summary_gaps
+
+        documents = site().documents()
+        states, results = site().states()
+        incomplete, absent = summary_gaps(site().content, results)
+        kinds = {}
+        for d in documents:
+            kinds.setdefault(d.get("kind"), []).append(d)
+        summaries = [d for d in kinds.get("summary", []) if d["current"]]
+        return render_template("generate.html.j2", state=site().generation, documents=documents, kinds=kinds,
+                               kind_names=KIND_NAMES, summaries=summaries,
+                               notices=[d for d in kinds.get("notice", []) if d["current"]],
+                               stale=[d for d in documents if not d["current"]],
+                               current=[d for d in documents if d["current"]],
+                               incomplete=[(r, len(m)) for r, m in incomplete], absent=absent,
+                               picture=site().summary_pdf() is not None)
 
     @app.get("/file")
     def file():
-        target = site().file_for(request.args.get("path", ""))
+        path = request.args.get("path", "")
+        target = site().file_for(path)
         if target is None:
             abort(404)
-        return send_file(target, as_attachment=True, download_name=target.name)
+        entry = site().manifest()[path]
+        return send_file(target, as_attachment=True, download_name=download_name(entry))
 
     @app.get("/all.zip")
     def all_zip():
@@ -302,16 +352,28 @@ def register(app) -> None:
 
     @app.get("/summary.png")
     def summary_picture():
-        path = site().data_dir / "summary-page-1.png"
-        if not path.is_file():
+        data = site().summary_picture()
+        if data is None:
             abort(404)
-        return send_file(path, mimetype="image/png")
+        return Response(data, mimetype="image/png")
 
     @app.get("/results.csv")
     def export():
         from ..results import results_csv
         data = results_csv(site().store.results(site().content), site().content)
         return send_bytes(data, "考评结果.csv", "text/csv; charset=utf-8")
+
+
+KIND_NAMES = {"notice": "通知", "checklist": "考评表", "report": "考评报告", "letter": "等次函", "summary": "通报"}
+
+
+def download_name(entry: dict) -> str:
+    """Distinct names for a region's files: 考评报告-图们市.pdf, 等次函-图们市.pdf, 考评表-图们市.xlsx."""
+    from pathlib import PurePosixPath
+
+    path = PurePosixPath(entry["path"])
+    kind = KIND_NAMES.get(entry.get("kind"), "")
+    return f"{kind}-{path.name}" if kind and not path.stem.startswith(kind) else path.name
 
 
 def local_time(stamp: str | None) -> str:
@@ -329,15 +391,15 @@ def local_time(stamp: str | None) -> str:
 
 def send_rendered(job, fmt: str):
     try:
-        entries = site().render([job])
+        entries = site().render([job], formats=(fmt,))
     except (DataError, RuntimeError) as exc:
         abort(400, f"未能生成：{exc}")
     entry = next(e for e in entries if e.format == fmt and e.path.endswith("." + fmt)
                  and e.kind == job.kind and (e.region or None) == (job.region or None))
-    target = site().file_for(entry.path)
+    target = site().file_for(entry.path, current_only=False)  # rendered from the results just now
     if target is None:
         abort(404)
-    return send_file(target, as_attachment=True, download_name=target.name)
+    return send_file(target, as_attachment=True, download_name=download_name(entry.to_json()))
 
 
 def send_bytes(data: bytes, filename: str, mimetype: str):
