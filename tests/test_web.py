@@ -265,6 +265,9 @@ def test_generate_and_download_everything(client, app, blanks):
     site.generation_thread.join(timeout=600)
     page = client.get("/generate").get_data(as_text=True)
     assert "生成完毕" in page and "考评结果不全，未生成全省通报" in page
+    state = site.generation
+    # progress counts files, not jobs: every file of this build was counted once
+    assert state.total == state.rendered == state.done and state.total > len(CONTENT.regions.regions) * 2
     manifest = site.manifest()
     assert "等次函/九台区.pdf" in manifest and not any(p.startswith("通报/") for p in manifest)
     archive = zipfile.ZipFile(io.BytesIO(client.get("/all.zip").data))

@@ -66,7 +66,18 @@ def read_return(filename: str, data: bytes, content: Content):
         region = records[0].region if records else workbook_region(data, content)
         return region, None, [str(Problem(filename, None, "工作簿中没有填写任何等次"))], [], {}
     region = next(iter(results.by_region))
-    return region, results.by_region[region], [], [], {}
+    return region, results.by_region[region], [], misnamed(filename, region, content), {}
+
+
+def misnamed(filename: str, region: str, content: Content) -> list[str]:
+    """A warning when the file's name names another region than the form inside."""
+    stem = filename.rsplit(".", 1)[0]
+    named = [r.name for r in content.regions.regions if r.name in stem and r.name != region
+             and not (r.name in region)]
+    if named and region not in stem:
+        return [f"文件名“{filename}”是{'、'.join(named)}，但其中是{region}的考评表：已按{region}接收，"
+                f"{'、'.join(named)}仍算未交，请核对"]
+    return []
 
 
 def take_batch(store: Store, content: Content, files: list[tuple[str, bytes]]) -> tuple[int, list[UploadOutcome]]:

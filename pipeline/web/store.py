@@ -194,12 +194,12 @@ class Store:
             merged, kept = self._keep_finals(current, rated)
             note = f"保留了此前已填写的考评等次 {kept} 项（考评表中未填）" if kept else ""
             if differ:
+                note = (f"考评表中有 {len(differ)} 项考评等次与已填写的不同，请在{region}的页面上选择保留哪一种；"
+                        "选定之前仍用原来的结果")
                 version = self._new_version(db, region, "upload", upload_id, merged, note, make_current=False)
                 db.execute("INSERT INTO choices (region, version_id, upload_id) VALUES (?, ?, ?) "
                            "ON CONFLICT(region) DO UPDATE SET version_id = excluded.version_id,"
                            " upload_id = excluded.upload_id", (region, version, upload_id))
-                note = (f"考评表中有 {len(differ)} 项考评等次与已填写的不同，请在{region}的页面上选择保留哪一种；"
-                        "选定之前仍用原来的结果")
             else:
                 self._new_version(db, region, "upload", upload_id, merged, note)
             db.execute("COMMIT")
@@ -324,6 +324,7 @@ class Store:
                 return False
             if keep == "returned":
                 self._set_current(db, region, version_id)
+                db.execute("UPDATE versions SET note = '经选择，采用考评表中的考评等次' WHERE id = ?", (version_id,))
             else:
                 current = self._rows(db, region)
                 pending = {r["task"]: dict(r) for r in db.execute(

@@ -272,7 +272,8 @@ def register(app) -> None:
 
         region = region_or_404(name)
         tasks = site().content.tasks.tasks_for_region(region)
-        finals = {t.id: request.form.get(f"final:{t.id}", "") for t in tasks}
+        # a field not sent leaves its rating as it is
+        finals = {t.id: request.form[f"final:{t.id}"] for t in tasks if f"final:{t.id}" in request.form}
         based_on = form_version("based_on")
         try:
             site().store.set_final_ratings(region.name, finals, site().content, based_on=based_on)
