@@ -92,3 +92,126 @@ def test_collect_rate_and_issue_in_a_browser(server, browser, blanks, tmp_path):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).replace(" ", "")
     assert "九台区" in text and "考评结果的函" in text
     assert download.suggested_filename.endswith(".pdf")
+
+
+YEAR_REGIONS = ("南关区", "宽城区", "朝阳区", "二道区", "绿园区", "双阳区", "九台区", "农安县", "榆树市", "德惠市",
+                "昌邑区")
+
+
+@pytest.fixture(scope="module")
+def year_blanks(tmp_path_factory) -> Path:
+    from .conftest import ROOT, Cli
+
+    out = tmp_path_factory.mktemp("year-blanks")
+    args = [a for r in YEAR_REGIONS for a in ("--region", r)]
+    Cli(ROOT)("checklist", *args, "--format", "xlsx", "--out", out)
+    return out / "考评表" / "地区"
+
+
+def resaved_by_libreoffice(data: bytes, tmp_path: Path) -> bytes:
+    import subprocess
+
+    source = tmp_path / "lo" / "in.xlsx"
+    source.parent.mkdir()
+    source.write_bytes(data)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo" / "out"),
+                    str(source)], check=True, capture_output=True, timeout=180)
+    return (tmp_path / "lo" / "out" / "in.xlsx").read_bytes()
+
+
+def test_a_year_on_the_page(tmp_path, browser, year_blanks):
+    """#16 item 6: a batch of returns (one re-saved by LibreOffice, one under another region's
+    name, one broken), final ratings entered, a self-only return re-uploaded with its finals kept,
+    documents generated and zipped, results made incomplete and the old 通报 out of the ZIP."""
+    import zipfile
+
+    from pipeline.cli import load_for_results
+    from pipeline.web import make_server
+
+    from .test_web import store_results
+
+    app = create_app(CONTENT, tmp_path / "work")
+    site = app.extensions["site"]
+    _, sample = load_for_results(None, None, None)
+    store_results(site.store, sample)  # the finals of the province, entered earlier on the pages
+    server = make_server(app, "127.0.0.1", 0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+        files = []
+        for region in YEAR_REGIONS[:-1]:
+            data = filled(year_blanks, region)
+            if region == "德惠市":
+                data = resaved_by_libreoffice(data, tmp_path)
+            (tmp_path / f"{region}.xlsx").write_bytes(data)
+            files.append(tmp_path / f"{region}.xlsx")
+        (tmp_path / "龙潭区.xlsx").write_bytes(filled(year_blanks, "昌邑区"))  # 昌邑区's form, misnamed
+        (tmp_path / "损坏.xlsx").write_bytes(b"PK\x03\x04 broken")
+        files += [tmp_path / "龙潭区.xlsx", tmp_path / "损坏.xlsx"]
+
+        page.goto(base + "/upload")
+        page.set_input_files("#workbooks", [str(f) for f in files])
+        page.click("#send")
+        page.wait_for_selector("#batch-summary")
+        assert page.inner_text("#batch-summary") == "本次上传 12 个文件：接收 11 个，未接收 1 个。"
+        rows = page.locator("table.outcomes tbody tr")
+        assert "rejected" in rows.nth(0).get_attribute("class") and "损坏.xlsx" in rows.nth(0).inner_text()
+        assert "warned" in rows.nth(1).get_attribute("class") and "龙潭区.xlsx" in rows.nth(1).inner_text()
+        assert "保留了此前已填写的考评等次" in page.inner_text("table.outcomes")
+        if os.environ.get("UPDATE_SCREENSHOTS"):
+            page.screenshot(path=str(DOCS / "web-upload.png"), full_page=False)
+
+        # 南关区's final ratings: copied from its self-ratings, one changed, saved
+        page.goto(base + "/region/南关区")
+        selects = page.locator('select[name^="final:"]')
+        for i in range(selects.count()):
+            selects.nth(i).select_option("")
+        page.click("#copy-self")
+        selects.nth(1).select_option("达标")
+        assert "differs" in page.locator("table.ratings tbody tr").nth(1).get_attribute("class")
+        page.click("#save")
+        page.wait_for_selector("#saved")
+        n = selects.count()
+        assert f"考评 {n}/{n}" in page.inner_text("p.counts")
+
+        # 南关区 sends its self-only return again: the finals entered stay
+        page.goto(base + "/upload")
+        page.set_input_files("#workbooks", [str(tmp_path / "南关区.xlsx")])
+        page.click("#send")
+        page.wait_for_selector("#batch-summary")
+        assert "保留了此前已填写的考评等次" in page.inner_text("table.outcomes")
+        page.goto(base + "/region/南关区")
+        assert f"考评 {n}/{n}" in page.inner_text("p.counts")
+        assert page.locator('select[name^="final:"]').nth(1).input_value() == "达标"
+
+        # every document of the province, then the ZIP with the 通报
+        page.goto(base + "/generate")
+        page.click("#build")
+        page.wait_for_selector("#finished", timeout=900_000)
+        with page.expect_download() as info:
+            page.click("#zip")
+        names = zipfile.ZipFile(info.value.path()).namelist()
+        assert any(n.startswith("通报/") for n in names) and "考评报告/南关区.pdf" in names
+        if os.environ.get("UPDATE_SCREENSHOTS"):
+            page.screenshot(path=str(DOCS / "web-generate.png"), full_page=False)
+
+        # 九台区's results become incomplete: the old 通报 leaves the page and the ZIP
+        page.goto(base + "/region/九台区")
+        page.locator('select[name^="final:"]').nth(0).select_option("")
+        page.click("#save")
+        page.wait_for_selector("#saved")
+        page.goto(base + "/generate")
+        assert page.locator("a.summary-link").count() == 0 and page.locator("img.summary").count() == 0
+        assert "已过期" in page.inner_text("main")
+        with page.expect_download() as info:
+            page.click("#zip")
+        names = zipfile.ZipFile(info.value.path()).namelist()
+        assert not any(n.startswith("通报/") for n in names) and "等次函/九台区.pdf" not in names
+        page.click("#build")
+        page.wait_for_selector("#finished", timeout=900_000)
+        assert "通报/" in page.inner_text("#withdrawn")
+        assert "九台区" in page.inner_text("#missing")
+    finally:
+        server.close()
