@@ -368,3 +368,37 @@ def test_two_returns_for_one_region_refused_together(blank, tmp_path):
     result = Cli(ROOT)("collect", a, b, "--to", tmp_path / "r.csv", expect=1)
     assert f"{a}、{b}: 龙井市有 2 份考评表" in result.stderr
     assert not (tmp_path / "r.csv").exists()
+
+
+# --- a document over its time limit (#21) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["2", "1"])
+def test_document_over_its_time_limit_is_stopped_and_named(tmp_path, monkeypatch, workers):
+    """One document that would never finish (as 42 remarks of 32,767 characters did) is stopped
+    in its worker at the limit and named; every other document is done."""
+    import time
+
+    from pipeline import build
+    from pipeline.render import Renderer
+
+    done = tmp_path / "done"
+    done.mkdir()
+
+    def run(self, job, out, formats=()):
+        if job.kind == "report" and job.name == "九台区":
+            time.sleep(600)
+        (done / f"{job.kind}-{job.name or '-'}").write_text("", encoding="utf-8")
+        return []
+
+    monkeypatch.setattr(Renderer, "run", run)
+    monkeypatch.setattr(build, "DOCUMENT_TIME_LIMIT", 2)
+    started = time.monotonic()
+    result = Cli(ROOT)("build", "--format", "docx", "--jobs", workers, "--force", "--out", tmp_path / "o", expect=1)
+    assert time.monotonic() - started < 300
+    assert "未能生成 考评报告：九台区：排版用时超过 2 秒，已停止（其余文档照常生成）" in result.stderr
+    assert result.stderr.count("未能生成") == 1
+    finished, total = map(int, result.output.split("完成：")[1].split(" ")[0].split("/"))
+    assert finished == total - 1 and len(list(done.iterdir())) >= total - 1
+    assert not (done / "report-九台区").exists()
+    assert (done / "letter-九台区").exists() and (done / "report-朝阳区").exists()
