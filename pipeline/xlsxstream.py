@@ -46,6 +46,8 @@ class Cell:
 
     @property
     def coordinate(self) -> str:
+        if not 1 <= self.column <= 18278:  # past any column letters (cells without addresses)
+            return f"第 {self.row} 行第 {self.column} 列"
         return f"{get_column_letter(self.column)}{self.row}"
 
 

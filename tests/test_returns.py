@@ -402,3 +402,66 @@ def test_document_over_its_time_limit_is_stopped_and_named(tmp_path, monkeypatch
     assert finished == total - 1 and len(list(done.iterdir())) >= total - 1
     assert not (done / "report-九台区").exists()
     assert (done / "letter-九台区").exists() and (done / "report-朝阳区").exists()
+
+
+# --- damaged files never crash the reader --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def filled_parts(blank, tmp_path_factory) -> dict[str, bytes]:
+    import zipfile
+    book = office_fill(blank / "九台区.xlsx", tmp_path_factory.mktemp("fuzz") / "九台区.xlsx")
+    with zipfile.ZipFile(book) as z:
+        return {info.filename: z.read(info) for info in z.infolist()}
+
+
+def rezip(parts: dict[str, bytes]) -> bytes:
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(part=st.sampled_from(["xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/styles.xml",
+                             "xl/_rels/workbook.xml.rels"]),
+       edits=st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=0, max_size=12)), min_size=1, max_size=4))
+def test_damaged_parts_are_problems_not_crashes(filled_parts, part, edits):
+    from pipeline.results import read_return
+    parts = dict(filled_parts)
+    data = parts[part]
+    for where, new in edits:
+        i = int(where * len(data))
+        data = data[:i] + new + data[i + len(new):]
+    parts[part] = data
+    found = read_return(None, CONTENT, data=rezip(parts), name="x.xlsx")
+    assert found.accepted or found.problems
+
+
+@pytest.mark.parametrize("cells", ['<c r="A0"><v>1</v></c>', '<c r="ZZZZ1"><v>1</v></c>',
+                                   '<c r="A99999999"><v>1</v></c>' , '<c><v>1</v></c>' * 20000,
+                                   '<c r="B3" t="s"><v>999999</v></c>', '<c r="B3" t="s"><v>x</v></c>',
+                                   '<c r="B3" s="999"><v>1e400</v></c>', '<c r="B3" t="d"><v>then</v></c>',
+                                   '<c r="XFD3"><v>1</v></c><c><v>2</v></c>'])
+def test_odd_cells_are_read_or_named(filled_parts, cells):
+    from pipeline.results import read_return
+    parts = dict(filled_parts)
+    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace("<sheetData>", f'<sheetData><row r="3">{cells}</row>').encode()
+    found = read_return(None, CONTENT, data=rezip(parts), name="x.xlsx")
+    assert found.accepted or found.problems
+
+
+def test_dtd_refused(filled_parts):
+    from pipeline.results import read_return
+    parts = dict(filled_parts)
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>' + sheet
+    found = read_return(None, CONTENT, data=rezip(parts), name="x.xlsx")
+    assert [str(p) for p in found.problems] == ["x.xlsx: XLSX 文件无法读取（XML 中含有文档类型定义（DTD），拒绝读取），"
+                                                "请用本系统生成的考评表填写"]
