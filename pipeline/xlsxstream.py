@@ -27,6 +27,9 @@ CHUNK = 64 * 1024
 MAX_XML_PART = 6 * 1024 * 1024  # the sheet's XML, the shared strings
 MAX_STYLES_PART = 2 * 1024 * 1024
 MAX_SMALL_PART = 1024 * 1024  # workbook.xml and relationship parts
+# Built-in number formats whose codes depend on the locale: in a Chinese Excel or WPS these are
+# dates such as yyyy"年"m"月"d"日" (ECMA-376 Part 1, 18.8.30), written by id alone
+EAST_ASIAN_DATES = {27, 28, 29, 30, 31, 36, 50, 51, 52, 53, 54, 57, 58}
 KEEP_OUTSIDE = 20  # addresses of values outside the box kept for the message
 
 
@@ -376,8 +379,9 @@ def _resolve_formats(package: Package, sheet: Sheet) -> None:
         _parse(stream, start, end)
     for cell in sheet.cells.values():
         if cell.kind == "n" and cell.style in used:
-            code = formats.get(used[cell.style], BUILTIN_FORMATS.get(used[cell.style], ""))
-            if code and is_date_format(code):
+            number = used[cell.style]
+            code = formats.get(number, BUILTIN_FORMATS.get(number, ""))
+            if (code and is_date_format(code)) or (not code and number in EAST_ASIAN_DATES):
                 cell.kind = "date"
 
 

@@ -465,3 +465,21 @@ def test_dtd_refused(filled_parts):
     found = read_return(None, CONTENT, data=rezip(parts), name="x.xlsx")
     assert [str(p) for p in found.problems] == ["x.xlsx: XLSX 文件无法读取（XML 中含有文档类型定义（DTD），拒绝读取），"
                                                 "请用本系统生成的考评表填写"]
+
+
+def test_footer_date_in_a_chinese_excels_own_format(filled_parts):
+    """Excel on Chinese Windows writes 2016年12月20日 as style numFmtId 31, with no format code."""
+    import re as regex
+    from pipeline.results import read_return
+    parts = dict(filled_parts)
+    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+    date_cell = regex.search(r'<c r="F\d+" s="(\d+)"[^>]*><v>42724</v></c>', sheet)
+    assert date_cell, "the footer date is stored as a number"
+    styles = parts["xl/styles.xml"].decode("utf-8")
+    xfs = regex.search(r"<cellXfs[^>]*>(.*?)</cellXfs>", styles, regex.S).group(1)
+    entries = regex.findall(r"<xf [^>]*?(?:/>|>.*?</xf>)", xfs, regex.S)
+    entry = entries[int(date_cell.group(1))]
+    patched = regex.sub(r'numFmtId="\d+"', 'numFmtId="31"', entry, count=1)
+    parts["xl/styles.xml"] = styles.replace(entry, patched).encode("utf-8")
+    found = read_return(None, CONTENT, data=rezip(parts), name="x.xlsx")
+    assert found.footer.date == "2016年12月20日"
