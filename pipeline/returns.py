@@ -140,7 +140,8 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         package = Package(data, MAX_XLSX_BYTES, MAX_XLSX_UNPACKED)
         part, sheets, date1904 = sheet_part(package, SHEET)
         if part is None:
-            raise DataError(Problem(name, None, f"找不到工作表“{SHEET}”，请用本系统生成的考评表填写"))
+            present = f"（工作簿中只有：{'、'.join(sheets)}）" if sheets else ""
+            raise DataError(Problem(name, None, f"找不到工作表“{SHEET}”{present}，请用本系统生成的考评表填写"))
         box_rows = HEADER_ROW + len(list(book.tasks())) + 2 + SPARE_ROWS
         sheet = read_sheet(package, part, box_rows, width, date1904)
     except PackageError as exc:
@@ -219,7 +220,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     found: dict[str, int] = {}  # task id → its row (a good row)
     seen: dict[str, int] = {}  # task id → its row (good or not)
     good_rows: list[tuple[int, Task]] = []
-    columns = [c for c in CHECKLIST_COLUMNS]
+    columns = CHECKLIST_COLUMNS
     table_end = (footer_row - 1) if footer_row else last_row
     previous: Task | None = None
     for row in range(HEADER_ROW + 1, table_end + 1):
