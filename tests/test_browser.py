@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from pipeline.web import create_app
 
-from .test_web import CONTENT, blanks, filled  # noqa: F401  (fixture)
+from .test_web import CONTENT, blanks, delete_task_row, filled  # noqa: F401  (fixture)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -121,8 +121,8 @@ def resaved_by_libreoffice(data: bytes, tmp_path: Path) -> bytes:
 
 
 def test_a_year_on_the_page(tmp_path, browser, year_blanks):
-    """#16 item 6: a batch of returns (one re-saved by LibreOffice, one under another region's
-    name, one broken), final ratings entered, a self-only return re-uploaded with its finals kept,
+    """#16 item 6: a batch of returns with their footers filled (one re-saved by LibreOffice, one
+    with a task row deleted, one under another region's name, one broken), final ratings entered, a self-only return re-uploaded with its finals kept,
     documents generated and zipped, results made incomplete and the old 通报 out of the ZIP."""
     import zipfile
 
@@ -142,12 +142,13 @@ def test_a_year_on_the_page(tmp_path, browser, year_blanks):
         page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
         files = []
         for region in YEAR_REGIONS[:-1]:
-            data = filled(year_blanks, region)
+            data = filled(year_blanks, region, footer=True,
+                          edit=delete_task_row("7.1") if region == "宽城区" else None)
             if region == "德惠市":
                 data = resaved_by_libreoffice(data, tmp_path)
             (tmp_path / f"{region}.xlsx").write_bytes(data)
             files.append(tmp_path / f"{region}.xlsx")
-        (tmp_path / "龙潭区.xlsx").write_bytes(filled(year_blanks, "昌邑区"))  # 昌邑区's form, misnamed
+        (tmp_path / "龙潭区.xlsx").write_bytes(filled(year_blanks, "昌邑区", footer=True))  # misnamed
         (tmp_path / "损坏.xlsx").write_bytes(b"PK\x03\x04 broken")
         files += [tmp_path / "龙潭区.xlsx", tmp_path / "损坏.xlsx"]
 
@@ -155,13 +156,20 @@ def test_a_year_on_the_page(tmp_path, browser, year_blanks):
         page.set_input_files("#workbooks", [str(f) for f in files])
         page.click("#send")
         page.wait_for_selector("#batch-summary")
-        assert page.inner_text("#batch-summary") == "本次上传 12 个文件：接收 11 个，未接收 1 个。"
+        assert page.inner_text("#batch-summary") == "本次上传 12 个文件：接收 10 个，未接收 2 个。"
         rows = page.locator("table.outcomes tbody tr")
-        assert "rejected" in rows.nth(0).get_attribute("class") and "损坏.xlsx" in rows.nth(0).inner_text()
-        assert "warned" in rows.nth(1).get_attribute("class") and "龙潭区.xlsx" in rows.nth(1).inner_text()
+        refused = rows.nth(0).inner_text() + rows.nth(1).inner_text()
+        assert "rejected" in rows.nth(0).get_attribute("class") and "rejected" in rows.nth(1).get_attribute("class")
+        assert "损坏.xlsx" in refused and "宽城区.xlsx" in refused and "第 7.1 项" in refused
+        assert "warned" in rows.nth(2).get_attribute("class") and "龙潭区.xlsx" in rows.nth(2).inner_text()
         assert "保留了此前已填写的考评等次" in page.inner_text("table.outcomes")
         if os.environ.get("UPDATE_SCREENSHOTS"):
             page.screenshot(path=str(DOCS / "web-upload.png"), full_page=False)
+        page.goto(base + "/")
+        assert page.inner_text('tr[data-region="宽城区"] .status') == "有误"
+        assert page.inner_text('tr[data-region="德惠市"] .status') == "已考评"  # finals kept, footer read
+        page.goto(base + "/region/德惠市")
+        assert "填报人：王晓红" in page.inner_text("#footer")
 
         # 南关区's final ratings: copied from its self-ratings, one changed, saved
         page.goto(base + "/region/南关区")

@@ -30,7 +30,10 @@ def blanks(tmp_path_factory) -> Path:
     return out / "考评表" / "地区"
 
 
-def filled(blanks: Path, region: str, final: str | None = None, remarks: str | None = None) -> bytes:
+def filled(blanks: Path, region: str, final: str | None = None, remarks: str | None = None,
+           footer: bool = False, edit=None) -> bytes:
+    """A region's return: self-ratings (and ``final``), and, with ``footer``, the fields under
+    the table as its office fills them; ``edit``: anything else done to the sheet."""
     wb = load_workbook(blanks / f"{region}.xlsx")
     ws = wb.active
     header = [c.value for c in ws[4]]
@@ -40,9 +43,27 @@ def filled(blanks: Path, region: str, final: str | None = None, remarks: str | N
             row[header.index("考评等次")].value = final
             if remarks:
                 row[header.index("备注/\n佐证材料")].value = remarks
+    if footer:
+        f = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == "填报单位（盖章）：")
+        ws.cell(f, 3).value = f"{region}民政局"
+        ws.cell(f, 6).value = "王晓红"
+        ws.cell(f + 1, 3).value = "0431-82345678"
+        ws.cell(f + 1, 6).value = "2016年12月20日"
+    if edit:
+        ws.protection.sheet = False
+        edit(ws)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def delete_task_row(task_id: str):
+    """An edit that removes a task's row (the sheet unprotected, as a clerk might)."""
+    def edit(ws):
+        header = [c.value for c in ws[4]]
+        column = header.index("编号") + 1
+        ws.delete_rows(next(r for r in range(5, ws.max_row + 1) if str(ws.cell(r, column).value) == task_id))
+    return edit
 
 
 @pytest.fixture

@@ -360,12 +360,12 @@ def test_uploads_naming_no_known_region_are_listed_with_their_problem(client, bl
 
 
 def test_bytes_are_kept_when_reading_fails(client, app, blanks, monkeypatch):
-    import pipeline.results
+    import pipeline.returns
 
     def broken(*args, **kwargs):
         raise RuntimeError("reader crashed")
 
-    monkeypatch.setattr(pipeline.results, "read_xlsx_records", broken)
+    monkeypatch.setattr(pipeline.returns, "read_return", broken)
     data = filled(blanks, "九台区")
     html = upload(client, ("九台区.xlsx", data)).get_data(as_text=True)
     assert "未能读完" in html

@@ -14,8 +14,8 @@ from pipeline.jobs import notice_job, summary_job
 
 from .conftest import ROOT, Cli
 from .test_classes import COUNTY
-from .test_web import (CONTENT, app, blanks, client, filled, region_form, status_of, store_results,  # noqa: F401
-                       token, upload)
+from .test_web import (CONTENT, app, blanks, client, delete_task_row, filled, region_form, status_of,  # noqa: F401
+                       store_results, token, upload)
 
 
 def finals_of(client, region: str) -> dict[str, str]:
@@ -27,6 +27,26 @@ def enter_finals(client, region: str, tasks, rating: str = "优秀"):
     form = region_form(client, region)
     form.update({f"final:{t}": rating for t in tasks})
     return client.post(f"/region/{region}/ratings", data=form)
+
+
+# --- reading a return -------------------------------------------------------------------------------------
+
+
+def test_a_return_with_its_footer_filled_is_accepted_and_its_footer_shown(client, blanks):
+    html = upload(client, ("九台区.xlsx", filled(blanks, "九台区", footer=True))).get_data(as_text=True)
+    assert "接收 1 个，未接收 0 个" in html
+    page = client.get("/region/九台区").get_data(as_text=True)
+    footer = re.search(r'<p class="footer-fields" id="footer">(.*?)</p>', page).group(1)
+    assert footer == ("填报单位（盖章）：九台区民政局　填报人：王晓红　联系电话：0431-82345678　"
+                      "填报日期：2016年12月20日")
+
+
+def test_a_deleted_task_row_is_refused_naming_the_task(client, blanks):
+    html = upload(client, ("九台区.xlsx", filled(blanks, "九台区", footer=True, edit=delete_task_row("7.1")))
+                  ).get_data(as_text=True)
+    task = CONTENT.tasks.task("7.1")
+    assert "接收 0 个，未接收 1 个" in html and f"第 7.1 项“{task.name}”这一行被删除了" in html
+    assert status_of(client, "九台区") == "有误"
 
 
 # --- nothing entered is lost ------------------------------------------------------------------------------
@@ -79,7 +99,7 @@ def test_two_returns_for_one_region_in_one_upload_are_refused_together(client, b
 
 def test_a_return_under_another_regions_name_is_accepted_for_its_form_with_a_warning(client, blanks):
     html = upload(client, ("朝阳区.xlsx", filled(blanks, "九台区"))).get_data(as_text=True)
-    assert "文件名“朝阳区.xlsx”是朝阳区，但其中是九台区的考评表" in html
+    assert "文件名写的是朝阳区，表内填写的地区是九台区；已作为九台区的考评表接收" in html
     rows = re.findall(r'<tr class="([^"]+)">', html)
     assert rows[0] == "accepted warned"
     assert status_of(client, "朝阳区") == "未交" and status_of(client, "九台区") == "已自评"

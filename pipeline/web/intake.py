@@ -49,35 +49,17 @@ def content_problems(name: str, data: bytes) -> list[str]:
 
 
 def read_return(filename: str, data: bytes, content: Content):
-    """(region or None, ratings of the region or None, problems, warnings, footer)."""
-    from ..results import check_workbook, read_xlsx_records, workbook_region
+    """(region or None, ratings of the region or None, problems, warnings, footer), read by
+    ``collect``'s code (``returns.read_return``)."""
+    from ..returns import read_return as read
 
     problems = content_problems(filename, data)
-    if problems:
-        return workbook_region(data, content), None, problems, [], {}
-    records = []
-    try:
-        records = read_xlsx_records(None, content, data=data, name=filename)
-        results = check_workbook(records, content, filename)
-    except DataError as exc:
-        region = records[0].region if records else workbook_region(data, content)
-        return region, None, [str(p) for p in exc.problems], [], {}
-    if not results.by_region:
-        region = records[0].region if records else workbook_region(data, content)
-        return region, None, [str(Problem(filename, None, "工作簿中没有填写任何等次"))], [], {}
-    region = next(iter(results.by_region))
-    return region, results.by_region[region], [], misnamed(filename, region, content), {}
-
-
-def misnamed(filename: str, region: str, content: Content) -> list[str]:
-    """A warning when the file's name names another region than the form inside."""
-    stem = filename.rsplit(".", 1)[0]
-    named = [r.name for r in content.regions.regions if r.name in stem and r.name != region
-             and not (r.name in region)]
-    if named and region not in stem:
-        return [f"文件名“{filename}”是{'、'.join(named)}，但其中是{region}的考评表：已按{region}接收，"
-                f"{'、'.join(named)}仍算未交，请核对"]
-    return []
+    found = read(None, content, data=data, name=filename, filename=filename)
+    footer = {label: value for label, value in found.footer.items() if value}
+    warnings = [str(w) for w in found.warnings]
+    if problems or not found.accepted:
+        return found.region, None, problems + [str(p) for p in found.problems], warnings, footer
+    return found.region, found.results.by_region[found.region], [], warnings, footer
 
 
 def take_batch(store: Store, content: Content, files: list[tuple[str, bytes]]) -> tuple[int, list[UploadOutcome]]:
