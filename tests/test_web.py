@@ -159,7 +159,7 @@ def test_invalid_final_rating_is_refused_with_its_task(client, blanks):
     form = {**region_form(client, "朝阳区"), "final:2.1": "很好"}
     response = client.post("/region/朝阳区/ratings", data=form)
     assert response.status_code == 400
-    assert "第 2.1 项: 考评等次“很好”无效" in response.get_data(as_text=True)
+    assert "第 2.1 项“受灾群众得到及时有效救助”: 考评等次“很好”无效" in response.get_data(as_text=True)
     assert status_of(client, "朝阳区") == "已自评"
 
 

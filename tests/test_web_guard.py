@@ -375,3 +375,29 @@ def test_bytes_are_kept_when_reading_fails(client, app, blanks, monkeypatch):
     # a reading cut short (the process gone) leaves the bytes and says so
     upload_id = store.receive(None, "半途.xlsx", data)
     assert store.upload_data(upload_id)[1] == data and "读取中断" in store.upload_info(upload_id)["problems"][0]
+
+
+def test_values_far_outside_the_form_cost_little_through_the_page(client, blanks):
+    import resource
+    import tracemalloc
+
+    def far(ws):
+        ws["XFD1048576"] = "远处的值"
+        ws["J1048576"] = "另一个"
+
+    data = filled(blanks, "九台区", footer=True, edit=far)
+    assert len(data) < 64 * 1024
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    tracemalloc.start()
+    try:
+        html = upload(client, ("九台区.xlsx", data)).get_data(as_text=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu <= 2.0, cpu
+    assert peak <= 200 * 1024 * 1024, peak
+    assert (after.ru_maxrss - before.ru_maxrss) * 1024 <= 200 * 1024 * 1024
+    assert "接收 1 个，未接收 0 个" in html
+    assert "考评表!XFD1048576" in html and "考评表!J1048576" in html  # named, ignored

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..content import Content
 from ..errors import DataError, Problem
+from ..returns import task_label
 from .guard import SCHEMA as GUARD_SCHEMA
 from ..results import (Record, Results, TaskResult, check_records, check_workbook, read_xlsx_records,
                        workbook_region)
@@ -202,6 +203,7 @@ class Store:
                            " upload_id = excluded.upload_id", (region, version, upload_id))
             else:
                 self._new_version(db, region, "upload", upload_id, merged, note)
+                db.execute("DELETE FROM choices WHERE region = ?", (region,))  # a newer return supersedes it
             db.execute("COMMIT")
         return note, bool(differ)
 
@@ -264,7 +266,7 @@ class Store:
             records = []
             for task in content.tasks.tasks_for_region(content.region(region)):
                 row = rows.get(task.id, {})
-                place = Problem("考评等次", f"第 {task.id} 项", "")
+                place = Problem("考评等次", task_label(task), "")
                 records.append(Record(place, region, task.id, finals.get(task.id, row.get("final_rating", "")),
                                       row.get("self_rating", ""), row.get("remarks", "")))
             try:
