@@ -239,3 +239,22 @@ def test_generate_page_lists_missing_finals_as_a_table_and_offers_a_draft(client
     assert '<table class="missing" id="missing">' in page
     assert f'九台区</a></td><td>{len(COUNTY)} 项</td>' in page
     assert 'id="draft"' in page and "尚无结果的地区 69 个" in page
+
+
+def test_the_draft_button_makes_a_marked_summary_offered_at_the_top(client, app, blanks):
+    upload(client, ("九台区.xlsx", filled(blanks, "九台区", final="优秀")))
+    site = app.extensions["site"]
+    response = client.post("/generate", data={"csrf_token": token(client, "/generate"), "draft": "1"})
+    assert response.status_code == 302
+    site.generation_thread.join(timeout=600)
+    assert not site.generation.failures, site.generation.failures
+    page = client.get("/generate").get_data(as_text=True)
+    top = page.split('<form method="post" class="generate">', 1)[0]
+    assert "全省通报（征求意见稿）：" in top and 'class="summary-link"' in top and 'src="/summary.png"' in top
+    draft = next(p for p in site.manifest() if "征求意见稿" in p and p.endswith(".pdf"))
+    pdf = client.get("/file", query_string={"path": draft})
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert unquote(pdf.headers["Content-Disposition"]).endswith(f"通报-{draft.split('/')[-1]}")
+    # results change: the draft no longer matches them and is withheld
+    enter_finals(client, "九台区", ["1.1"], "达标")
+    assert client.get("/file", query_string={"path": draft}).status_code == 404

@@ -56,9 +56,10 @@ def read_return(filename: str, data: bytes, content: Content):
     problems = content_problems(filename, data)
     found = read(None, content, data=data, name=filename, filename=filename)
     footer = {label: value for label, value in found.footer.items() if value}
-    warnings = [str(w) for w in found.warnings]
+    warnings = list(dict.fromkeys(str(w) for w in found.warnings))
     if problems or not found.accepted:
-        return found.region, None, problems + [str(p) for p in found.problems], warnings, footer
+        problems = list(dict.fromkeys(problems + [str(p) for p in found.problems]))  # each said once
+        return found.region, None, problems, warnings, footer
     return found.region, found.results.by_region[found.region], [], warnings, footer
 
 

@@ -330,9 +330,15 @@ def register(app) -> None:
         for d in documents:
             kinds.setdefault(d.get("kind"), []).append(d)
         summaries = [d for d in kinds.get("summary", []) if d["current"]]
+        notices = [d for d in kinds.get("notice", []) if d["current"]]
+        top = []  # the 通报 (or its draft) and the notice, PDF first
+        for title, items in (("全省通报", [d for d in summaries if "征求意见稿" not in d["path"]]),
+                             ("全省通报（征求意见稿）", [d for d in summaries if "征求意见稿" in d["path"]]),
+                             ("通知", notices)):
+            if items:
+                top.append((title, sorted(items, key=lambda d: d.get("format") != "pdf")))
         return render_template("generate.html.j2", state=site().generation, documents=documents, kinds=kinds,
-                               kind_names=KIND_NAMES, summaries=summaries,
-                               notices=[d for d in kinds.get("notice", []) if d["current"]],
+                               kind_names=KIND_NAMES, top=top,
                                stale=[d for d in documents if not d["current"]],
                                current=[d for d in documents if d["current"]],
                                incomplete=[(r, len(m)) for r, m in incomplete], absent=absent,
