@@ -20,7 +20,10 @@ from pathlib import Path
 from ..content import Content
 from ..errors import DataError, Problem
 from ..returns import task_label
+from .accounts import SCHEMA as ACCOUNTS_SCHEMA
+from .audit import SCHEMA as AUDIT_SCHEMA
 from .guard import SCHEMA as GUARD_SCHEMA
+from .workflow import SCHEMA as WORKFLOW_SCHEMA
 from ..results import (Record, Results, TaskResult, check_records, check_workbook, read_xlsx_records,
                        workbook_region)
 
@@ -78,6 +81,9 @@ MIGRATIONS = [
     );
     CREATE INDEX uploads_by_batch ON uploads(batch_id)
     """,
+    # accounts (accounts.py), the append-only audit log (audit.py), the regions' returns online:
+    # their state, evidence files, reasons for final ratings, the year's deadlines (workflow.py)
+    [*ACCOUNTS_SCHEMA.split(";"), *AUDIT_SCHEMA, *WORKFLOW_SCHEMA.split(";")],
 ]
 
 
@@ -141,7 +147,8 @@ class Store:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             db.execute("BEGIN IMMEDIATE")
-            for statement in [s for s in script.split(";") if s.strip()]:
+            statements = script.split(";") if isinstance(script, str) else script  # a list: triggers
+            for statement in [s for s in statements if s.strip()]:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version={number}")
             db.execute("COMMIT")
@@ -280,6 +287,37 @@ class Store:
             db.execute("COMMIT")
         return version
 
+    def save_return(self, region: str, selfs: dict[str, str], notes: dict[str, str], content: Content,
+                    based_on: int | None = None, note: str = "") -> int:
+        """A region's own self-ratings and 说明, entered online: checked as a workbook's rows are,
+        saved as a new current version of its one history (final ratings already entered kept).
+        ``based_on`` as for ``set_final_ratings``."""
+        with self._lock, self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            cur = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+            current = cur["version_id"] if cur else None
+            if based_on is not None and based_on != (current or 0):
+                db.execute("ROLLBACK")
+                raise Conflict(based_on, current)
+            rows = self._rows(db, region)
+            records = []
+            for task in content.tasks.tasks_for_region(content.region(region)):
+                row = rows.get(task.id, {})
+                place = Problem("自评等次", task_label(task), "")
+                records.append(Record(place, region, task.id, row.get("final_rating", ""),
+                                      selfs.get(task.id, row.get("self_rating", "")),
+                                      notes.get(task.id, row.get("remarks", ""))))
+            try:
+                results = check_records(records, content, "（网页）", "网页")
+            except DataError:
+                db.execute("ROLLBACK")
+                raise
+            rated = {task: TaskResult(r.rating, r.self_rating, r.remarks, rows.get(task, {}).get("place", ""))
+                     for task, r in results.by_region.get(region, {}).items()}
+            version = self._new_version(db, region, "edit", None, rated, note)
+            db.execute("COMMIT")
+        return version
+
     def make_current(self, region: str, version_id: int, based_on: int | None = None) -> bool:
         with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -365,16 +403,23 @@ class Store:
 
         results = Results("（网页汇总）", "XLSX")
         with self.connect() as db:
+            # a final rating that differs from the self-rating carries its reason into the 备注 (#17)
+            reasons = {(r["region"], r["task"]): r["reason"] for r in db.execute(
+                "SELECT region, task, reason FROM final_reasons WHERE year = ?", (content.tasks.year,))}
             for row in db.execute(
                     "SELECT c.region, r.task, r.self_rating, r.final_rating, r.remarks, r.place, u.filename"
                     " FROM current c JOIN versions v ON v.id = c.version_id"
                     " JOIN ratings r ON r.version_id = v.id LEFT JOIN uploads u ON u.id = v.upload_id"):
                 if content.region(row["region"]) is None:
                     continue
+                remarks = row["remarks"]
+                reason = reasons.get((row["region"], row["task"]))
+                if reason and row["final_rating"] and row["final_rating"] != row["self_rating"]:
+                    remarks = f"{remarks}；考评意见：{reason}" if remarks else f"考评意见：{reason}"
                 results.by_region.setdefault(row["region"], {})[row["task"]] = TaskResult(
                     Rating(row["final_rating"]) if row["final_rating"] else None,
                     Rating(row["self_rating"]) if row["self_rating"] else None,
-                    row["remarks"], row["place"])
+                    remarks, row["place"])
         return results
 
     def version_rows(self, version_id: int) -> dict[str, dict]:
