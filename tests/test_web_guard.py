@@ -401,3 +401,25 @@ def test_values_far_outside_the_form_cost_little_through_the_page(client, blanks
     assert (after.ru_maxrss - before.ru_maxrss) * 1024 <= 200 * 1024 * 1024
     assert "接收 1 个，未接收 0 个" in html
     assert "考评表!XFD1048576" in html and "考评表!J1048576" in html  # named, ignored
+
+
+def test_the_server_never_lays_out_a_document_itself(tmp_path):
+    """Downloads are rendered by the build's worker code in a spawned process (timed per
+    document), never in the server's threads: WeasyPrint is not even imported by the server."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from pipeline.content import load_content
+from pipeline.web import create_app
+app = create_app(load_content(need_rating_files=True), {str(tmp_path / 'w')!r})
+client = app.test_client()
+for path in ("/checklist/九台区/pdf", "/notice/pdf"):
+    response = client.get(path)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF"), path
+print("weasyprint" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -114,16 +114,21 @@ class Site:
         from ..output import OutputDir
         return OutputDir(self.output)
 
-    def _build(self, jobs, planned=lambda todo, kept: None, progress=lambda n: None, formats=()):
-        """Jobs through ``pipeline build``'s plan (kept when unchanged) and renderer, one at a
-        time, recorded in the manifest: (the kept entries, the build's outcome)."""
-        from ..build import build, plan
+    def _build(self, jobs, formats=()):
+        """Jobs through ``pipeline build``'s plan (kept when unchanged) and its renderer, in the
+        page's render process (timed per document, as the build's workers are), recorded in the
+        manifest: (the kept entries, the build's outcome)."""
+        from ..build import Outcome, _reason, plan
 
         with self.render_lock:
             out = self.out()
             todo, kept = plan(jobs, out, formats)
-            planned(todo, kept)
-            outcome = build(todo, out, 1, progress=progress)
+            outcome = Outcome()
+            for job, fmts in todo:  # the blank forms first (plan's order), one after another
+                try:
+                    outcome.entries += render_in_worker(job, str(out.root), fmts)
+                except Exception as exc:  # a failed document is reported, the others go on
+                    outcome.failures.append((job, _reason(exc)))
             out.update_manifest(kept + outcome.entries)
             return kept, outcome
 
@@ -243,6 +248,37 @@ class Site:
             from ..output import atomic_write
             atomic_write(target, buffer.getvalue())
         return target.read_bytes()
+
+
+# --- rendering for the pages ------------------------------------------------------------------------
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def render_in_worker(job, root: str, formats) -> list:
+    """One document rendered by ``pipeline build``'s worker code in a process of its own (spawned:
+    the server's threads are not forked), under the build's time limit per document; the server
+    never lays out a document itself, so one document cannot hold the page."""
+    global _POOL
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    import multiprocessing
+
+    from ..build import _worker_init, _render
+
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_worker_init, initargs=(True, os.getpid()))
+        pool = _POOL
+    try:
+        return pool.submit(_render, job, root, tuple(formats)).result()
+    except BrokenProcessPool:
+        with _POOL_LOCK:
+            if _POOL is pool:
+                _POOL = None
+        raise RuntimeError("排版进程意外退出，请重试") from None
 
 
 # --- the Flask application ------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import re
 import zipfile
 
 from ..content import Content
-from ..errors import DataError, Problem
 from .store import Store, UploadOutcome
 
 XLSX_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"

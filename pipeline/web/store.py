@@ -3,29 +3,30 @@
 Every uploaded workbook is kept as received (bytes, sha256, file name, time), accepted or not,
 with the problems found in it. An accepted workbook, or an edit of the final ratings on the
 region's page, becomes a new version of that region's ratings; one version per region is
-current, and any earlier one can be made current again. Nothing is ever deleted.
+current, and any earlier one can be made current again. Nothing is ever deleted (but sessions
+and sign-in failures, guard.py). A return never silently drops a final rating already entered:
+one without final ratings keeps them; one whose final ratings differ waits for the clerk's choice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import sqlite3
 import threading
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..content import Content
 from ..errors import DataError, Problem
+from ..results import Record, Results, TaskResult, check_records
 from ..returns import task_label
 from .accounts import SCHEMA as ACCOUNTS_SCHEMA
 from .audit import SCHEMA as AUDIT_SCHEMA
 from .guard import SCHEMA as GUARD_SCHEMA
 from .workflow import SCHEMA as WORKFLOW_SCHEMA
-from ..results import (Record, Results, TaskResult, check_records, check_workbook, read_xlsx_records,
-                       workbook_region)
 
 # Forward migrations, in order; the database records how many it has applied.
 MIGRATIONS = [
