@@ -29,6 +29,9 @@ SCHEMA = [
        BEGIN SELECT RAISE(ABORT, 'audit log is append-only: no update'); END""",
     """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
        BEGIN SELECT RAISE(ABORT, 'audit log is append-only: no delete'); END""",
+    # INSERT OR REPLACE deletes the old row without firing the delete trigger: refused too
+    """CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+       BEGIN SELECT RAISE(ABORT, 'audit log is append-only: no replace'); END""",
 ]
 
 COLUMNS = (("at", "时间"), ("account", "账号"), ("role", "角色"), ("address", "地址"), ("event", "事件"),
