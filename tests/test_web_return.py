@@ -363,3 +363,20 @@ def test_every_route_as_every_role(year, blanks):  # noqa: F811
     # region B sees nothing of A's
     page = c["B"].get("/return/朝阳区").get_data(as_text=True)
     assert "甲.pdf" not in page and "九台区" not in page.split("<main>")[1]
+
+
+def test_the_departments_other_changes_and_exports_are_recorded(year, blanks):  # noqa: F811
+    app, c = year
+    staff = c["staff"]
+    response = staff.post("/upload", data={"csrf_token": token(staff, "/upload"), "workbooks": [
+        (io.BytesIO(filled(blanks, "朝阳区")), "朝阳区.xlsx")]}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert staff.get("/results.csv").status_code == 200
+    assert staff.post("/generate", data={"csrf_token": token(staff, "/generate"), "draft": "1"}).status_code == 302
+    thread = app.extensions["site"].generation_thread
+    if thread is not None:
+        thread.join(300)
+    log = {r[0]: r[1:] for r in sqlite3.connect(app.extensions["site"].store.path).execute(
+        "SELECT event, account, object FROM audit")}
+    assert log["上传考评表"] == ("张科长", "朝阳区.xlsx")
+    assert log["导出结果表"][0] == "张科长" and log["生成文档"] == ("张科长", "征求意见稿")

@@ -172,6 +172,26 @@ def register(app) -> None:
     from . import return_views
     return_views.register(app)
 
+    @app.after_request
+    def audit_department_actions(response):
+        """The department's changes and exports made on the pages of before #17, each recorded
+        (the pages of #17 record their own, with old → new)."""
+        event = LOGGED.get((request.method, request.endpoint))
+        if event and response.status_code < 400 and current_user() is not None:
+            args = request.view_args or {}
+            if request.endpoint == "upload":
+                what = "、".join(f.filename for f in request.files.getlist("workbooks") if f and f.filename)
+                new = response.headers.get("Location", "").rsplit("/", 1)[-1]
+                audit(event, object=what[:500], new=f"第 {new} 批" if new.isdigit() else "")
+            elif request.endpoint in ("make_current", "choose"):
+                audit(event, region=args.get("name"), object=request.form.get("version", ""),
+                      new=request.form.get("keep", ""))
+            elif request.endpoint == "generate":
+                audit(event, object="征求意见稿" if request.form.get("draft") == "1" else "全部文档")
+            else:
+                audit(event, region=args.get("name"), object=request.args.get("path", "") or request.path)
+        return response
+
     # --- accounts (管理员) ------------------------------------------------------------------------
     def accounts_view(code=None, error=None, status=200):
         content = site().content
@@ -288,6 +308,13 @@ def register(app) -> None:
         title = f"{year}年度民政工作目标责任制考评操作记录" + (f"（{region}）" if region else "")
         return send_bytes(to_xlsx(rows, title), f"操作记录-{region or str(year) + '年度'}.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# (method, endpoint) → event, for the pages that do not record their own
+LOGGED = {("POST", "upload"): "上传考评表", ("POST", "make_current"): "设为当前版本",
+          ("POST", "choose"): "选择考评等次", ("POST", "generate"): "生成文档",
+          ("GET", "export"): "导出结果表", ("GET", "all_zip"): "下载全部文档", ("GET", "file"): "下载文档",
+          ("GET", "region_document"): "下载文档", ("GET", "uploaded"): "下载交回的考评表"}
 
 
 def deadline_info(days_left, display_deadline) -> dict | None:
