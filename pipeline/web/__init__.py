@@ -7,6 +7,7 @@ cache of ``pipeline build``), all in a browser on this machine.
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import io
 import os
@@ -271,6 +272,7 @@ def render_in_worker(job, root: str, formats) -> list:
         if _POOL is None:
             _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_worker_init, initargs=(True, os.getpid()))
+            atexit.register(_POOL.shutdown, wait=True)  # before the interpreter tears itself down
         pool = _POOL
     try:
         return pool.submit(_render, job, root, tuple(formats)).result()
@@ -342,6 +344,14 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
     guard.password_changed(site.store, password)  # a new password ends every session
     views.register(app)
     return app
+
+
+def run_until_closed(server) -> None:
+    """``server.run()`` for a thread that another closes (its sockets go away under the loop)."""
+    try:
+        server.run()
+    except OSError:
+        pass
 
 
 def make_server(app, host: str, port: int, threads: int = 8):
