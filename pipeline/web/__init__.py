@@ -181,11 +181,13 @@ class Site:
         return target
 
     def zip_all(self) -> bytes:
+        """Every current file (none marked 已过期), by its path in the output folder."""
+        root = self.output.resolve()
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for entry in self.documents():
-                target = self.file_for(entry["path"]) if entry["current"] else None
-                if target is not None:
+                target = (self.output / entry["path"]).resolve()
+                if entry["current"] and root in target.parents and target.is_file():
                     archive.write(target, entry["path"])
         return buffer.getvalue()
 
