@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import threading
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
@@ -42,8 +43,13 @@ class Chart:
 
     @property
     def inline(self) -> str:
-        """The ``<svg>`` element alone, to set into an HTML page."""
-        return self.svg[self.svg.index("<svg"):]
+        """The ``<svg>`` element alone, to set into an HTML page beside other charts: its ids
+        (glyphs, clip paths, hatches) prefixed with the chart's key, so none is defined twice."""
+        svg = self.svg[self.svg.index("<svg"):]
+        prefix = f"{self.key}-"
+        svg = re.sub(r'\bid="', f'id="{prefix}', svg)
+        svg = re.sub(r'(xlink:href|href)="#', rf'\1="#{prefix}', svg)
+        return re.sub(r"url\(#", f"url(#{prefix}", svg)
 
 
 @functools.lru_cache(maxsize=None)
@@ -80,9 +86,9 @@ def _finish(fig, key: str, title: str, description: str, png: bool) -> Chart:
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Title": title,
                                                  "Description": description})
     svg = buffer.getvalue()
-    # the title and description as an SVG reader expects them: first children of <svg>
-    start = svg.index(">", svg.index("<svg")) + 1
-    svg = svg[:start] + f"\n <title>{escape(title)}</title>\n <desc>{escape(description)}</desc>" + svg[start:]
+    # matplotlib writes the title as the first child of <svg>; the description follows it
+    start = svg.index("</title>", svg.index("<svg")) + len("</title>")
+    svg = svg[:start] + f"\n <desc>{escape(description)}</desc>" + svg[start:]
     data = None
     if png:
         out = io.BytesIO()
