@@ -134,23 +134,46 @@ def to_xlsx(stats: Statistics, tables: list[Table], charts=()) -> bytes:
 def to_pdf(stats: Statistics, tables: list[Table], charts=()) -> bytes:
     """A4 landscape: the overview, the charts, every table (header repeated on each page)."""
     import jinja2
-    from markupsafe import Markup
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     from ..layout import font_paths, load_layout
-    from .pdf import _ProjectOnlyFetcher, check_harfbuzz_subset
+    from .pdf import check_harfbuzz_subset
 
     check_harfbuzz_subset()
     fonts = font_paths(load_layout())
-    fetcher = _ProjectOnlyFetcher({p.resolve().as_uri(): p for p in fonts.values()})
+    svgs = {f"{CHART_SCHEME}{c.key}.svg": c.svg.encode("utf-8") for c in charts}
+    fetcher = _ChartsAndFonts({p.resolve().as_uri(): p for p in fonts.values()}, svgs)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "html"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.globals["zip"] = zip
     html = env.get_template("stats.html.j2").render(
         stats=stats, title=title(stats), overview=overview(stats), tables=tables,
-        charts=[(c, Markup(c.inline)) for c in charts],
+        charts=[(c, f"{CHART_SCHEME}{c.key}.svg") for c in charts],
         font_urls={role: p.resolve().as_uri() for role, p in fonts.items()})
     config = FontConfiguration()
     document = HTML(string=html, url_fetcher=fetcher, base_url=(TEMPLATES / "html").as_uri() + "/")
     return document.write_pdf(font_config=config, stylesheets=[CSS(string="", font_config=config)])
+
+
+CHART_SCHEME = "chart:"  # the charts reach WeasyPrint as images under this made-up scheme
+
+
+class _ChartsAndFonts:
+    """The layout's font files and this export's charts, nothing else: no file://, no network."""
+
+    def __init__(self, fonts: dict, charts: dict[str, bytes]):
+        self.fonts = fonts
+        self.charts = charts
+
+    def __call__(self, url: str):
+        from weasyprint.urls import URLFetcherResponse
+
+        if url in self.charts:
+            return URLFetcherResponse(url, body=self.charts[url], headers={"Content-Type": "image/svg+xml"})
+        path = self.fonts.get(url)
+        if path is None:
+            raise ValueError(f"blocked URL: {url}")
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": "font/otf"})
+
+    fetch = __call__
