@@ -296,9 +296,10 @@ def compute(content: Content, results: Results, previous: PreviousYear | None = 
         prefectures.append(_group(ONLY_PREVIOUS, last_only, True))
     province = _group("全省", regions, with_previous)
 
+    applicable = {region.name: {t.id for t in book.tasks_for_region(region)} for region in content.regions.regions}
     task_stats = []
     for task in book.tasks():
-        applies = [region for region in content.regions.regions if task in book.tasks_for_region(region)]
+        applies = [region for region in content.regions.regions if task.id in applicable[region.name]]
         finals, selfs = [], []
         for region in applies:
             r = results.by_region.get(region.name, {}).get(task.id)
