@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from .model import Rating
-from .stats import ONLY_PREVIOUS, RATING_ORDER, Statistics
+from .stats import RATING_ORDER, Statistics
 
 STYLE = {  # fill, hatch, the figure's text colour on it
     Rating.EXCELLENT: ("#c8c8c8", "", "#000000"),
@@ -106,7 +106,7 @@ def _stacked(groups, title: str, key: str, png: bool, previous: bool) -> Chart:
             labels.append(g.name)
             rows.append(g.overall)
         if previous and g.previous is not None and g.previous_regions:
-            labels.append(f"{g.name}（上年）" if g.name != ONLY_PREVIOUS else f"{g.name}（上年）")
+            labels.append(f"{g.name}（上年）")
             rows.append(g.previous)
     height = max(2.2, 0.42 * len(labels) + 1.2)
     fig, ax = _figure(height)

@@ -82,13 +82,6 @@ class RegionStat:
     current: RegionFigures | None  # None: last year only
     previous: RegionFigures | None  # None: no previous year given, or this year only
 
-    @property
-    def only(self) -> str:
-        """仅本年 / 仅上年 when last year is known and the region is in one year only."""
-        if self.current is None:
-            return "仅上年"
-        return ""
-
 
 @dataclass(frozen=True)
 class GroupStat:
@@ -141,6 +134,7 @@ class Statistics:
     tasks: list[TaskStat]  # this year's tasks in table order, then last year's only
     differences: list[Difference]
     compared: int  # tasks with both a self-rating and a final rating
+    previous_adjusted: tuple[int, int, int] | None = None  # last year: (compared, lowered, raised)
 
     @property
     def has_previous(self) -> bool:
@@ -315,8 +309,14 @@ def compute(content: Content, results: Results, previous: PreviousYear | None = 
                          key=lambda t: tuple(int(p) for p in t.split(".")))
         for task_id in old_ids:
             task_stats.append(TaskStat(task_id, "", 0, Counts(), Counts(), 0, 0, _previous_task(previous, task_id)))
+    adjusted = None
+    if previous is not None:
+        pairs = [(r.self_rating, r.rating) for rated in previous.by_region.values() for r in rated.values()
+                 if r.rating is not None and r.self_rating is not None]
+        adjusted = (len(pairs), sum(1 for own, final in pairs if RANK[final] < RANK[own]),
+                    sum(1 for own, final in pairs if RANK[final] > RANK[own]))
     return Statistics(book.year, results.source, previous.source if previous else None, results.sample,
-                      regions, levels, prefectures, province, task_stats, differences, compared)
+                      regions, levels, prefectures, province, task_stats, differences, compared, adjusted)
 
 
 def _previous_task(previous: PreviousYear | None, task_id: str) -> Counts | None:
@@ -486,10 +486,19 @@ def stats_tables(stats: Statistics) -> list[Table]:
     same = stats.compared - len(stats.differences)
     diff_notes = [f"自评等次和考评等次都已填写的共 {stats.compared} 项，其中一致 {same} 项，"
                   f"考评低于自评（调低）{stats.lowered} 项，考评高于自评（调高）{stats.raised} 项。"]
+    if stats.previous_adjusted is not None:
+        before, down, up = stats.previous_adjusted
+        diff_notes.append(f"上年：自评等次和考评等次都已填写的共 {before} 项，其中一致 {before - down - up} 项，"
+                          f"调低 {down} 项，调高 {up} 项（本年调低{_delta(stats.lowered - down)}，调高{_delta(stats.raised - up)}）。"
+                          if before else "上年结果中没有自评等次和考评等次都已填写的项。")
     if not rows:
         diff_notes.append("没有考评等次与自评等次不同的项。")
     tables.append(Table("differences", "五、考评等次与自评等次不同的项", cols, rows, diff_notes))
     return tables
+
+
+def _delta(change: int) -> str:
+    return f"增加 {change} 项" if change > 0 else (f"减少 {-change} 项" if change < 0 else "持平")
 
 
 def _rating(rating: Rating | None, basis: str | None = None) -> Cell:

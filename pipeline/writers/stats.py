@@ -144,7 +144,8 @@ def to_pdf(stats: Statistics, tables: list[Table], charts=()) -> bytes:
     fonts = font_paths(load_layout())
     svgs = {f"{CHART_SCHEME}{c.key}.svg": c.svg.encode("utf-8") for c in charts}
     fetcher = _ChartsAndFonts({p.resolve().as_uri(): p for p in fonts.values()}, svgs)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "html"), autoescape=True,
+    # its own folder: a change here must not touch the fingerprint of every document (templates/html)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "stats"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.globals["zip"] = zip
     html = env.get_template("stats.html.j2").render(
@@ -152,7 +153,7 @@ def to_pdf(stats: Statistics, tables: list[Table], charts=()) -> bytes:
         charts=[(c, f"{CHART_SCHEME}{c.key}.svg") for c in charts],
         font_urls={role: p.resolve().as_uri() for role, p in fonts.items()})
     config = FontConfiguration()
-    document = HTML(string=html, url_fetcher=fetcher, base_url=(TEMPLATES / "html").as_uri() + "/")
+    document = HTML(string=html, url_fetcher=fetcher, base_url=(TEMPLATES / "stats").as_uri() + "/")
     return document.write_pdf(font_config=config, stylesheets=[CSS(string="", font_config=config)])
 
 
