@@ -307,3 +307,26 @@ def test_results_without_any_rating_is_nothing_to_count(cli, tmp_path):
     empty.write_text("地区,编号,等次\n", encoding="utf-8")
     result = cli("stats", "--results", empty, expect=1)
     assert "没有任何等次" in result.stderr
+
+
+def test_xlsx_opens_and_saves_again_in_libreoffice(sample_exports, tmp_path):
+    """The meeting copy in a real office suite: LibreOffice Calc opens it and saves it again with
+    every sheet and every figure kept (headless Calc has no view, so it writes no frozen panes)."""
+    import shutil
+    import subprocess
+
+    _, xlsx, _ = sample_exports
+    assert shutil.which("soffice"), "没有找到 LibreOffice：请运行 make setup-test"
+    source = tmp_path / "in" / "统计.xlsx"
+    source.parent.mkdir()
+    shutil.copy(xlsx, source)
+    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                    str(tmp_path / "lo"), str(source)], check=True, capture_output=True, timeout=180)
+    again = load_workbook(tmp_path / "lo" / "统计.xlsx")
+    original = load_workbook(xlsx)
+    assert again.sheetnames == original.sheetnames
+    for name in ("按考评层次", "按市（州）", "按考评内容", "按地区"):
+        def plain(rows):  # Calc writes 0.056 for the 0.055999… that 5.6 / 100 is
+            return {k: {h: round(v, 9) if isinstance(v, float) else v for h, v in row.items()}
+                    for k, row in rows.items()}
+        assert plain(sheet(again, name)) == plain(sheet(original, name))

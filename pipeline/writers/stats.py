@@ -5,6 +5,7 @@ a PDF on A4 landscape (Jinja2 HTML + WeasyPrint, the Fandol fonts embedded, the 
 from __future__ import annotations
 
 import io
+import math
 
 from ..layout import TEMPLATES, text_width_em
 from ..stats import Statistics, Table, overview
@@ -48,6 +49,27 @@ def to_text(table: Table) -> str:
     return "\n".join(lines)
 
 
+ABOUT_WIDTH = 110
+LINE_PT = 15  # one line of Excel's default 11-point font
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a text wraps to in a column ``width`` units wide."""
+    return max(1, math.ceil((_width(text) - 2) / max(1.0, width - 1)))
+
+
+def _height(lines: int) -> float:
+    return LINE_PT * lines + 3
+
+
+def _landscape(ws) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
 def to_xlsx(stats: Statistics, tables: list[Table], charts=()) -> bytes:
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image
@@ -63,7 +85,9 @@ def to_xlsx(stats: Statistics, tables: list[Table], charts=()) -> bytes:
     lines += overview(stats)
     for i, line in enumerate(lines, start=3):
         about.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True, vertical="top")
-    about.column_dimensions["A"].width = 120
+        about.row_dimensions[i].height = _height(_lines(line, ABOUT_WIDTH))
+    about.column_dimensions["A"].width = ABOUT_WIDTH
+    _landscape(about)
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     header_fill = PatternFill("solid", fgColor="EEEEEE")
@@ -97,25 +121,33 @@ def to_xlsx(stats: Statistics, tables: list[Table], charts=()) -> bytes:
                     cell.font = Font(bold=True, color=FAILED_RED)
                 elif table.total is not None and r == header + len(rows):  # the 全省 row
                     cell.font = Font(bold=True)
+        widths = []
         for c, column in enumerate(table.columns, start=1):
             longest = max([_width(column.label) / 1.6] + [_width(row[c - 1].text) for row in rows])
             if column.width:
                 longest = min(longest, 2 * column.width + 2)
-            ws.column_dimensions[get_column_letter(c)].width = round(min(MAX_WIDTH, max(6.0, longest)), 1)
-        ws.row_dimensions[header].height = 32
+            widths.append(round(min(MAX_WIDTH, max(6.0, longest)), 1))
+            ws.column_dimensions[get_column_letter(c)].width = widths[-1]
+        # row heights written out: LibreOffice and WPS do not grow a row for wrapped text on opening
+        ws.row_dimensions[header].height = _height(max(_lines(c.label, w) for c, w in zip(table.columns, widths)))
+        for r, row in enumerate(rows, start=header + 1):
+            lines = max(_lines(cell.text, w) for cell, w in zip(row, widths))
+            if lines > 1:
+                ws.row_dimensions[r].height = _height(lines)
         ws.freeze_panes = ws.cell(row=header + 1, column=2)
         last = header + len(table.rows)
         if table.rows:
             ws.auto_filter.ref = f"A{header}:{get_column_letter(len(table.columns))}{last}"
+        # notes in a cell as wide as the table, wrapped: they never widen the printed page
         note_row = header + len(rows) + 2
         for i, note in enumerate(table.notes):
-            ws.cell(row=note_row + i, column=1, value=f"注：{note}" if i == 0 else f"　　{note}")
+            r = note_row + i
+            ws.cell(row=r, column=1, value=f"注：{note}" if i == 0 else f"　　{note}").alignment = \
+                Alignment(wrap_text=True, vertical="top")
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(table.columns))
+            ws.row_dimensions[r].height = _height(_lines(note, sum(widths)) + 0)
         ws.print_title_rows = f"{header}:{header}"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        _landscape(ws)
     if charts:
         ws = wb.create_sheet("图表")
         ws.cell(row=1, column=1, value="图表").font = Font(bold=True, size=12)
