@@ -185,13 +185,13 @@ def test_stats_page_in_a_browser(server):
                 page.screenshot(path=str(DOCS / "web-stats.png"), full_page=False)
             # who is last: one click on 优秀项占比 puts the lowest share first
             header = page.locator("#table-regions th", has_text="优秀项占比")
-            header.locator("button").click()
+            header.locator(".sort").click()
             assert header.get_attribute("aria-sort") == "ascending"
             shares = {name: sum(r["等次"] == "优秀" for r in rows) / len(rows) for name, rows in exp["by_region"].items()}
             lowest = min(shares.values())
             first = page.inner_text("#table-regions tbody tr:first-child td:first-child")
             assert shares[first] == lowest
-            header.locator("button").click()
+            header.locator(".sort").click()
             assert header.get_attribute("aria-sort") == "descending"
             assert shares[page.inner_text("#table-regions tbody tr:first-child td:first-child")] == max(shares.values())
             # the tasks that pull regions down: the first row has the most 未达标
@@ -199,7 +199,7 @@ def test_stats_page_in_a_browser(server):
             most = max(c["未达标"] for c in exp["per_task_final"].values())
             assert cells.nth(5).inner_text() == str(most)
             # the 全省 row stays at the foot whatever the order
-            page.locator("#table-levels th", has_text="未达标占比").locator("button").click()
+            page.locator("#table-levels th", has_text="未达标占比").locator(".sort").click()
             assert page.inner_text("#table-levels tfoot td:first-child") == "全省"
             # printable: the print style hides the forms and keeps the charts
             page.emulate_media(media="print")

@@ -5,9 +5,13 @@ document.addEventListener("DOMContentLoaded", function () {
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     var headers = table.querySelectorAll("thead th");
     Array.prototype.forEach.call(headers, function (th, index) {
-      var button = th.querySelector("button.sort");
-      if (!button) { return; }
-      button.addEventListener("click", function () {
+      var control = th.querySelector(".sort");
+      if (!control) { return; }
+      // a span, not a <button>: Chromium leaves form controls out of a header repeated on each printed page
+      control.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); control.click(); }
+      });
+      control.addEventListener("click", function () {
         var ascending = th.getAttribute("aria-sort") !== "ascending";
         Array.prototype.forEach.call(headers, function (h) { h.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
