@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 import threading
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
@@ -40,16 +39,6 @@ class Chart:
     description: str
     svg: str  # the whole SVG document
     png: bytes | None = None
-
-    @property
-    def inline(self) -> str:
-        """The ``<svg>`` element alone, to set into an HTML page beside other charts: its ids
-        (glyphs, clip paths, hatches) prefixed with the chart's key, so none is defined twice."""
-        svg = self.svg[self.svg.index("<svg"):]
-        prefix = f"{self.key}-"
-        svg = re.sub(r'\bid="', f'id="{prefix}', svg)
-        svg = re.sub(r'(xlink:href|href)="#', rf'\1="#{prefix}', svg)
-        return re.sub(r"url\(#", f"url(#{prefix}", svg)
 
 
 @functools.lru_cache(maxsize=None)

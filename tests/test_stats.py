@@ -5,7 +5,6 @@ only, the charts parsed as XML, the XLSX and PDF exports read back."""
 from __future__ import annotations
 
 import csv
-import io
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
