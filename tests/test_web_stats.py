@@ -86,11 +86,6 @@ def test_page_tables_and_exports_match_the_sample(sample_app):
     wb = load_workbook(io.BytesIO(xlsx.data))
     levels = sheet(wb, "按考评层次")
     assert (levels["全省"]["优秀"], levels["全省"]["未达标"]) == (total["优秀"], total["未达标"])
-    pdf = client.get("/stats/export.pdf")
-    reader = PdfReader(io.BytesIO(pdf.data))
-    assert float(reader.pages[0].mediabox.width) > float(reader.pages[0].mediabox.height)  # landscape
-    text = "".join(page.extract_text() for page in reader.pages).replace(" ", "")
-    assert "一、各考评层次总等次" in text and "四、各地区考评情况" in text
     assert client.get("/stats/export.docx").status_code == 404
 
 
@@ -121,6 +116,15 @@ def test_last_years_file_uploaded_checked_kept_and_used(app, tmp_path):
     assert "（仅上年有此编号）" in html
     kept = sorted(p.name for p in (tmp_path / "work" / "previous").iterdir())
     assert any(n.endswith(".refused") for n in kept) and any(n.endswith(".csv") for n in kept)
+
+    # the PDF export carries last year too (the sample's PDF itself is checked in test_stats)
+    pdf = client.get("/stats/export.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(pdf.data))
+    assert float(reader.pages[0].mediabox.width) > float(reader.pages[0].mediabox.height)  # landscape
+    text = "".join(page.extract_text() for page in reader.pages).replace(" ", "")
+    assert "一、各考评层次总等次" in text and "四、各地区考评情况" in text
+    assert "上年结果：2015年结果.csv" in text and "德惠县" in text and "仅上年" in text
 
     client.post("/stats/previous/stop", data={"csrf_token": csrf(client)})
     html = client.get("/stats").get_data(as_text=True)
