@@ -329,3 +329,16 @@ def test_xlsx_opens_and_saves_again_in_libreoffice(sample_exports, tmp_path):
             return {k: {h: round(v, 9) if isinstance(v, float) else v for h, v in row.items()}
                     for k, row in rows.items()}
         assert plain(sheet(again, name)) == plain(sheet(original, name))
+
+
+def test_formula_like_names_from_last_year_stay_text(cli, tmp_path):
+    """Last year's names are not checked against this year's list: one written like a formula
+    reaches the XLSX as text (OWASP CSV/formula injection), and the page escapes it."""
+    current, previous = write_year_on_year(tmp_path)
+    previous.write_text('地区,编号,等次\n"=HYPERLINK(""http://example.org"",""x"")",1.1,优秀\n<b>旧区</b>,1.1,达标\n',
+                        encoding="utf-8")
+    cli("stats", "--results", current, "--previous", previous, "--xlsx", tmp_path / "s.xlsx")
+    ws = load_workbook(tmp_path / "s.xlsx")["按地区"]
+    cells = [row[0] for row in ws.iter_rows(min_row=3) if row[0].value and "HYPERLINK" in str(row[0].value)]
+    assert len(cells) == 1 and cells[0].data_type == "s"
+    assert cells[0].value == '=HYPERLINK("http://example.org","x")'

@@ -84,7 +84,9 @@ def to_xlsx(stats: Statistics, tables: list[Table], charts=()) -> bytes:
     lines = [f"考评结果：{stats.source}"] + ([f"上年结果：{stats.previous_source}"] if stats.has_previous else [])
     lines += overview(stats)
     for i, line in enumerate(lines, start=3):
-        about.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True, vertical="top")
+        cell = about.cell(row=i, column=1, value=line)
+        cell.data_type = "s"
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
         about.row_dimensions[i].height = _height(_lines(line, ABOUT_WIDTH))
     about.column_dimensions["A"].width = ABOUT_WIDTH
     _landscape(about)
@@ -114,6 +116,7 @@ def to_xlsx(stats: Statistics, tables: list[Table], charts=()) -> bytes:
                         cell.number_format = "+0;-0;0" if isinstance(value.value, int) else "+0.0;-0.0;0"
                 else:
                     cell = ws.cell(row=r, column=c, value=value.text)
+                    cell.data_type = "s"  # text, even “=…” from last year's file: never a formula
                 cell.border = border
                 cell.alignment = Alignment(vertical="top", wrap_text=True,
                                            horizontal="right" if column.numeric else "left")
