@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from importlib import metadata
+from pathlib import Path
 
 from . import __version__
 from .layout import TEMPLATES, font_paths, load_layout
@@ -35,6 +36,9 @@ def environment(fmt: str) -> str:
             digest.update(f"{name} {metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name} -".encode())
+    if fmt == "xlsx":  # the workbook is made up in code (its cells, validation, comment), not templates
+        from .writers import xlsx
+        digest.update(Path(xlsx.__file__).read_bytes())
     for entry in templates:
         root = TEMPLATES / entry
         for path in sorted([root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]):
