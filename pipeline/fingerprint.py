@@ -3,7 +3,8 @@
 A document's fingerprint covers its view (every text and number it shows, the wording from
 ``templates/text`` included), the format, and what files of that format are made with: the
 layout numbers, the HTML templates and stylesheet (PDF) or the Word styles (DOCX), the font
-files, and the versions of this package and of the libraries that write the files.
+files, the XLSX writer's own code (the workbook is made up there), and the versions of this
+package and of the libraries that write the files.
 """
 
 from __future__ import annotations
