@@ -307,7 +307,7 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
     from flask.testing import FlaskClient
     from werkzeug.formparser import FormDataParser
 
-    from . import guard, views
+    from . import guard, stats_views, views
 
     class StrictFormParser(FormDataParser):
         """A form that cannot be parsed is an error the page explains, not an empty form."""
@@ -345,6 +345,7 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
     app.session_interface = guard.Sessions(site.store, clock)
     guard.password_changed(site.store, password)  # a new password ends every session
     views.register(app)
+    stats_views.register(app)
     return app
 
 
