@@ -22,11 +22,11 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 @pytest.fixture
 def server(tmp_path):
-    from pipeline.web import make_server
+    from pipeline.web import make_server, run_until_closed
 
     app = create_app(CONTENT, tmp_path / "work")
     server = make_server(app, "127.0.0.1", 0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
@@ -127,7 +127,7 @@ def test_a_year_on_the_page(tmp_path, browser, year_blanks):
     import zipfile
 
     from pipeline.cli import load_for_results
-    from pipeline.web import make_server
+    from pipeline.web import make_server, run_until_closed
 
     from .test_web import store_results
 
@@ -136,7 +136,7 @@ def test_a_year_on_the_page(tmp_path, browser, year_blanks):
     _, sample = load_for_results(None, None, None)
     store_results(site.store, sample)  # the finals of the province, entered earlier on the pages
     server = make_server(app, "127.0.0.1", 0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
+    threading.Thread(target=run_until_closed, args=(server,), daemon=True).start()
     base = f"http://127.0.0.1:{server.effective_port}"
     try:
         page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)

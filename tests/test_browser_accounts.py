@@ -27,13 +27,13 @@ SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "")) if os.environ.get("SCREENSHOT
 
 @pytest.fixture
 def served(tmp_path):
-    from pipeline.web import make_server
+    from pipeline.web import make_server, run_until_closed
 
     app = create_app(CONTENT, tmp_path / "work")
     accounts = app.extensions["site"].accounts
     codes = {"管理员甲": accounts.add("管理员甲", "管理员"), "张科长": accounts.add("张科长", "考评")}
     server = make_server(app, "127.0.0.1", 0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}", codes, app
     server.close()

@@ -13,7 +13,7 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.web import MAX_UPLOAD_BYTES, create_app, make_server
+from pipeline.web import MAX_UPLOAD_BYTES, create_app, make_server, run_until_closed
 from pipeline.web.guard import IDLE_SECONDS, MAX_DELAY, safe_target
 
 from .test_web import CONTENT, app, blanks, client, filled, region_form, token, upload  # noqa: F401  (fixtures)
@@ -223,7 +223,7 @@ def test_serve_needs_a_public_url_when_listening_everywhere(tmp_path):
 def server(tmp_path):
     app = create_app(CONTENT, tmp_path / "work")
     server = make_server(app, "127.0.0.1", 0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     yield server.effective_port
     server.close()

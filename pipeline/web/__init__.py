@@ -7,6 +7,7 @@ cache of ``pipeline build``), all in a browser on this machine.
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import io
 import os
@@ -180,11 +181,13 @@ class Site:
         return target
 
     def zip_all(self) -> bytes:
+        """Every current file (none marked 已过期), by its path in the output folder."""
+        root = self.output.resolve()
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for entry in self.documents():
-                target = self.file_for(entry["path"]) if entry["current"] else None
-                if target is not None:
+                target = (self.output / entry["path"]).resolve()
+                if entry["current"] and root in target.parents and target.is_file():
                     archive.write(target, entry["path"])
         return buffer.getvalue()
 
@@ -271,6 +274,7 @@ def render_in_worker(job, root: str, formats) -> list:
         if _POOL is None:
             _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_worker_init, initargs=(True, os.getpid()))
+            atexit.register(_POOL.shutdown, wait=True)  # before the interpreter tears itself down
         pool = _POOL
     try:
         return pool.submit(_render, job, root, tuple(formats)).result()
@@ -303,7 +307,7 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
     from flask.testing import FlaskClient
     from werkzeug.formparser import FormDataParser
 
-    from . import guard, views
+    from . import guard, stats_views, views
 
     class StrictFormParser(FormDataParser):
         """A form that cannot be parsed is an error the page explains, not an empty form."""
@@ -349,9 +353,18 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     views.register(app)
+    stats_views.register(app)
     from . import account_views
     account_views.register(app)
     return app
+
+
+def run_until_closed(server) -> None:
+    """``server.run()`` for a thread that another closes (its sockets go away under the loop)."""
+    try:
+        server.run()
+    except OSError:
+        pass
 
 
 def make_server(app, host: str, port: int, threads: int = 8):
