@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from .test_classes import COUNTY, DISTRICT
 from .test_web import CONTENT, blanks, filled, region_form, token  # noqa: F401  (fixture)
-from .test_web_accounts import GOOD, add, make_app, sign_in
+from .test_web_accounts import GOOD, Clock, add, make_app, sign_in
 
 
 def pdf_bytes(text: str = "佐证") -> bytes:
@@ -380,3 +380,57 @@ def test_the_departments_other_changes_and_exports_are_recorded(year, blanks):  
         "SELECT event, account, object FROM audit")}
     assert log["上传考评表"] == ("张科长", "朝阳区.xlsx")
     assert log["导出结果表"][0] == "张科长" and log["生成文档"] == ("张科长", "征求意见稿")
+
+
+# --- years -----------------------------------------------------------------------------------------------
+
+
+def test_several_years_side_by_side(tmp_path):
+    """A new year starts from its task table with nothing of the last year's; the last year's
+    records stay as they were, and rows made before years were recorded are the first year's."""
+    import dataclasses
+
+    from pipeline.web.audit import entries
+    from pipeline.web.store import MIGRATIONS, Store
+
+    work = tmp_path / "work"
+    # a store from before years were recorded, with a rating in it
+    work.mkdir()
+    db = sqlite3.connect(work / "pipeline.sqlite3", isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:2], start=1):
+        for statement in [s for s in script.split(";") if s.strip()]:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version={number}")
+    db.execute("INSERT INTO versions (region, source, created_at) VALUES ('朝阳区', 'edit', '2016-12-01T10:00:00')")
+    db.execute("INSERT INTO ratings (version_id, task, self_rating) VALUES (1, '2.1', '优秀')")
+    db.execute("INSERT INTO current (region, version_id) VALUES ('朝阳区', 1)")
+    db.close()
+
+    this = make_app(tmp_path)
+    site = this.extensions["site"]
+    assert site.store.rows("朝阳区")["2.1"]["self_rating"] == "优秀"  # adopted by 2016
+    site.store.save_return("九台区", {"1.1": "优秀"}, {"1.1": "说明"}, CONTENT)
+    site.workflow.set_status("九台区", "已提交")
+    site.workflow.set_deadlines("2016-12-20", None)
+    code = add(this, "九台区", "地区")
+    client = sign_in(this, "九台区", code, new=GOOD)
+
+    following = dataclasses.replace(CONTENT, tasks=CONTENT.tasks.model_copy(update={"year": 2017}))
+    from pipeline.web import create_app
+    later = create_app(following, work, clock=Clock())  # the same fake time as the first (no expiry)
+    later_site = later.extensions["site"]
+    assert later_site.store.rows("九台区") == {} and later_site.store.rows("朝阳区") == {}
+    assert later_site.store.history("九台区") == [] and later_site.store.uploads() == []
+    assert later_site.workflow.row("九台区") is None and later_site.workflow.deadlines()["self_due"] is None
+    assert later_site.states(only="九台区")[0]["九台区"].status == "未交"
+    later_site.store.save_return("九台区", {"1.1": "达标"}, {}, following)
+    # the last year's records untouched, each year its own
+    again = Store(work / "pipeline.sqlite3", 2016)
+    assert again.rows("九台区")["1.1"]["self_rating"] == "优秀"
+    assert Store(work / "pipeline.sqlite3", 2017).rows("九台区")["1.1"]["self_rating"] == "达标"
+    assert again.years() == [2016, 2017]
+    assert site.workflow.row("九台区")["status"] == "已提交"
+    assert entries(again, 2016) and not entries(again, 2017)
+    # accounts carry over: the region signs in to the new year with the same password
+    sign_in(later, "九台区", GOOD)
+    assert client.get("/return/九台区").status_code == 200

@@ -66,7 +66,7 @@ class Site:
     def __init__(self, content: Content, data_dir: Path):
         self.content = content
         self.data_dir = Path(data_dir)
-        self.store = Store(self.data_dir / "pipeline.sqlite3")
+        self.store = Store(self.data_dir / "pipeline.sqlite3", content.tasks.year)  # this year's records
         self.output = self.data_dir / "output"
         self.render_lock = threading.Lock()
         self.generation = Generation()
