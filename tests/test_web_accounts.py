@@ -292,3 +292,14 @@ def test_department_roles_see_the_stats_like_pages_regions_do_not(tmp_path, role
         assert staff.get(path).status_code == 200, path
         assert region.get(path).status_code in (302, 403), path
     assert (staff.get("/accounts").status_code == 200) == (role == "管理员")
+
+
+def test_the_shared_password_stops_working_once_there_are_accounts(tmp_path):
+    app = make_app(tmp_path, password="春风")
+    client = app.test_client()
+    assert client.post("/login", data={"csrf_token": token(client, "/login"), "password": "春风"}).status_code == 302
+    assert client.get("/").status_code == 200
+    add(app, "张科长", "考评")
+    assert client.get("/").status_code == 302  # its session is no longer anyone's
+    again = app.test_client()
+    assert again.post("/login", data={"csrf_token": token(again, "/login"), "password": "春风"}).status_code == 401

@@ -39,7 +39,7 @@ def current_user() -> dict | None:
         else:
             user = {"id": account["id"], "name": account["name"], "role": account["role"],
                     "region": account["region"], "must_change": bool(account["must_change"])}
-    elif session.get("user") and current_app.extensions["password"]:
+    elif session.get("user") and current_app.extensions["password"] and not site().accounts.any():
         user = {"id": None, "name": "共用密码", "role": LOCAL, "region": None, "must_change": False}
     elif not auth_required():
         user = {"id": None, "name": LOCAL, "role": LOCAL, "region": None, "must_change": False}
@@ -123,7 +123,8 @@ def sign_in():
                 default = url_for("return_page", name=account["region"]) if account["role"] == REGION else "/"
                 target = safe_target(request.args.get("next"), current_app.url_map, default)
                 return redirect(default if account["role"] == REGION and target == "/" else target)
-            if password and not name and check_password(given, password):
+            if password and not name and not with_accounts and check_password(given, password):
+                # the shared password of before: only while there are no accounts (等保: no shared account)
                 throttle.succeeded(keys)
                 session.start_anew(user=True)
                 audit("登录", account="共用密码", role=LOCAL)
