@@ -70,8 +70,17 @@ class Renderer:
         if job.kind == "form":
             self.forms(out).blank(job.view, need_docx=True)
             return []
-        entries = []
-        for fmt in job.formats(formats):
+        entries = {}
+        wanted = job.formats(formats)
+        # §7.5: whether the 版记 page is numbered follows the PDF's layout (a blank page before
+        # it or not); the DOCX takes the same decision, so the PDF goes first
+        imprint_after_blank = False
+        if job.view.imprint is not None and "docx" in wanted:
+            if "pdf" not in wanted:
+                self.pdf.render(job.view)  # laid out for the decision only
+                imprint_after_blank = self.pdf.imprint_after_blank
+            wanted = sorted(wanted, key=lambda f: f != "pdf")
+        for fmt in wanted:
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
             fill = job.view.extra.get("form")
@@ -80,15 +89,16 @@ class Renderer:
                 data, pages = self.forms(out).fill_pdf(job.view, job.base)
             elif fmt == "pdf":
                 data, pages = self.pdf.render(job.view)
+                imprint_after_blank = self.pdf.imprint_after_blank
             elif fmt == "docx" and filled:
                 data = self.forms(out).fill_docx(job.view, job.base)
             elif fmt == "docx":
-                data = normalize_zip(self.docx.render(job.view))
+                data = normalize_zip(self.docx.render(job.view, imprint_after_blank=imprint_after_blank))
             elif fmt == "xlsx":
                 from .writers.xlsx import checklist_workbook
                 data = normalize_zip(checklist_workbook(job.view, job.view.extra["table"]))
             else:
                 data = self.pdf.html(job.view).encode("utf-8")
-            entries.append(out.write(path, data, job.kind, fmt, job.level, job.region, pages,
-                                     job.rating, fingerprint.of_view(job.view, fmt)))
-        return entries
+            entries[fmt] = out.write(path, data, job.kind, fmt, job.level, job.region, pages,
+                                     job.rating, fingerprint.of_view(job.view, fmt))
+        return [entries[fmt] for fmt in job.formats(formats)]

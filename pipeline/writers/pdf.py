@@ -56,6 +56,9 @@ class PdfWriter:
         self.fonts = font_paths(self.layout)
         self.allowed = {p.resolve().as_uri(): p for p in self.fonts.values()}
         self._covered: set[int] | None = None
+        # whether the last document rendered had a blank page before its 版记 (§7.5): the DOCX
+        # of the same view follows this decision
+        self.imprint_after_blank = False
         self.fetcher = _ProjectOnlyFetcher(self.allowed)
         self.font_config = FontConfiguration()
         css_text = environment().get_template("gongwen.css.j2").render(
@@ -89,6 +92,7 @@ class PdfWriter:
                 view = paginate(view, self.layout, first.starts(view.sections[0], self.layout.grid.chars))
                 html = self.html(view)
                 document = self._layout(html)
+        self.imprint_after_blank = view.imprint is not None and imprint_after_blank(document)
         pdf = document.write_pdf()
         self._check_glyphs(html)
         return pdf, len(document.pages)
@@ -106,6 +110,22 @@ class PdfWriter:
             title = re.search(r"<title>(.*?)</title>", html)
             LOG.warning("《%s》中有字不在 Fandol 字体里，PDF 中会改用系统字体或显示为空框：%s",
                         unescape(title.group(1)) if title else "", "".join(missing))
+
+
+def imprint_after_blank(document) -> bool:
+    """§7.5: when a blank page stands before the 版记 page (the last page), neither is numbered.
+    The blank page's number is off by its ``:blank`` page rule; the 版记 page's is taken off
+    here, after layout. Returns whether it was."""
+    from weasyprint.formatting_structure import boxes
+
+    pages = document.pages
+    if len(pages) < 2 or not pages[-2]._page_box.page_type.blank:
+        return False
+    page_box = pages[-1]._page_box
+    page_box.children = [child for child in page_box.children
+                         if not (isinstance(child, boxes.MarginBox)
+                                 and child.at_keyword in ("@bottom-left", "@bottom-right"))]
+    return True
 
 
 class _ProjectOnlyFetcher:
