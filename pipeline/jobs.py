@@ -65,9 +65,8 @@ def report_jobs(content: Content, results, regions: list[Region]) -> list[Job]:
         common = dict(level=region.assessment_class.value, region=region.name, rating=o.rating.value)
         view = documents.report(content.tasks, o, results.sample)
         jobs.append(Job("report", region.name, view, base=blank_form(content, view), **common))
-        jobs.append(Job("letter", region.name,
-                        documents.letter(content.tasks, content.issuance, order[region.name], o,
-                                         results.sample), **common))
+        letter = documents.letter(content.tasks, content.issuance, order[region.name], o, results.sample)
+        jobs.append(Job("letter", region.name, letter, base=blank_form(content, letter), **common))
     return jobs
 
 

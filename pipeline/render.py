@@ -68,7 +68,7 @@ class Renderer:
         """Write the job in ``formats`` (default: DOCX and PDF, and XLSX for a checklist). A
         ``form`` job lays a blank form out into the cache and writes no document."""
         if job.kind == "form":
-            self.forms(out).blank(job.view, need_docx=True)
+            self.forms(out).blank(job.view, need_docx="docx" in job.view.extra["form"].formats)
             return []
         entries = {}
         wanted = job.formats(formats)
@@ -84,9 +84,13 @@ class Renderer:
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
             fill = job.view.extra.get("form")
-            filled = job.base is not None and fill is not None and fill.fillable
+            filled = job.base is not None and fill is not None and fill.fillable and fmt in fill.formats
             if fmt == "pdf" and filled:
-                data, pages = self.forms(out).fill_pdf(job.view, job.base)
+                from .forms import Misfit
+                try:
+                    data, pages = self.forms(out).fill_pdf(job.view, job.base)
+                except Misfit:  # a text needs other room than its form keeps: laid out whole
+                    data, pages = self.pdf.render(job.view)
             elif fmt == "pdf":
                 data, pages = self.pdf.render(job.view)
                 imprint_after_blank = self.pdf.imprint_after_blank
