@@ -158,7 +158,7 @@ class FormFiller:
         key = view_key(base)
         form = self.forms.get(key) or self._load(key)
         if form is None:
-            document = self.pdf._layout(self.pdf.html(base))
+            document = self.pdf._layout(self.pdf.html(base), base.kind)
             form = BlankForm(document.write_pdf(), len(document.pages),
                              [(p.width, p.height) for p in document.pages], slot_boxes(document))
             self._store(key, form)
@@ -261,7 +261,7 @@ class FormFiller:
         from .writers.pdf import environment
         html = environment().get_template("overlay.html.j2").render(
             pages=[(form.page_sizes[n], pages[n]) for n in order], title=view.title)
-        layer = self.pdf._layout(html)
+        layer = self.pdf._layout(html, "overlay")
         reserved = {box.slot: box.lines for box in form.boxes if box.lines}
         if reserved:  # each filled text takes the lines its form keeps room for
             from weasyprint.formatting_structure import boxes as wboxes
@@ -293,7 +293,7 @@ class FormFiller:
             html = environment().get_template("overlay.html.j2").render(
                 pages=[(size, [(box, list(lines), 0.0)])], title="")
             self.pdf._check_glyphs(html)
-            sheet = pikepdf.open(io.BytesIO(self.pdf._layout(html).write_pdf()))
+            sheet = pikepdf.open(io.BytesIO(self.pdf._layout(html, "overlay").write_pdf()))
             sheet = self._stamps[key] = (sheet, sheet.pages[0].as_form_xobject())
         return sheet[1]
 
