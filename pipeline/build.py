@@ -71,8 +71,6 @@ def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
          force: bool = False) -> tuple[list[tuple[Job, tuple[str, ...]]], list[Entry]]:
     """Which files to render, and which to keep: a file is kept when the manifest records it
     with the same fingerprint and it is still, byte for byte, what was recorded."""
-    from . import fingerprint
-
     recorded = {} if force else out.manifest()
     todo, kept = [], []
     for job in jobs:
@@ -84,7 +82,7 @@ def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
                 need.append(fmt)
                 continue
             entry = recorded.get(path.relative_to(out.root).as_posix())
-            if (entry and entry.get("fingerprint") == fingerprint.of_view(job.view, fmt)
+            if (entry and entry.get("fingerprint") == job.fingerprint(fmt)
                     and out.unchanged(path, entry.get("sha256", ""))):
                 kept.append(Entry.from_json(entry))
             else:
@@ -102,7 +100,7 @@ def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tu
 
     forms, seen = [], set()
     for job, formats in todo:
-        if job.base is not None and set(job.view.extra["form"].formats) & set(formats):
+        if job.base is not None and set(job.base.extra["form"].formats) & set(formats):
             key = view_key(job.base)
             if key not in seen and not is_cached(cache_dir(out), key):
                 seen.add(key)

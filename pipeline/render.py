@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from . import fingerprint
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import fingerprint as fingerprints
 from .output import Entry, OutputDir, normalize_zip
 from .views import DocumentView
 
@@ -12,17 +14,50 @@ FORMATS = ("docx", "pdf", "xlsx", "html")
 
 @dataclass
 class Job:
-    """One document: its view, where it goes, and what the manifest says of it."""
+    """One document: its view, where it goes, and what the manifest says of it.
+
+    A job with a ``recipe`` builds its view when asked and can let it go (``settle``): the
+    parent of a build keeps one view at a time, whatever the number of regions, and a worker
+    gets the recipe and builds the view itself."""
 
     kind: str
     name: str  # file name without extension
-    view: DocumentView
+    _view: DocumentView | None
     sub: str | None = None  # a sub-folder (e.g. 地区)
     level: str | None = None
     region: str | None = None
     rating: str | None = None
     xlsx: bool = False  # checklists also come as a fillable workbook
     base: DocumentView | None = None  # the blank form this document fills (forms.py)
+    recipe: Callable[[], DocumentView] | None = field(default=None, repr=False)
+    _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def view(self) -> DocumentView:
+        if self._view is None:
+            assert self.recipe is not None
+            self._view = self.recipe()
+        return self._view
+
+    def fingerprint(self, fmt: str) -> str:
+        if fmt not in self._fingerprints:
+            self._fingerprints[fmt] = fingerprints.of_view(self.view, fmt)
+        return self._fingerprints[fmt]
+
+    def settle(self) -> "Job":
+        """Fingerprint the view in every format of the document, then let it go (when it can
+        be built again)."""
+        if self.recipe is not None:
+            for fmt in self.default_formats:
+                self.fingerprint(fmt)
+            self._view = None
+        return self
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.recipe is not None:
+            state["_view"] = None  # sent to a worker: the recipe, not the view
+        return state
 
 
     @property
@@ -104,5 +139,5 @@ class Renderer:
             else:
                 data = self.pdf.html(job.view).encode("utf-8")
             entries[fmt] = out.write(path, data, job.kind, fmt, job.level, job.region, pages,
-                                     job.rating, fingerprint.of_view(job.view, fmt))
+                                     job.rating, job.fingerprint(fmt))
         return [entries[fmt] for fmt in job.formats(formats)]
