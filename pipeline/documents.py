@@ -138,7 +138,6 @@ class FormFill:
 
     key: tuple  # the form: class, task ids, sample mark (a letter's: see letter_form)
     values: dict
-    formats: tuple[str, ...] = ("pdf", "docx")  # the formats filled on the laid-out form
 
     @property
     def fillable(self) -> bool:
@@ -268,7 +267,7 @@ def letter_form(book: TaskBook, key: tuple) -> DocumentView:
     attachment = Section(_results_blocks(book, tasks, {}, (title_lines, tally_lines)))
     return DocumentView("letter", FORM_TITLE, book.notice.date, [_filler(pages), attachment],
                         letter=True, sample=sample, author=book.notice.issuer,
-                        extra={"form": FormFill(key, {}, formats=("pdf",))})
+                        extra={"form": FormFill(key, {})})
 
 
 def letter_form_at(base: DocumentView, pages: int) -> DocumentView:
@@ -316,7 +315,7 @@ def letter(book: TaskBook, issuance: Issuance, index: int, o: RegionOutcome,
     return apply_plan(DocumentView("letter", "".join(title), settings.date, [first, attachment],
                                    letter=True, sample=sample, author=settings.issuer,
                                    extra={"number": str(number),
-                                          "form": FormFill(key, values, formats=("pdf",))}), plan)
+                                          "form": FormFill(key, values)}), plan)
 
 
 SUMMARY_COLUMNS = [

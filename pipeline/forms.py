@@ -308,34 +308,68 @@ class FormFiller:
         return out.getvalue()
 
     def fill_docx(self, view: DocumentView, base: DocumentView) -> bytes:
+        """A copy of the blank form's DOCX with its ⟦slot⟧ markers filled. A letter: its first
+        part written on its own, the form's attachment (filled) after it."""
         from .output import normalize_zip
-        from .writers.docx import field_text
 
         form = self.blank(base, need_docx=True)
         values = view.extra["form"].values
+        if view.kind == "letter":
+            own = self._docx().render(replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]))
+            attachment = _fill_tokens(_body_after_first_section(form.docx), values)
+            return normalize_zip(_replace_part(own, "word/document.xml", lambda text: _insert_before_last_section(
+                text, attachment)))
+        form_docx = _replace_part(form.docx, "word/document.xml", lambda text: _fill_tokens(text, values))
+        return normalize_zip(_replace_part(form_docx, "docProps/core.xml", lambda text: text.replace(
+            escape(FORM_TITLE), escape(view.title))))
 
-        def run(match: re.Match) -> str:
-            props, slot, width = match.group(1) or "", match.group(2), match.group(3)
-            value = values.get(slot, "")
-            if width is not None:
-                value = field_text(value, float(width))
-            elif not value:
-                return ""  # an empty cell has no run, as when laid out on its own
-            space = ' xml:space="preserve"' if len(value.strip()) < len(value) else ""
-            return f"<w:r>{props}<w:t{space}>{escape(value)}</w:t></w:r>"
 
-        source = zipfile.ZipFile(io.BytesIO(form.docx))
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-            for info in source.infolist():
-                data = source.read(info.filename)
-                if info.filename == "word/document.xml":
-                    text = _TOKEN_RUN.sub(run, data.decode("utf-8"))
-                    data = text.encode("utf-8")
-                elif info.filename == "docProps/core.xml":
-                    data = data.replace(escape(FORM_TITLE).encode("utf-8"), escape(view.title).encode("utf-8"))
-                target.writestr(info, data)
-        return normalize_zip(out.getvalue())
+def _fill_tokens(text: str, values: dict) -> str:
+    from .writers.docx import field_text
+
+    def run(match: re.Match) -> str:
+        props, slot, width = match.group(1) or "", match.group(2), match.group(3)
+        value = values.get(slot, "")
+        if width is not None:
+            value = field_text(value, float(width))
+        elif not value:
+            return ""  # an empty cell has no run, as when laid out on its own
+        space = ' xml:space="preserve"' if len(value.strip()) < len(value) else ""
+        return f"<w:r>{props}<w:t{space}>{escape(value)}</w:t></w:r>"
+
+    return _TOKEN_RUN.sub(run, text)
+
+
+def _replace_part(docx: bytes, name: str, change) -> bytes:
+    """The package with one XML part changed (``change``: text → text); stored uncompressed,
+    as normalize_zip compresses it once more anyway."""
+    source = zipfile.ZipFile(io.BytesIO(docx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == name:
+                data = change(data.decode("utf-8")).encode("utf-8")
+            info.compress_type = zipfile.ZIP_STORED
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+_SECTION_BREAK = re.compile(r"<w:p>(?:(?!</w:p>).)*?<w:sectPr\b.*?</w:sectPr></w:pPr></w:p>", re.S)
+_LAST_SECTION = "<w:sectPr"
+
+
+def _body_after_first_section(docx: bytes) -> str:
+    """What a blank letter form's body holds after its first section (the pages standing for
+    the letter's first part): the attachment, up to the body's own section properties."""
+    text = zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml").decode("utf-8")
+    first = _SECTION_BREAK.search(text)
+    return text[first.end():text.rindex(_LAST_SECTION)]
+
+
+def _insert_before_last_section(text: str, content: str) -> str:
+    at = text.rindex(_LAST_SECTION)
+    return text[:at] + content + text[at:]
 
 
 def _lay_over(page, layer, number: int) -> None:

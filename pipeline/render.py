@@ -103,7 +103,7 @@ class Renderer:
         """Write the job in ``formats`` (default: DOCX and PDF, and XLSX for a checklist). A
         ``form`` job lays a blank form out into the cache and writes no document."""
         if job.kind == "form":
-            self.forms(out).blank(job.view, need_docx="docx" in job.view.extra["form"].formats)
+            self.forms(out).blank(job.view, need_docx=True)
             return []
         entries = {}
         wanted = job.formats(formats)
@@ -119,7 +119,7 @@ class Renderer:
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
             fill = job.view.extra.get("form")
-            filled = job.base is not None and fill is not None and fill.fillable and fmt in fill.formats
+            filled = job.base is not None and fill is not None and fill.fillable
             if fmt == "pdf" and filled:
                 from .forms import Misfit
                 try:

@@ -285,7 +285,7 @@ class DocxWriter:
 
     def _paragraph(self, block) -> None:
         if block.break_at is None:
-            self._para(block.text, block.style)
+            self._para(slot_token(block.slot) if self.tokens and block.slot else block.text, block.style)
             return
         # pagination.py: a new page starts at this character (§7.3.5); one paragraph still
         p = self._para(block.text[:block.break_at], block.style)
