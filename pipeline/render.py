@@ -77,6 +77,7 @@ class Renderer:
         self._pdf = None
         self._docx = None
         self._forms = {}
+        self._imprint_after_blank: dict[str, bool] = {}  # §7.5, by the PDF's fingerprint
 
     def forms(self, out: OutputDir):
         from .forms import FormFiller, cache_dir
@@ -112,8 +113,11 @@ class Renderer:
         imprint_after_blank = False
         if job.view.imprint is not None and "docx" in wanted:
             if "pdf" not in wanted:
-                self.pdf.render(job.view)  # laid out for the decision only
-                imprint_after_blank = self.pdf.imprint_after_blank
+                key = job.fingerprint("pdf")
+                if key not in self._imprint_after_blank:
+                    self.pdf.render(job.view)  # laid out for the decision only
+                    self._imprint_after_blank[key] = self.pdf.imprint_after_blank
+                imprint_after_blank = self._imprint_after_blank[key]
             wanted = sorted(wanted, key=lambda f: f != "pdf")
         for fmt in wanted:
             path = out.path_for(job.kind, job.name, fmt, job.sub)
@@ -128,7 +132,7 @@ class Renderer:
                     data, pages = self.pdf.render(job.view)
             elif fmt == "pdf":
                 data, pages = self.pdf.render(job.view)
-                imprint_after_blank = self.pdf.imprint_after_blank
+                imprint_after_blank = self._imprint_after_blank[job.fingerprint("pdf")] = self.pdf.imprint_after_blank
             elif fmt == "docx" and filled:
                 data = self.forms(out).fill_docx(job.view, job.base)
             elif fmt == "docx":
