@@ -8,6 +8,7 @@ many documents. Files are written atomically by the workers; the parent writes t
 from __future__ import annotations
 
 import ctypes.util
+import gc
 import multiprocessing
 import os
 import signal
@@ -58,6 +59,10 @@ def _worker_init(ignore_interrupt: bool = True, parent: int | None = None) -> No
     if parent is not None:
         _die_with_parent(parent)
     _renderer = Renderer()
+    # what the worker inherited stays out of the collector's way (and its pages shared with the
+    # parent), and collections come less often: a page's boxes are many short-lived objects
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 def _render(job: Job, root: str, formats: tuple[str, ...]) -> list[Entry]:

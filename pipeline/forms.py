@@ -285,15 +285,32 @@ class FormFiller:
         its fonts' subsets hold its own glyphs only, whatever else the process stamped)."""
         sheet = self._stamps.get(key)
         if sheet is None:
+            import hashlib
+
             import pikepdf
 
+            from .fingerprint import environment as made_with
             from .writers.pdf import environment
             size, classes, width, lines = key
             box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
             html = environment().get_template("overlay.html.j2").render(
                 pages=[(size, [(box, list(lines), 0.0)])], title="")
             self.pdf._check_glyphs(html)
-            sheet = pikepdf.open(io.BytesIO(self.pdf._layout(html, "overlay").write_pdf()))
+            # kept with the forms: a build that renders a few documents sets none again
+            path = None if self.cache_dir is None else self.cache_dir / (
+                "stamp-" + hashlib.sha256((made_with("pdf") + html).encode()).hexdigest()[:32] + ".pdf")
+            data = None
+            if path is not None and path.is_file():
+                data = path.read_bytes()
+            if data is None:
+                data = self.pdf._layout(html, "overlay").write_pdf()
+                if path is not None:
+                    from .output import atomic_write
+                    atomic_write(path, data)
+            try:
+                sheet = pikepdf.open(io.BytesIO(data))
+            except pikepdf.PdfError:  # a damaged cache entry: set again
+                sheet = pikepdf.open(io.BytesIO(self.pdf._layout(html, "overlay").write_pdf()))
             sheet = self._stamps[key] = (sheet, sheet.pages[0].as_form_xobject())
         return sheet[1]
 

@@ -48,8 +48,7 @@ class Job:
         """Fingerprint the view in every format of the document, then let it go (when it can
         be built again)."""
         if self.recipe is not None:
-            for fmt in self.default_formats:
-                self.fingerprint(fmt)
+            self._fingerprints.update(fingerprints.of_formats(self.view, self.default_formats))
             self._view = None
         return self
 
