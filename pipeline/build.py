@@ -59,10 +59,12 @@ def _worker_init(ignore_interrupt: bool = True, parent: int | None = None) -> No
     if parent is not None:
         _die_with_parent(parent)
     _renderer = Renderer()
-    # what the worker inherited stays out of the collector's way (and its pages shared with the
-    # parent), and collections come less often: a page's boxes are many short-lived objects
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    if parent is not None:
+        # a forked worker: what it inherited stays out of the collector's way (and its pages
+        # shared with the parent), and collections come less often (a page's boxes are many
+        # short-lived objects). Not in a process that goes on afterwards (--jobs 1, the web site).
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
 
 
 def _render(job: Job, root: str, formats: tuple[str, ...]) -> list[Entry]:
