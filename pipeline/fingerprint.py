@@ -64,9 +64,19 @@ def _file_hash(path: str) -> str:
 
 def of_view(view, fmt: str) -> str:
     """The fingerprint of one file: a view in one format, in this environment."""
-    # a blank form (forms.py) is kept laid out as PDF and written as DOCX
-    envs = ("pdf", "docx") if fmt == "form" else (fmt,)
-    digest = hashlib.sha256("".join(environment(e) for e in envs).encode())
-    digest.update(fmt.encode())
-    digest.update(repr(view).encode("utf-8"))
-    return digest.hexdigest()
+    return of_formats(view, (fmt,))[fmt]
+
+
+def of_formats(view, formats) -> dict[str, str]:
+    """The fingerprints of a view in several formats (the view written out once)."""
+    text = repr(view).encode("utf-8")
+    found = {}
+    for fmt in formats:
+        # a blank form (forms.py) is kept laid out as PDF and written as DOCX; a DOCX with a
+        # 版记 numbers its page as the PDF's layout decides (§7.5)
+        envs = ("pdf", "docx") if fmt == "form" or (fmt == "docx" and getattr(view, "imprint", None)) else (fmt,)
+        digest = hashlib.sha256("".join(environment(e) for e in envs).encode())
+        digest.update(fmt.encode())
+        digest.update(text)
+        found[fmt] = digest.hexdigest()
+    return found
