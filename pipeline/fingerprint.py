@@ -19,6 +19,8 @@ from .layout import TEMPLATES, font_paths, load_layout
 # The wording templates (templates/text/) are not here: what they say is in the views.
 INPUTS = {
     "pdf": (("layout.yaml", "html"), ("weasyprint", "pydyf", "pikepdf", "Jinja2"), True),
+    # an OFD is written from its PDF (writers/ofd.py): the PDF's inputs, and fontTools (TrueType faces)
+    "ofd": (("layout.yaml", "html"), ("weasyprint", "pydyf", "pikepdf", "Jinja2", "fonttools"), True),
     "html": (("layout.yaml", "html"), ("Jinja2",), False),
     "docx": (("layout.yaml", "docx"), ("python-docx",), False),
     "xlsx": ((), ("openpyxl",), False),

@@ -7,7 +7,7 @@ from . import fingerprint
 from .output import Entry, OutputDir, normalize_zip
 from .views import DocumentView
 
-FORMATS = ("docx", "pdf", "xlsx", "html")
+FORMATS = ("docx", "pdf", "ofd", "xlsx", "html")
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Job:
 
     @property
     def default_formats(self) -> tuple[str, ...]:
-        return ("docx", "pdf", "xlsx") if self.xlsx else ("docx", "pdf")
+        return ("docx", "pdf", "ofd", "xlsx") if self.xlsx else ("docx", "pdf", "ofd")
 
     def formats(self, asked: tuple[str, ...] = ()) -> list[str]:
         """The formats asked for that this document has (all of its own by default)."""
@@ -41,6 +41,7 @@ class Renderer:
     def __init__(self):
         self._pdf = None
         self._docx = None
+        self._ofd = None
         self._forms = {}
 
     def forms(self, out: OutputDir):
@@ -58,6 +59,13 @@ class Renderer:
         return self._pdf
 
     @property
+    def ofd(self):
+        if self._ofd is None:
+            from .writers.ofd import OfdWriter
+            self._ofd = OfdWriter(self.pdf.layout)
+        return self._ofd
+
+    @property
     def docx(self):
         if self._docx is None:
             from .writers.docx import DocxWriter
@@ -71,15 +79,26 @@ class Renderer:
             self.forms(out).blank(job.view, need_docx=True)
             return []
         entries = []
+        made = []  # the PDF, made once: the OFD is written from it (writers/ofd.py)
+
+        def pdf() -> tuple[bytes, int]:
+            if not made:
+                fill = job.view.extra.get("form")
+                if job.base is not None and fill is not None and fill.fillable:
+                    made.append(self.forms(out).fill_pdf(job.view, job.base))
+                else:
+                    made.append(self.pdf.render(job.view))
+            return made[0]
+
         for fmt in job.formats(formats):
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
             fill = job.view.extra.get("form")
             filled = job.base is not None and fill is not None and fill.fillable
-            if fmt == "pdf" and filled:
-                data, pages = self.forms(out).fill_pdf(job.view, job.base)
-            elif fmt == "pdf":
-                data, pages = self.pdf.render(job.view)
+            if fmt == "pdf":
+                data, pages = pdf()
+            elif fmt == "ofd":
+                data, pages = self.ofd.render(job.view, pdf()[0], fingerprint.of_view(job.view, "ofd"))
             elif fmt == "docx" and filled:
                 data = self.forms(out).fill_docx(job.view, job.base)
             elif fmt == "docx":

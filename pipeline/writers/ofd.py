@@ -1,0 +1,386 @@
+"""DocumentView + its PDF → OFD (GB/T 33190-2016, 电子文件存储与交换格式 版式文档).
+
+The OFD is written from the PDF this project just made (``pdf_layout.read_pdf``): the same
+glyphs at the same places, page for page, so the two cannot drift. Per page:
+
+- every shown string is a ``TextObject`` (§11.2) with its ``TextCode`` (the characters, in the
+  order the PDF shows them: reading order) and ``DeltaX`` (each glyph's advance, §11.3), in the
+  document's embedded face (§11.1: ``Font`` with ``FontFile``), its colour and size;
+- every painted path (rules, table borders, the red 版头 rule, the 样例 mark's frame) is a
+  ``PathObject`` (§9.1) with its stroke or fill colour and line width, clipped as the PDF clips it.
+
+The package (§7): ``OFD.xml`` (``DocInfo`` with a DocID derived from the inputs, §7.4),
+``Doc_0/Document.xml`` (§7.5), ``PublicRes.xml`` (fonts, TrueType subsets: ofd_fonts.py),
+``Pages/Page_N/Content.xml`` (§7.7), ``CustomTags.xml`` (§16) pointing at ``Tags/gongwen.xml``,
+which names the 公文 elements (GB/T 9704) of the text objects. Every element in the ``ofd:``
+prefix of ``http://www.ofdspec.org/2016``, in the order the standard's schema fixes; the zip with
+fixed timestamps: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from .. import __version__
+from ..layout import Layout, font_paths, load_layout
+from ..views import Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Signature, Title
+from .pdf_layout import GlyphRun, LaidOutPage, Shape, read_pdf
+
+NS = "http://www.ofdspec.org/2016"
+TAGS_NS = "urn:gongwen-pipeline:gbt9704-2012:elements"
+ZIP_EPOCH = (2000, 1, 1, 0, 0, 0)
+KIND_GENRE = {"notice": "通知", "letter": "函", "summary": "通报"}
+# the part of an em above and below the baseline a text object's Boundary takes in (Fandol:
+# ascender 0.88, descender 0.12; a little room for readers that clip to the Boundary)
+ASCENT, DESCENT = 1.0, 0.3
+
+
+def num(value: float) -> str:
+    """A length in mm to 0.001 mm, without trailing zeros."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _factor(value: float) -> str:
+    """A matrix factor, to 1e-6."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _color(rgb: tuple[int, int, int]) -> str:
+    return f"{rgb[0]} {rgb[1]} {rgb[2]}"
+
+
+@dataclass
+class _FontUse:
+    id: int
+    role: str
+    name: str  # the family name the DOCX uses (what a reader substitutes)
+    source: str  # the Fandol file the PDF embedded
+    glyphs: set
+    unicodes: set
+
+
+class OfdWriter:
+    """One per process: the layout's faces and their TrueType conversions are loaded once."""
+
+    def __init__(self, layout: Layout | None = None):
+        self.layout = layout or load_layout()
+        self.fonts = {role: str(path) for role, path in font_paths(self.layout).items()}
+        self._cmaps: dict[str, dict[int, int]] = {}
+
+    def _cmap(self, role: str) -> dict[int, int]:
+        """The face's character → glyph id map (to check each PDF glyph is its character's)."""
+        if role not in self._cmaps:
+            from fontTools.ttLib import TTFont
+            font = TTFont(self.fonts[role], lazy=True)
+            order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
+            self._cmaps[role] = {code: order[name] for code, name in font.getBestCmap().items()}
+        return self._cmaps[role]
+
+    def render(self, view: DocumentView, pdf: bytes, fingerprint: str) -> tuple[bytes, int]:
+        """The OFD bytes and page count. ``fingerprint``: what the document is made from
+        (fingerprint.py); the DocID is derived from it."""
+        pages = read_pdf(pdf)
+        return self.write(view, pages, fingerprint), len(pages)
+
+    # --- the package --------------------------------------------------------------------------
+    def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
+        ids = _Ids()
+        fonts: dict[str, _FontUse] = {}
+        for page in pages:
+            for item in page.items:
+                if isinstance(item, GlyphRun) and item.font not in fonts:
+                    role = self._role(item.font)
+                    fonts[item.font] = _FontUse(ids.next(), role, self.layout.fonts[role].docx,
+                                                self.fonts[role], set(), set())
+        page_ids = [ids.next() for _ in pages]
+        contents, objects = [], []  # objects: (page index, object id, text) in painting order
+        for number, page in enumerate(pages):
+            contents.append(self._page(number, page, ids, fonts, objects))
+        tags = tag_objects(view, objects)
+        files: list[tuple[str, bytes]] = []
+        files.append(("OFD.xml", self._ofd_xml(view, fingerprint).encode()))
+        files.append(("Doc_0/Document.xml",
+                      self._document_xml(pages, page_ids, ids.max, bool(fonts), bool(tags)).encode()))
+        if fonts:
+            files.append(("Doc_0/PublicRes.xml", self._public_res(fonts).encode()))
+            from .ofd_fonts import face
+            for use in sorted(fonts.values(), key=lambda u: u.id):
+                data = face(use.source).subset(use.unicodes, use.glyphs)
+                files.append((f"Doc_0/Res/font_{use.id}.ttf", data))
+        for number, content in enumerate(contents):
+            files.append((f"Doc_0/Pages/Page_{number}/Content.xml", content.encode()))
+        if tags:
+            files.append(("Doc_0/Tags/CustomTags.xml", self._custom_tags().encode()))
+            files.append(("Doc_0/Tags/gongwen.xml", self._tag_file(tags, page_ids).encode()))
+        return _zip(files)
+
+    def _role(self, pdf_font: str) -> str:
+        # the stylesheet names each face "GW <role>"; WeasyPrint writes "GW-<role>"
+        role = pdf_font[3:] if pdf_font.startswith("GW-") else None
+        if role not in self.fonts:
+            from .pdf_layout import UnsupportedContent
+            raise UnsupportedContent(
+                f"PDF 中用了版式以外的字体 {pdf_font}（有字不在 Fandol 字体里），无法写入 OFD")
+        return role
+
+    def _ofd_xml(self, view: DocumentView, fingerprint: str) -> str:
+        """OFD.xml: the entry file (§7.3, 表 3) and DocInfo (§7.4, 表 4)."""
+        doc_id = hashlib.sha256(f"ofd {fingerprint}".encode()).hexdigest()[:32]
+        date = view.date.isoformat()
+        info = [f"<ofd:DocID>{doc_id}</ofd:DocID>", f"<ofd:Title>{escape(view.title)}</ofd:Title>"]
+        if view.author:
+            info.append(f"<ofd:Author>{escape(view.author)}</ofd:Author>")
+        info += [f"<ofd:CreationDate>{date}</ofd:CreationDate>",
+                 "<ofd:Creator>gongwen-pipeline</ofd:Creator>",
+                 f"<ofd:CreatorVersion>{escape(__version__)}</ofd:CreatorVersion>"]
+        custom = metadata(view)
+        if custom:
+            info.append("<ofd:CustomDatas>" + "".join(
+                f"<ofd:CustomData Name={quoteattr(k)}>{escape(v)}</ofd:CustomData>" for k, v in custom)
+                + "</ofd:CustomDatas>")
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:OFD xmlns:ofd="{NS}" Version="1.0" '
+                f'DocType="OFD"><ofd:DocBody><ofd:DocInfo>{"".join(info)}</ofd:DocInfo>'
+                "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>\n")
+
+    def _document_xml(self, pages, page_ids, max_id: int, has_fonts: bool, has_tags: bool) -> str:
+        """Document.xml (§7.5, 表 5): CommonData (MaxUnitID, PageArea, PublicRes), Pages, then
+        CustomTags — in the schema's order."""
+        first = pages[0] if pages else LaidOutPage(210, 297)
+        common = (f"<ofd:CommonData><ofd:MaxUnitID>{max_id}</ofd:MaxUnitID><ofd:PageArea>"
+                  f"<ofd:PhysicalBox>0 0 {num(first.width)} {num(first.height)}</ofd:PhysicalBox>"
+                  "</ofd:PageArea>" + ("<ofd:PublicRes>PublicRes.xml</ofd:PublicRes>" if has_fonts else "")
+                  + "</ofd:CommonData>")
+        listed = "".join(f'<ofd:Page ID="{pid}" BaseLoc="Pages/Page_{n}/Content.xml"/>'
+                         for n, pid in enumerate(page_ids))
+        tags = "<ofd:CustomTags>Tags/CustomTags.xml</ofd:CustomTags>" if has_tags else ""
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Document xmlns:ofd="{NS}">{common}'
+                f"<ofd:Pages>{listed}</ofd:Pages>{tags}</ofd:Document>\n")
+
+    def _public_res(self, fonts: dict[str, _FontUse]) -> str:
+        """PublicRes.xml (§7.9): the fonts (§11.1, 表 44), each with its embedded file."""
+        items = []
+        for use in sorted(fonts.values(), key=lambda u: u.id):
+            serif = "false" if use.role == "hei" else "true"
+            items.append(f'<ofd:Font ID="{use.id}" FontName={quoteattr(use.name)} '
+                         f'FamilyName={quoteattr(use.name)} Serif="{serif}">'
+                         f"<ofd:FontFile>font_{use.id}.ttf</ofd:FontFile></ofd:Font>")
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res">'
+                f"<ofd:Fonts>{''.join(items)}</ofd:Fonts></ofd:Res>\n")
+
+    def _custom_tags(self) -> str:
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:CustomTags xmlns:ofd="{NS}">'
+                f'<ofd:CustomTag NameSpace="{TAGS_NS}"><ofd:FileLoc>gongwen.xml</ofd:FileLoc>'
+                "</ofd:CustomTag></ofd:CustomTags>\n")
+
+    def _tag_file(self, tags: list[tuple[str, list[tuple[int, int]]]], page_ids: list[int]) -> str:
+        """The 公文 elements, each with the text objects that show it (§16: ObjectRef)."""
+        body = []
+        for element, refs in tags:
+            inner = "".join(f'<ofd:ObjectRef PageRef="{page_ids[p]}">{oid}</ofd:ObjectRef>' for p, oid in refs)
+            body.append(f"<gw:{element}>{inner}</gw:{element}>")
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<gw:公文 xmlns:gw="{TAGS_NS}" xmlns:ofd="{NS}">'
+                f"{''.join(body)}</gw:公文>\n")
+
+    # --- a page -----------------------------------------------------------------------------------
+    def _page(self, number: int, page: LaidOutPage, ids: "_Ids", fonts, objects: list) -> str:
+        layer = ids.next()
+        parts = []
+        for item in page.items:
+            oid = ids.next()
+            if isinstance(item, GlyphRun):
+                parts.append(self._text(oid, item, fonts[item.font]))
+                objects.append((number, oid, "".join(item.text)))
+            else:
+                parts.append(_path(oid, item))
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Area>'
+                f"<ofd:PhysicalBox>0 0 {num(page.width)} {num(page.height)}</ofd:PhysicalBox></ofd:Area>"
+                f'<ofd:Content><ofd:Layer ID="{layer}" Type="Body">{"".join(parts)}</ofd:Layer>'
+                "</ofd:Content></ofd:Page>\n")
+
+    def _text(self, oid: int, run: GlyphRun, use: _FontUse) -> str:
+        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
+        cmap = self._cmap(use.role)
+        for gid, chars in zip(run.glyphs, run.text):
+            if len(chars) != 1 or cmap.get(ord(chars)) != gid:
+                from .pdf_layout import UnsupportedContent
+                raise UnsupportedContent(
+                    f"字形 {gid}（“{chars}”）不是该字在字体中的默认字形，OFD 需要字形变换")
+            use.glyphs.add(gid)
+            use.unicodes.add(ord(chars))
+        a, b, c, d, e, f = run.matrix
+        text = escape("".join(run.text))
+        fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'
+        if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and abs(a + d) < 1e-9:
+            size = run.size * a
+            x0 = e + a * run.origins[0]
+            y = f + d * run.rise
+            left, right = x0 - 0.1 * size, e + a * run.end + 0.1 * size
+            top = y - ASCENT * size
+            deltas = " ".join(num(a * (q - p)) for p, q in zip(run.origins, run.origins[1:]))
+            delta = f' DeltaX="{deltas}"' if deltas else ""
+            return (f'<ofd:TextObject ID="{oid}" Boundary="{num(left)} {num(top)} {num(right - left)} '
+                    f'{num((ASCENT + DESCENT) * size)}" Font="{use.id}" Size="{num(size)}">{fill}'
+                    f'<ofd:TextCode X="{num(x0 - left)}" Y="{num(y - top)}"{delta}>{text}</ofd:TextCode>'
+                    "</ofd:TextObject>")
+        # object space: text space with y down (units of the PDF text space); the CTM maps it to
+        # the Boundary's space
+        size = run.size
+        lo, hi = run.origins[0] - 0.1 * size, run.end + 0.1 * size
+        corners = [(x, y) for x in (lo, hi) for y in (run.rise - DESCENT * size, run.rise + ASCENT * size)]
+        points = [(a * x + c * y + e, b * x + d * y + f) for x, y in corners]
+        left, top = min(p[0] for p in points), min(p[1] for p in points)
+        right, bottom = max(p[0] for p in points), max(p[1] for p in points)
+        ctm = " ".join(num(v) if i >= 4 else _factor(v) for i, v in enumerate((a, b, -c, -d, e - left, f - top)))
+        deltas = " ".join(num(q - p) for p, q in zip(run.origins, run.origins[1:]))
+        delta = f' DeltaX="{deltas}"' if deltas else ""
+        return (f'<ofd:TextObject ID="{oid}" Boundary="{num(left)} {num(top)} {num(right - left)} '
+                f'{num(bottom - top)}" CTM="{ctm}" Font="{use.id}" Size="{num(size)}">{fill}'
+                f'<ofd:TextCode X="{num(run.origins[0])}" Y="{num(-run.rise)}"{delta}>{text}</ofd:TextCode>'
+                "</ofd:TextObject>")
+
+
+def _path(oid: int, shape: Shape) -> str:
+    """A PathObject (§9.1, 表 35): AbbreviatedData relative to the Boundary (§9.3.2)."""
+    xs, ys = [], []
+    for sub in shape.subpaths:
+        for seg in sub:
+            xs += seg[1::2]
+            ys += seg[2::2]
+    pad = shape.line_width / 2 if shape.stroke else 0.0
+    left, top = min(xs) - pad, min(ys) - pad
+    width, height = max(xs) + pad - left, max(ys) + pad - top
+    data = []
+    for sub in shape.subpaths:
+        for seg in sub:
+            if seg[0] == "C":
+                data.append("C")
+            else:
+                coords = " ".join(num(v - (left if i % 2 == 0 else top)) for i, v in enumerate(seg[1:]))
+                data.append(f"{seg[0]} {coords}")
+    attrs = [f'ID="{oid}"', f'Boundary="{num(left)} {num(top)} {num(width)} {num(height)}"']
+    if shape.stroke:
+        attrs.append(f'LineWidth="{num(shape.line_width)}"')
+    else:
+        attrs.append('Stroke="false"')
+    if shape.fill:
+        attrs.append('Fill="true"')
+        if shape.even_odd:
+            attrs.append('Rule="Even-Odd"')
+    colors = ""
+    if shape.stroke:
+        colors += f'<ofd:StrokeColor Value="{_color(shape.stroke)}"/>'
+    if shape.fill:
+        colors += f'<ofd:FillColor Value="{_color(shape.fill)}"/>'
+    return (f"<ofd:PathObject {' '.join(attrs)}>{colors}"
+            f"<ofd:AbbreviatedData>{' '.join(data)}</ofd:AbbreviatedData></ofd:PathObject>")
+
+
+class _Ids:
+    """Object ids (ST_ID, §5.4): unique in the document, from 1; MaxUnitID is the largest."""
+
+    def __init__(self):
+        self.max = 0
+
+    def next(self) -> int:
+        self.max += 1
+        return self.max
+
+
+def _zip(files: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in files:
+            info = zipfile.ZipInfo(name, ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 0
+            package.writestr(info, data)
+    return out.getvalue()
+
+
+# --- 公文 metadata and element tags --------------------------------------------------------------
+
+def _blocks(view: DocumentView):
+    return [b for section in view.sections for b in section.blocks]
+
+
+def metadata(view: DocumentView) -> list[tuple[str, str]]:
+    """CustomDatas (§7.4): 发文字号, 发文机关, 成文日期, 主送机关, 文种 — those the document has."""
+    from ..views import official_date
+
+    blocks = _blocks(view)
+    number = next((b.number for b in blocks if isinstance(b, Masthead) and b.number), None)
+    addressee = next((b.text for b in blocks if isinstance(b, Addressee)), None)
+    signed = next((b.date for b in blocks if isinstance(b, Signature)), None)
+    items = [("发文字号", number), ("发文机关", view.author or None),
+             ("成文日期", signed or official_date(view.date)), ("主送机关", addressee),
+             ("文种", KIND_GENRE.get(view.kind))]
+    return [(k, v) for k, v in items if v]
+
+
+def _elements(view: DocumentView) -> list[tuple[str, str]]:
+    """The 公文 elements (GB/T 9704-2012 §7) in the order they are laid out, with their text."""
+    found = []
+    for block in _blocks(view):
+        if isinstance(block, Masthead):
+            found.append(("发文机关标志", block.text))
+            if block.number:
+                found.append(("发文字号", block.number))
+        elif isinstance(block, Title):
+            found.append(("标题", "".join(block.lines)))
+        elif isinstance(block, Addressee):
+            found.append(("主送机关", block.text + "："))
+        elif isinstance(block, Paragraph):
+            found.append(("正文", block.text))
+        elif isinstance(block, AttachmentNote):
+            if len(block.titles) == 1:
+                found.append(("附件说明", "附件：" + block.titles[0]))
+            else:
+                found.append(("附件说明", "附件：" + "".join(f"{i}.{t}" for i, t in enumerate(block.titles, 1))))
+        elif isinstance(block, Signature):
+            found.append(("发文机关署名", block.issuer))
+            found.append(("成文日期", block.date))
+    if view.imprint is not None:
+        found.append(("印发机关和印发日期", view.imprint.office + view.imprint.date))
+    return found
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def tag_objects(view: DocumentView, objects: list[tuple[int, int, str]]) -> list[tuple[str, list]]:
+    """Which text objects show which 公文 element: each element's text is found as a run of
+    consecutive text objects (a paragraph's lines, a title's lines; a page number drawn between
+    two lines is passed over), the first such run not yet taken. Objects that belong to no
+    element (page numbers, tables, marks) stay untagged."""
+    squeezed = [_squeeze(text) for _, _, text in objects]
+    used: set[int] = set()
+    tagged = []
+    for element, text in _elements(view):
+        want = _squeeze(text)
+        if not want:
+            continue
+        for i, got in enumerate(squeezed):
+            if i in used or not got or not want.startswith(got):
+                continue
+            refs, rest, j, skipped = [], want, i, 0
+            while j < len(objects) and rest and skipped <= 3:
+                piece = squeezed[j]
+                if piece and j not in used and rest.startswith(piece):
+                    refs.append(j)
+                    rest = rest[len(piece):]
+                elif piece:  # a page number or mark drawn between two lines
+                    skipped += 1
+                j += 1
+            if not rest:
+                used.update(refs)
+                tagged.append((element, [objects[k][:2] for k in refs]))
+                break
+    return tagged
