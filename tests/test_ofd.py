@@ -333,7 +333,7 @@ def test_sample_mark_and_page_numbers(pairs):
     assert re.search(r'<ofd:TextObject [^>]*><ofd:FillColor Value="255 0 0"/><ofd:TextCode[^>]*>样例<', first)
     # its frame: a 1 pt red border, which WeasyPrint paints as a ring (two rectangles, even-odd)
     frame = re.search(r'<ofd:PathObject [^>]*Rule="Even-Odd"><ofd:FillColor Value="255 0 0"/>'
-                      r'<ofd:AbbreviatedData>M 0.353 0.353 [^<]*M 0 0 [^<]*</ofd:AbbreviatedData></ofd:PathObject>'
+                      r'<ofd:AbbreviatedData>M 0.353 0.353 [^<]*M 0.000 0.000 [^<]*</ofd:AbbreviatedData></ofd:PathObject>'
                       r'<ofd:TextObject [^>]*><ofd:FillColor Value="255 0 0"/><ofd:TextCode[^>]*>样例<', first)
     assert frame, "the 样例 mark in its red frame"
 

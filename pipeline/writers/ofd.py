@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape, quoteattr
 from .. import __version__
 from ..layout import Layout, font_paths, load_layout
 from ..views import Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Signature, Title
-from .pdf_layout import GlyphRun, LaidOutPage, Shape, read_pdf
+from .pdf_layout import CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
 
 NS = "http://www.ofdspec.org/2016"
 TAGS_NS = "urn:gongwen-pipeline:gbt9704-2012:elements"
@@ -40,9 +40,9 @@ ASCENT, DESCENT = 1.0, 0.3
 
 
 def num(value: float) -> str:
-    """A length in mm to 0.001 mm, without trailing zeros."""
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """A length in mm to 0.001 mm."""
+    text = "%.3f" % value
+    return "0.000" if text == "-0.000" else text
 
 
 def _factor(value: float) -> str:
@@ -72,6 +72,9 @@ class OfdWriter:
         self.layout = layout or load_layout()
         self.fonts = {role: str(path) for role, path in font_paths(self.layout).items()}
         self._cmaps: dict[str, dict[int, int]] = {}
+        # font ids fixed by role (1, 2, …): a page's XML does not depend on which faces others use
+        self.font_ids = {role: n for n, role in enumerate(self.layout.fonts, 1)}
+        self._fragments: dict[int, tuple] = {}  # id(CachedBlock) → (block, XML pieces, texts, usage)
 
     def _cmap(self, role: str) -> dict[int, int]:
         """The face's character → glyph id map (to check each PDF glyph is its character's)."""
@@ -91,13 +94,12 @@ class OfdWriter:
     # --- the package --------------------------------------------------------------------------
     def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
         ids = _Ids()
+        ids.max = len(self.font_ids)
         fonts: dict[str, _FontUse] = {}
         for page in pages:
-            for item in page.items:
+            for item in page.flat():
                 if isinstance(item, GlyphRun) and item.font not in fonts:
-                    role = self._role(item.font)
-                    fonts[item.font] = _FontUse(ids.next(), role, self.layout.fonts[role].docx,
-                                                self.fonts[role], set(), set())
+                    fonts[item.font] = self._use(item.font)
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
@@ -119,6 +121,10 @@ class OfdWriter:
             files.append(("Doc_0/Tags/CustomTags.xml", self._custom_tags().encode()))
             files.append(("Doc_0/Tags/gongwen.xml", self._tag_file(tags, page_ids).encode()))
         return _zip(files)
+
+    def _use(self, pdf_font: str) -> _FontUse:
+        role = self._role(pdf_font)
+        return _FontUse(self.font_ids[role], role, self.layout.fonts[role].docx, self.fonts[role], set(), set())
 
     def _role(self, pdf_font: str) -> str:
         # the stylesheet names each face "GW <role>"; WeasyPrint writes "GW-<role>"
@@ -192,6 +198,9 @@ class OfdWriter:
         layer = ids.next()
         parts = []
         for item in page.items:
+            if isinstance(item, CachedBlock):
+                parts.append(self._block(number, item, ids, fonts, objects))
+                continue
             oid = ids.next()
             if isinstance(item, GlyphRun):
                 parts.append(self._text(oid, item, fonts[item.font]))
@@ -203,7 +212,39 @@ class OfdWriter:
                 f'<ofd:Content><ofd:Layer ID="{layer}" Type="Body">{"".join(parts)}</ofd:Layer>'
                 "</ofd:Content></ofd:Page>\n")
 
-    def _text(self, oid: int, run: GlyphRun, use: _FontUse) -> str:
+    def _block(self, number: int, block: CachedBlock, ids: "_Ids", fonts, objects: list) -> str:
+        """The XML of a block many documents share, written once with placeholder ids."""
+        entry = self._fragments.get(id(block))
+        if entry is None or entry[0] is not block:
+            usage: dict[str, _FontUse] = {}
+            xml, texts = [], []
+            for index, item in enumerate(block):
+                if isinstance(item, GlyphRun):
+                    if item.font not in usage:
+                        usage[item.font] = self._use(item.font)
+                    xml.append(self._text("\x00", item, usage[item.font]))
+                    texts.append((index, "".join(item.text)))
+                else:
+                    xml.append(_path("\x00", item))
+            entry = (block, "".join(xml).split("\x00"), texts, usage)
+            if len(self._fragments) > 512:
+                self._fragments.clear()
+            self._fragments[id(block)] = entry
+        _, pieces, texts, usage = entry
+        base = ids.max + 1
+        ids.max += len(pieces) - 1
+        for name, used in usage.items():
+            fonts[name].glyphs |= used.glyphs
+            fonts[name].unicodes |= used.unicodes
+        for index, text in texts:
+            objects.append((number, base + index, text))
+        out = [pieces[0]]
+        for i, piece in enumerate(pieces[1:]):
+            out.append(str(base + i))
+            out.append(piece)
+        return "".join(out)
+
+    def _text(self, oid, run: GlyphRun, use: _FontUse) -> str:
         """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
         cmap = self._cmap(use.role)
         for gid, chars in zip(run.glyphs, run.text):
@@ -245,7 +286,7 @@ class OfdWriter:
                 "</ofd:TextObject>")
 
 
-def _path(oid: int, shape: Shape) -> str:
+def _path(oid, shape: Shape) -> str:
     """A PathObject (§9.1, 表 35): AbbreviatedData relative to the Boundary (§9.3.2)."""
     xs, ys = [], []
     for sub in shape.subpaths:
@@ -294,13 +335,14 @@ class _Ids:
 
 def _zip(files: list[tuple[str, bytes]]) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+    # level 1: a third of the time of the default level, for files a few per cent larger
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
         for name, data in files:
             info = zipfile.ZipInfo(name, ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 0
-            package.writestr(info, data)
+            package.writestr(info, data, compresslevel=1)
     return out.getvalue()
 
 

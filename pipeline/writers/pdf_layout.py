@@ -12,6 +12,7 @@ Everything is returned in OFD page space: millimetres, origin top left, y down.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -63,11 +64,25 @@ class Shape:
     even_odd: bool
 
 
+class CachedBlock(list):
+    """Items read once from a block many documents share (see _BLOCKS); the same object each time."""
+
+    __hash__ = object.__hash__
+
+
 @dataclass
 class LaidOutPage:
     width: float  # mm
     height: float
-    items: list = field(default_factory=list)  # GlyphRun | Shape, in painting order
+    items: list = field(default_factory=list)  # GlyphRun | Shape | CachedBlock, in painting order
+
+    def flat(self):
+        """GlyphRun and Shape items, cached blocks opened."""
+        for item in self.items:
+            if isinstance(item, CachedBlock):
+                yield from item
+            else:
+                yield item
 
 
 @dataclass
@@ -95,6 +110,40 @@ class _State:
 
     def copy(self) -> "_State":
         return _State(**self.__dict__)
+
+    def key(self) -> tuple:
+        return (self.ctm, self.fill, self.stroke, self.line_width, self.clips,
+                self.font.name if self.font else None, self.size, self.char_spacing,
+                self.word_spacing, self.scale, self.leading, self.rise)
+
+
+# PDF 32000-1 §7.2: numbers, names, hex and literal strings, array brackets (a "<<" too, to
+# refuse it), operators. WeasyPrint's content streams hold nothing else (no inline images).
+_TOKEN = re.compile(rb"([-+]?(?:\d+\.?\d*|\.\d+))(?![\w.])|(/[^\s/\[\]<>(){}%]*)|(<[0-9A-Fa-f\s]*>)"
+                    rb"|(\((?:\\.|[^\\()])*\))|(\[|\]|<<|>>)|([A-Za-z'\"*]+|%[^\n]*)")
+
+
+def _literal(raw: bytes) -> bytes:
+    """A literal string's bytes (escapes of PDF 32000-1 §7.3.4.2; no nested parentheses)."""
+    out, i = bytearray(), 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == 0x5C and i + 1 < len(raw):
+            nxt = raw[i + 1]
+            if 0x30 <= nxt <= 0x37:
+                j = i + 1
+                while j < len(raw) and j < i + 4 and 0x30 <= raw[j] <= 0x37:
+                    j += 1
+                out.append(int(raw[i + 1:j], 8) & 0xFF)
+                i = j
+                continue
+            out += {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
+                    ord("f"): b"\f"}.get(nxt, bytes([nxt]))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return bytes(out)
 
 
 class UnsupportedContent(ValueError):
@@ -180,9 +229,42 @@ def _font(obj) -> _Font:
     return _Font(name.split("+", 1)[-1], widths, float(descendant.get("/DW", 1000)), to_unicode)
 
 
+# Laid-out blocks already read, by their bytes, the state they start in and the fonts they
+# name: a form filled per region (forms.py) repeats its blank form's pages in every document,
+# wrapped in one q … Q block; a worker reads each such block once.
+_BLOCKS: dict[tuple, list] = {}
+_BLOCKS_KEPT = 512
+_MIN_BLOCK = 4096  # bytes: smaller blocks are read again (cheaper than keeping them)
+_Q = re.compile(rb"(?:^|(?<=\s))([qQ])(?=\s|$)")
+
+
+def _chunks(data: bytes):
+    """The content stream cut at its outermost q … Q blocks: ("block", bytes) / ("plain", bytes)."""
+    depth, start, block_start = 0, 0, None
+    for match in _Q.finditer(data):
+        if match.group(1) == b"q":
+            if depth == 0:
+                if match.start() > start:
+                    yield "plain", data[start:match.start()]
+                block_start = match.start()
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                yield "block", data[block_start:match.end()]
+                start = match.end()
+            elif depth < 0:
+                raise UnsupportedContent("Q without q")
+    if depth:
+        yield "plain", data[block_start:]
+    elif start < len(data):
+        yield "plain", data[start:]
+
+
 class _Reader:
     def __init__(self):
         self.fonts: dict = {}
+        self.signatures: dict = {}
 
     def page(self, page) -> LaidOutPage:
         box = [float(v) for v in page.mediabox]
@@ -203,27 +285,97 @@ class _Reader:
             self.fonts[key] = _font(obj)
         return self.fonts[key]
 
+    def _signature(self, resources) -> tuple:
+        """What the font names of a resource dictionary stand for (their maps and widths)."""
+        key = resources.objgen if resources.objgen != (0, 0) else id(resources)
+        if key not in self.signatures:
+            fonts = resources.get("/Font") or {}
+            items = []
+            for name in sorted(fonts.keys()):
+                font = fonts[name]
+                items.append((name, str(font.get("/BaseFont")),
+                              hashlib.sha1(font.ToUnicode.read_bytes()).hexdigest() if "/ToUnicode" in font else "",
+                              repr(font.DescendantFonts[0].get("/W")) if "/DescendantFonts" in font else ""))
+            self.signatures[key] = hashlib.sha1(repr(items).encode()).hexdigest()
+        return self.signatures[key]
+
     def _run(self, holder, resources, state: _State, items: list, depth: int) -> None:
         import pikepdf
 
         if depth > 8:
             raise UnsupportedContent("form XObjects nested too deep")
+        contents = holder.get("/Contents") if depth == 0 else holder
+        if contents is None:
+            return
+        if isinstance(contents, pikepdf.Array):
+            data = b"\n".join(c.read_bytes() for c in contents)
+        else:
+            data = contents.read_bytes()
+        if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
+            for kind, chunk in _chunks(data):
+                if kind == "block" and len(chunk) >= _MIN_BLOCK:
+                    key = (hashlib.sha1(chunk).digest(), state.key(), self._signature(resources))
+                    cached = _BLOCKS.get(key)
+                    if cached is None:
+                        cached = CachedBlock()
+                        self._interpret(chunk, resources, state.copy(), cached, depth)
+                        if len(_BLOCKS) >= _BLOCKS_KEPT:
+                            _BLOCKS.pop(next(iter(_BLOCKS)))
+                        _BLOCKS[key] = cached
+                    items.append(cached)
+                else:
+                    state = self._interpret(chunk, resources, state, items, depth)
+            return
+        self._interpret(data, resources, state, items, depth)
+
+    def _interpret(self, data: bytes, resources, state: _State, items: list, depth: int) -> "_State":
+        """Run a content stream's operators; the state it ends in."""
+        import pikepdf
+
         stack: list[_State] = []
         path: list[list[tuple]] = []
         current: list[tuple] | None = None
         pending_clip: str | None = None
         tm = tlm = IDENTITY
-        for operands, op in pikepdf.parse_content_stream(holder):
-            o = str(op)
+        args: list = []
+        array: list | None = None
+        for number, name, hexstring, literal, bracket, o in _TOKEN.findall(data):
+            if number:
+                (array if array is not None else args).append(float(number))
+                continue
+            if name:
+                args.append(name[1:].decode("latin-1"))
+                continue
+            if hexstring:
+                value = bytes.fromhex(hexstring[1:-1].decode())
+                (array if array is not None else args).append(value)
+                continue
+            if literal:
+                value = _literal(literal[1:-1])
+                (array if array is not None else args).append(value)
+                continue
+            if bracket:
+                if bracket == b"[":
+                    array = []
+                elif bracket == b"]":
+                    args.append(array)
+                    array = None
+                else:
+                    raise UnsupportedContent("a dictionary in a content stream")
+                continue
+            if o[:1] == b"%":
+                continue  # a comment
+            o = o.decode("latin-1")
+            operands, args = args, []
             if o in ("m", "l", "c", "v", "y", "h", "re"):
                 ctm = state.ctm
                 if o == "m":
-                    current = [("M", *apply(ctm, _num(operands[0]), _num(operands[1])))]
+                    current = [("M", *apply(ctm, operands[0], operands[1]))]
                     path.append(current)
                 elif o == "l":
-                    current.append(("L", *apply(ctm, _num(operands[0]), _num(operands[1]))))
+                    current.append(("L", *apply(ctm, operands[0], operands[1])))
                 elif o == "re":
-                    x, y, w, h = (_num(v) for v in operands)
+                    x, y, w, h = operands
                     current = [("M", *apply(ctm, x, y)), ("L", *apply(ctm, x + w, y)),
                                ("L", *apply(ctm, x + w, y + h)), ("L", *apply(ctm, x, y + h)), ("C",)]
                     path.append(current)
@@ -231,7 +383,7 @@ class _Reader:
                 elif o == "h":
                     current.append(("C",))
                 else:
-                    pts = [_num(v) for v in operands]
+                    pts = operands
                     last = current[-1]
                     here = (last[-2], last[-1]) if last[0] != "C" else current[0][1:3]
                     if o == "c":
@@ -259,9 +411,9 @@ class _Reader:
             elif o == "Q":
                 state = stack.pop()
             elif o == "cm":
-                state.ctm = multiply(tuple(_num(v) for v in operands), state.ctm)
+                state.ctm = multiply(tuple(operands), state.ctm)
             elif o == "w":
-                state.line_width = _num(operands[0])
+                state.line_width = operands[0]
             elif o == "rg":
                 state.fill = _rgb(operands)
             elif o == "RG":
@@ -279,43 +431,43 @@ class _Reader:
             elif o == "ET":
                 pass
             elif o == "Tf":
-                state.font = self._font_of(resources, operands[0])
-                state.size = _num(operands[1])
+                state.font = self._font_of(resources, "/" + operands[0])
+                state.size = operands[1]
             elif o == "Tm":
-                tm = tlm = tuple(_num(v) for v in operands)
+                tm = tlm = tuple(operands)
             elif o in ("Td", "TD"):
-                tx, ty = _num(operands[0]), _num(operands[1])
+                tx, ty = operands[0], operands[1]
                 if o == "TD":
                     state.leading = -ty
                 tm = tlm = multiply((1, 0, 0, 1, tx, ty), tlm)
             elif o == "T*":
                 tm = tlm = multiply((1, 0, 0, 1, 0, -state.leading), tlm)
             elif o == "Tc":
-                state.char_spacing = _num(operands[0])
+                state.char_spacing = operands[0]
             elif o == "Tw":
-                state.word_spacing = _num(operands[0])
+                state.word_spacing = operands[0]
             elif o == "Tz":
-                state.scale = _num(operands[0]) / 100
+                state.scale = operands[0] / 100
             elif o == "TL":
-                state.leading = _num(operands[0])
+                state.leading = operands[0]
             elif o == "Ts":
-                state.rise = _num(operands[0])
+                state.rise = operands[0]
             elif o in ("TJ", "Tj", "'", '"'):
                 if o in ("'", '"'):
                     if o == '"':
-                        state.word_spacing, state.char_spacing = _num(operands[0]), _num(operands[1])
+                        state.word_spacing, state.char_spacing = operands[0], operands[1]
                     tm = tlm = multiply((1, 0, 0, 1, 0, -state.leading), tlm)
-                parts = list(operands[0]) if o == "TJ" else [operands[-1]]
+                parts = operands[0] if o == "TJ" else [operands[-1]]
                 tm = self._show(items, parts, tm, state)
             elif o == "Do":
-                xobject = resources.XObject[operands[0]]
+                xobject = resources.XObject["/" + operands[0]]
                 if xobject.get("/Subtype") != pikepdf.Name.Form:
                     raise UnsupportedContent(f"XObject {operands[0]} is not a form (images are not written)")
                 inner = state.copy()
                 if "/Matrix" in xobject:
-                    inner.ctm = multiply(tuple(_num(v) for v in xobject.Matrix), inner.ctm)
+                    inner.ctm = multiply(tuple(float(v) for v in xobject.Matrix), inner.ctm)
                 if "/BBox" in xobject:
-                    x0, y0, x1, y1 = (_num(v) for v in xobject.BBox)
+                    x0, y0, x1, y1 = (float(v) for v in xobject.BBox)
                     box = [[("M", *apply(inner.ctm, x0, y0)), ("L", *apply(inner.ctm, x1, y0)),
                             ("L", *apply(inner.ctm, x1, y1)), ("L", *apply(inner.ctm, x0, y1)), ("C",)]]
                     inner.clips = inner.clips + (_clip_polygon(box),)
@@ -325,17 +477,16 @@ class _Reader:
                 pass  # alpha 1, solid lines only (checked: WeasyPrint writes these as defaults)
             else:
                 raise UnsupportedContent(f"PDF operator {o}")
+        return state
 
     def _show(self, items: list, parts, tm: Matrix, state: _State) -> Matrix:
-        import pikepdf
-
         font = state.font
         size, scale = state.size, state.scale
         x = 0.0
         glyphs, text, origins = [], [], []
         for part in parts:
-            if isinstance(part, (pikepdf.String, bytes)):
-                raw = bytes(part)
+            if isinstance(part, bytes):
+                raw = part
                 for i in range(0, len(raw) - 1, 2):
                     cid = (raw[i] << 8) | raw[i + 1]
                     glyphs.append(cid)
@@ -370,6 +521,13 @@ class _Reader:
             shape = _clip_shape(shape, state.clips)
             if shape is None:
                 return
+        last = items[-1] if items else None  # (a CachedBlock is never merged into)
+        if (shape.fill is None and isinstance(last, Shape) and last.fill is None
+                and last.stroke == shape.stroke and last.line_width == shape.line_width):
+            # one stroked path after another, alike: one path of several subpaths paints the
+            # same (subpaths are stroked each on its own); table borders become one object
+            last.subpaths += shape.subpaths
+            return
         items.append(shape)
 
 
