@@ -346,3 +346,35 @@ def test_byte_reproducible(out, tmp_path):
     ids = {ofdkit.open(p).info.doc_id for p, _ in [(out / f"{NOTICE}.ofd", 0),
                                                     (out / f"等次函/{REGION}.ofd", 0)]}
     assert len(ids) == 2
+
+
+def test_characters_the_fandol_faces_lack(workdir, wcli):
+    """Drawn in the PDF from a system face (☃, DejaVu) or as a box (𠀀, in no face here), the
+    clerk warned; the OFD keeps the characters, in order and in place, and is written all the same.
+    (pdfminer cannot read a page whose ToUnicode maps a character outside the BMP: the PDF
+    comparison is on ☃ alone.)"""
+    from .conftest import edit
+    tasks = workdir / "content" / "tasks_2016.yaml"
+    edit(tasks, "  signature: 吉林省民政厅", "  signature: 吉林省民政厅☃")
+    result = wcli("notice", "--format", "pdf", "--format", "ofd", "--out", "o")
+    assert "不在 Fandol 字体里" in result.stderr
+    ofd, pdf = workdir / "o" / f"{NOTICE}.ofd", workdir / "o" / f"{NOTICE}.pdf"
+    with ofdkit.open(ofd) as doc, pdfplumber.open(pdf) as reference:
+        assert "吉林省民政厅☃" in doc.text()
+        for page, pdf_page in zip(doc.pages, reference.pages):
+            assert "".join(r.text for r in page.runs) == "".join(c["text"] for c in pdf_page.chars)
+    edit(tasks, "  signature: 吉林省民政厅☃", "  signature: 吉林省民政厅𠀀")
+    wcli("notice", "--format", "ofd", "--out", "o")
+    with ofdkit.open(ofd) as doc:
+        assert "吉林省民政厅𠀀" in doc.text()
+
+
+def test_draft_summary_carries_its_mark_on_every_page(workdir, wcli):
+    results = workdir / "content" / "results_2016_sample.csv"
+    rows = results.read_text(encoding="utf-8-sig").splitlines()
+    results.write_text("\n".join(r for r in rows if not r.startswith("九台区,")) + "\n", encoding="utf-8")
+    wcli("summary", "--results", results, "--draft", "--format", "ofd", "--out", "o")
+    [path] = (workdir / "o" / "通报").glob("*.ofd")
+    with ofdkit.open(path) as doc:
+        assert all("征求意见稿" in page.text() for page in doc.pages)
+        assert "九台区" in doc.text()

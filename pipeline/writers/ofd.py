@@ -55,7 +55,7 @@ def _color(rgb: tuple[int, int, int]) -> str:
     return f"{rgb[0]} {rgb[1]} {rgb[2]}"
 
 
-@dataclass
+@dataclass(eq=False)
 class _FontUse:
     id: int
     role: str
@@ -95,11 +95,13 @@ class OfdWriter:
     def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
         ids = _Ids()
         ids.max = len(self.font_ids)
-        fonts: dict[str, _FontUse] = {}
+        fonts: dict[str, _FontUse] = {}  # by the PDF's font name; one use per face
+        by_role: dict[str, _FontUse] = {}
         for page in pages:
             for item in page.flat():
                 if isinstance(item, GlyphRun) and item.font not in fonts:
-                    fonts[item.font] = self._use(item.font)
+                    role = self._role(item.font)
+                    fonts[item.font] = by_role.setdefault(role, self._use(item.font))
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
@@ -112,7 +114,7 @@ class OfdWriter:
         if fonts:
             files.append(("Doc_0/PublicRes.xml", self._public_res(fonts).encode()))
             from .ofd_fonts import face
-            for use in sorted(fonts.values(), key=lambda u: u.id):
+            for use in sorted(set(fonts.values()), key=lambda u: u.id):
                 data = face(use.source).subset(use.unicodes, use.glyphs)
                 files.append((f"Doc_0/Res/font_{use.id}.ttf", data))
         for number, content in enumerate(contents):
@@ -127,13 +129,12 @@ class OfdWriter:
         return _FontUse(self.font_ids[role], role, self.layout.fonts[role].docx, self.fonts[role], set(), set())
 
     def _role(self, pdf_font: str) -> str:
-        # the stylesheet names each face "GW <role>"; WeasyPrint writes "GW-<role>"
+        """The layout's face a PDF font is: the stylesheet names each "GW <role>", WeasyPrint
+        writes "GW-<role>". Any other font is a system face WeasyPrint fell back to for
+        characters the Fandol faces lack (the PDF writer has warned which): their text is written
+        in the body face, which lacks them too, so a reader substitutes (as the PDF shows them)."""
         role = pdf_font[3:] if pdf_font.startswith("GW-") else None
-        if role not in self.fonts:
-            from .pdf_layout import UnsupportedContent
-            raise UnsupportedContent(
-                f"PDF 中用了版式以外的字体 {pdf_font}（有字不在 Fandol 字体里），无法写入 OFD")
-        return role
+        return role if role in self.fonts else "fang"
 
     def _ofd_xml(self, view: DocumentView, fingerprint: str) -> str:
         """OFD.xml: the entry file (§7.3, 表 3) and DocInfo (§7.4, 表 4)."""
@@ -171,7 +172,7 @@ class OfdWriter:
     def _public_res(self, fonts: dict[str, _FontUse]) -> str:
         """PublicRes.xml (§7.9): the fonts (§11.1, 表 44), each with its embedded file."""
         items = []
-        for use in sorted(fonts.values(), key=lambda u: u.id):
+        for use in sorted(set(fonts.values()), key=lambda u: u.id):
             serif = "false" if use.role == "hei" else "true"
             items.append(f'<ofd:Font ID="{use.id}" FontName={quoteattr(use.name)} '
                          f'FamilyName={quoteattr(use.name)} Serif="{serif}">'
@@ -246,14 +247,23 @@ class OfdWriter:
 
     def _text(self, oid, run: GlyphRun, use: _FontUse) -> str:
         """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
-        cmap = self._cmap(use.role)
+        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
         for gid, chars in zip(run.glyphs, run.text):
-            if len(chars) != 1 or cmap.get(ord(chars)) != gid:
+            if len(chars) != 1:
                 from .pdf_layout import UnsupportedContent
-                raise UnsupportedContent(
-                    f"字形 {gid}（“{chars}”）不是该字在字体中的默认字形，OFD 需要字形变换")
+                raise UnsupportedContent(f"一个字形对应多个字（“{chars}”），OFD 需要字形变换，暂不支持")
+            code = ord(chars)
+            mapped = cmap.get(code)
+            if mapped is None:
+                # not in the face: the PDF shows a blank box there (the PDF writer has warned which
+                # characters); the OFD keeps the character, which a reader draws as its face's
+                # .notdef or from a system font
+                continue
+            if mapped != gid:
+                from .pdf_layout import UnsupportedContent
+                raise UnsupportedContent(f"“{chars}”在 PDF 中用了字体的变体字形，OFD 需要字形变换，暂不支持")
             use.glyphs.add(gid)
-            use.unicodes.add(ord(chars))
+            use.unicodes.add(code)
         a, b, c, d, e, f = run.matrix
         text = escape("".join(run.text))
         fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'

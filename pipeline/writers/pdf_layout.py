@@ -17,6 +17,8 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from ..errors import RenderError
+
 MM_PER_PT = 25.4 / 72
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -146,8 +148,11 @@ def _literal(raw: bytes) -> bytes:
     return bytes(out)
 
 
-class UnsupportedContent(ValueError):
+class UnsupportedContent(RenderError):
     """The PDF uses a construct this reader does not translate (it says which)."""
+
+    def __init__(self, what: str):
+        super().__init__(f"无法写出 OFD：{what}")
 
 
 def _num(value) -> float:
@@ -206,7 +211,7 @@ def _font(obj) -> _Font:
     import pikepdf
 
     if obj.get("/Subtype") != pikepdf.Name.Type0:
-        raise UnsupportedContent(f"font {obj.get('/BaseFont')} is not a Type0 (CID) font")
+        raise UnsupportedContent(f"字体 {obj.get('/BaseFont')} 不是 CID 字体（不支持）")
     descendant = obj.DescendantFonts[0]
     widths: dict[int, float] = {}
     w = descendant.get("/W")
@@ -254,7 +259,7 @@ def _chunks(data: bytes):
                 yield "block", data[block_start:match.end()]
                 start = match.end()
             elif depth < 0:
-                raise UnsupportedContent("Q without q")
+                raise UnsupportedContent("PDF 内容流中 Q 多于 q")
     if depth:
         yield "plain", data[block_start:]
     elif start < len(data):
@@ -269,7 +274,7 @@ class _Reader:
     def page(self, page) -> LaidOutPage:
         box = [float(v) for v in page.mediabox]
         if int(page.obj.get("/Rotate", 0)) % 360:
-            raise UnsupportedContent("rotated page")
+            raise UnsupportedContent("PDF 页面带旋转（不支持）")
         width, height = box[2] - box[0], box[3] - box[1]
         out = LaidOutPage(width * MM_PER_PT, height * MM_PER_PT)
         # device space: PDF points, then to mm with y down
@@ -303,7 +308,7 @@ class _Reader:
         import pikepdf
 
         if depth > 8:
-            raise UnsupportedContent("form XObjects nested too deep")
+            raise UnsupportedContent("PDF 表单对象嵌套过深")
         contents = holder.get("/Contents") if depth == 0 else holder
         if contents is None:
             return
@@ -361,7 +366,7 @@ class _Reader:
                     args.append(array)
                     array = None
                 else:
-                    raise UnsupportedContent("a dictionary in a content stream")
+                    raise UnsupportedContent("PDF 内容流中有字典（不支持）")
                 continue
             if o[:1] == b"%":
                 continue  # a comment
@@ -462,7 +467,7 @@ class _Reader:
             elif o == "Do":
                 xobject = resources.XObject["/" + operands[0]]
                 if xobject.get("/Subtype") != pikepdf.Name.Form:
-                    raise UnsupportedContent(f"XObject {operands[0]} is not a form (images are not written)")
+                    raise UnsupportedContent(f"PDF 中有图像 {operands[0]}（不支持）")
                 inner = state.copy()
                 if "/Matrix" in xobject:
                     inner.ctm = multiply(tuple(float(v) for v in xobject.Matrix), inner.ctm)
@@ -476,7 +481,7 @@ class _Reader:
                        "BMC", "BDC", "EMC"):
                 pass  # alpha 1, solid lines only (checked: WeasyPrint writes these as defaults)
             else:
-                raise UnsupportedContent(f"PDF operator {o}")
+                raise UnsupportedContent(f"PDF 操作符 {o}（不支持）")
         return state
 
     def _show(self, items: list, parts, tm: Matrix, state: _State) -> Matrix:
@@ -640,7 +645,7 @@ def _clip_shape(shape: Shape, clips) -> Shape | None:
     wholly inside (the usual case), else as polygons cut by Sutherland–Hodgman."""
     polygons = _polygons(shape)
     if any(c is None for c in clips) or polygons is None:
-        raise UnsupportedContent("a clipping path that is not a convex polygon, or a clipped curve")
+        raise UnsupportedContent("PDF 中有非凸多边形的裁剪路径或被裁剪的曲线（不支持）")
     pad = shape.line_width / 2 if shape.stroke else 0.0
     every = [p for poly in polygons for p in poly]
     if not every:
@@ -650,7 +655,7 @@ def _clip_shape(shape: Shape, clips) -> Shape | None:
     if all(_contains(clip, corners) for clip in clips):
         return shape
     if shape.stroke and shape.fill:
-        raise UnsupportedContent("a clipped path both filled and stroked")
+        raise UnsupportedContent("PDF 中有被裁剪且同时填充和描边的路径（不支持）")
     if shape.stroke:
         pieces = []
         for sub, points in zip(shape.subpaths, polygons):
@@ -675,7 +680,7 @@ def _clip_shape(shape: Shape, clips) -> Shape | None:
 def _check_text_clip(run: GlyphRun, clips) -> None:
     """Text is never clipped in these documents; say so if that ever changes."""
     if any(c is None for c in clips):
-        raise UnsupportedContent("text under a clipping path that is not a convex polygon")
+        raise UnsupportedContent("PDF 中的文字处在非凸多边形的裁剪路径下（不支持）")
 
 
 def read_pdf(data: bytes) -> list[LaidOutPage]:
