@@ -54,11 +54,22 @@ class OfdPackage:
                 file = font.find("ofd:FontFile", NS)
                 self.fonts[font.get("ID")] = self.zip.read(f"{res_path.rsplit('/', 1)[0]}/{base}/{file.text}")
         self.pages = [f"{self.doc_dir}/{p.get('BaseLoc')}" for p in self.document.findall("ofd:Pages/ofd:Page", NS)]
+        self.templates = {t.get("ID"): f"{self.doc_dir}/{t.get('BaseLoc')}"
+                          for t in self.document.findall("ofd:CommonData/ofd:TemplatePage", NS)}
         area = self.document.find("ofd:CommonData/ofd:PageArea/ofd:PhysicalBox", NS)
         self.default_box = _floats(area.text)
 
     def page(self, index: int) -> ET.Element:
         return ET.fromstring(self.zip.read(self.pages[index]))
+
+    def layers(self, index: int) -> list[ET.Element]:
+        """The page's layers in drawing order: its templates' (§7.6, ZOrder Background) first."""
+        page = self.page(index)
+        found = []
+        for use in page.findall("ofd:Template", NS):
+            template = ET.fromstring(self.zip.read(self.templates[use.get("TemplateID")]))
+            found += template.findall("ofd:Content/ofd:Layer", NS)
+        return found + page.findall("ofd:Content/ofd:Layer", NS)
 
 
 def _color(element, default=(0, 0, 0)):
@@ -125,7 +136,7 @@ def render_page(package: OfdPackage, index: int, dpi: float = 100) -> Image.Imag
     image = Image.new("RGB", (width * SS, height * SS), "white")
     draw = ImageDraw.Draw(image)
     fonts: dict = {}
-    for layer in page.findall("ofd:Content/ofd:Layer", NS):
+    for layer in package.layers(index):
         for obj in layer:
             tag = obj.tag.split("}")[1]
             m = _matrix(obj)

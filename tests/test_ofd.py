@@ -139,13 +139,22 @@ def test_package_structure_follows_the_standard(pairs, kind):
             fonts[font.get("ID")] = TTFont(io.BytesIO(package.read(file_name)))
     used_chars: dict[str, set[str]] = {fid: set() for fid in fonts}
     text_ids: dict[str, set[str]] = {}
-    for page in document.find(O + "Pages"):
-        ids.append(int(page.get("ID")))
-        content = xml(package, f"{base}/{page.get('BaseLoc')}")
+    templates = {}
+    for template in common.findall(O + "TemplatePage"):  # §7.6: page blocks drawn beneath pages
+        ids.append(int(template.get("ID")))
+        templates[template.get("ID")] = xml(package, f"{base}/{template.get('BaseLoc')}")
+    descriptions = [(page.get("ID"), xml(package, f"{base}/{page.get('BaseLoc')}"), True)
+                    for page in document.find(O + "Pages")]
+    descriptions += [(tid, content, False) for tid, content in templates.items()]
+    for page_id, content, is_page in descriptions:
+        ids.append(int(page_id)) if is_page else None
         assert_order(content, PAGE_ORDER, "§7.7")
-        box = [float(v) for v in content.find(f"{O}Area/{O}PhysicalBox").text.split()]
-        assert box[:2] == [0, 0] and sorted(box[2:]) == [210, 297]  # A4, portrait or landscape
-        text_ids[page.get("ID")] = set()
+        if is_page:
+            box = [float(v) for v in content.find(f"{O}Area/{O}PhysicalBox").text.split()]
+            assert box[:2] == [0, 0] and sorted(box[2:]) == [210, 297]  # A4, portrait or landscape
+            for use in content.findall(O + "Template"):
+                assert use.get("TemplateID") in templates
+        text_ids[page_id] = set()
         for layer in content.find(O + "Content"):
             ids.append(int(layer.get("ID")))
             for obj in layer:
@@ -154,7 +163,7 @@ def test_package_structure_follows_the_standard(pairs, kind):
                 if local(obj) == "TextObject":
                     assert_order(obj, TEXT_ORDER, "§11.2")
                     assert obj.get("Font") in fonts and float(obj.get("Size")) > 0  # 表 45: required
-                    text_ids[page.get("ID")].add(obj.get("ID"))
+                    text_ids[page_id].add(obj.get("ID"))
                     for code in obj.findall(O + "TextCode"):
                         deltas = (code.get("DeltaX") or "").split()
                         assert len(deltas) == len(code.text) - 1  # §11.3: one advance between glyphs
@@ -214,8 +223,7 @@ def test_text_and_positions_agree_with_the_pdf(pairs, kind):
 
 
 def glyph_origins(package: OfdPackage, number: int):
-    page = package.page(number)
-    for obj in page.iter(O + "TextObject"):
+    for obj in (o for layer in package.layers(number) for o in layer.iter(O + "TextObject")):
         bx, by = (float(v) for v in obj.get("Boundary").split()[:2])
         a, b, c, d, e, f = [float(v) for v in (obj.get("CTM") or "1 0 0 1 0 0").split()]
         for code in obj.findall(O + "TextCode"):
@@ -265,13 +273,13 @@ def test_page_rendered_from_the_ofd_matches_the_pdf(pairs, kind, page, tmp_path)
 
 
 def _shift_text(data: bytes, page: int, dx: float) -> bytes:
-    """The OFD with every text object of one page moved right by ``dx`` mm."""
+    """The OFD with every text object of one page (and of the templates) moved right by ``dx`` mm."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for name in source.namelist():
             content = source.read(name)
-            if name.endswith(f"Page_{page}/Content.xml"):
+            if name.endswith(f"Page_{page}/Content.xml") or "/Tpls/" in name:  # (its template too)
                 content = re.sub(rb'(<ofd:TextObject ID="\d+" Boundary=")([-\d.]+)',
                                  lambda m: m.group(1) + f"{float(m.group(2)) + dx:.3f}".encode(), content)
             target.writestr(name, content)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zipfile
+import struct
+import zlib
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -32,7 +33,6 @@ from .pdf_layout import CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
 
 NS = "http://www.ofdspec.org/2016"
 TAGS_NS = "urn:gongwen-pipeline:gbt9704-2012:elements"
-ZIP_EPOCH = (2000, 1, 1, 0, 0, 0)
 KIND_GENRE = {"notice": "通知", "letter": "函", "summary": "通报"}
 # the part of an em above and below the baseline a text object's Boundary takes in (Fandol:
 # ascender 0.88, descender 0.12; a little room for readers that clip to the Boundary)
@@ -75,6 +75,7 @@ class OfdWriter:
         # font ids fixed by role (1, 2, …): a page's XML does not depend on which faces others use
         self.font_ids = {role: n for n, role in enumerate(self.layout.fonts, 1)}
         self._fragments: dict[int, tuple] = {}  # id(CachedBlock) → (block, XML pieces, texts, usage)
+        self._templates: dict[tuple, dict] = {}  # (id(CachedBlock), k) → a template page (_template)
 
     def _cmap(self, role: str) -> dict[int, int]:
         """The face's character → glyph id map (to check each PDF glyph is its character's)."""
@@ -93,30 +94,62 @@ class OfdWriter:
 
     # --- the package --------------------------------------------------------------------------
     def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
+        """A form (a checklist or report: a blank form filled, forms.py) has each page's blank
+        form as a template page (§7.6 TemplatePage: drawn beneath the page), written once per
+        worker and shared by every document of that form; the page itself holds what was filled
+        in. Other documents have all on their pages."""
+        roles = len(self.font_ids)
         ids = _Ids()
-        ids.max = len(self.font_ids)
-        fonts: dict[str, _FontUse] = {}  # by the PDF's font name; one use per face
-        by_role: dict[str, _FontUse] = {}
-        for page in pages:
-            for item in page.flat():
-                if isinstance(item, GlyphRun) and item.font not in fonts:
-                    role = self._role(item.font)
-                    fonts[item.font] = by_role.setdefault(role, self._use(item.font))
+        ids.max = 2 * roles  # font ids: the faces (1…n), then the faces again for filled texts
+        as_form = view.extra.get("form") is not None
+        templates: list[tuple[int, CachedBlock]] = []  # (page, its blank form block)
+        if as_form:
+            for number, page in enumerate(pages):
+                if page.items and isinstance(page.items[0], CachedBlock):
+                    templates.append((number, page.items[0]))
+        base: dict[str, _FontUse] = {}  # by role
+        filled: dict[str, _FontUse] = {}
+        fonts: dict[str, _FontUse] = {}  # the page contents' fonts, by the PDF's font name
+        on_template = {number for number, _ in templates}
+        for number, page in enumerate(pages):
+            for item in (page.items[1:] if number in on_template else page.items):
+                for run in (item if isinstance(item, CachedBlock) else [item]):
+                    if isinstance(run, GlyphRun) and run.font not in fonts:
+                        role = self._role(run.font)
+                        if as_form:
+                            fonts[run.font] = filled.setdefault(role, self._use(run.font, roles))
+                        else:
+                            fonts[run.font] = base.setdefault(role, self._use(run.font))
+        template_files, template_ids = [], {}
+        for k, (number, block) in enumerate(templates):
+            tid, entry = self._template(k, block)
+            template_ids[number] = tid
+            template_files.append((f"Doc_0/Tpls/Tpl_{k}/Content.xml", entry["xml"]))
+            for role, (glyphs, unicodes) in entry["usage"].items():
+                use = base.setdefault(role, self._use("GW-" + role))
+                use.glyphs |= glyphs
+                use.unicodes |= unicodes
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
-            contents.append(self._page(number, page, ids, fonts, objects))
+            items = page.items[1:] if number in template_ids else page.items
+            contents.append(self._page(number, page, items, ids, fonts, objects, template_ids.get(number)))
+        if ids.max >= TEMPLATE_IDS:
+            raise OverflowError("too many objects for the template id ranges")
+        max_id = max([ids.max] + [TEMPLATE_IDS + k * TEMPLATE_STRIDE + self._template(k, b)[1]["count"] + 1
+                                  for k, (_, b) in enumerate(templates)])
         tags = tag_objects(view, objects)
-        files: list[tuple[str, bytes]] = []
+        uses = sorted(list(base.values()) + list(filled.values()), key=lambda u: u.id)
+        files: list = []
         files.append(("OFD.xml", self._ofd_xml(view, fingerprint).encode()))
         files.append(("Doc_0/Document.xml",
-                      self._document_xml(pages, page_ids, ids.max, bool(fonts), bool(tags)).encode()))
-        if fonts:
-            files.append(("Doc_0/PublicRes.xml", self._public_res(fonts).encode()))
-            from .ofd_fonts import face
-            for use in sorted(set(fonts.values()), key=lambda u: u.id):
-                data = face(use.source).subset(use.unicodes, use.glyphs)
-                files.append((f"Doc_0/Res/font_{use.id}.ttf", data))
+                      self._document_xml(pages, page_ids, max_id, bool(uses), bool(tags),
+                                         [(template_ids[n], k) for k, (n, _) in enumerate(templates)]).encode()))
+        if uses:
+            files.append(("Doc_0/PublicRes.xml", self._public_res(uses).encode()))
+            for use in uses:
+                files.append((f"Doc_0/Res/font_{use.id}.ttf", _font_file(use)))
+        files += template_files
         for number, content in enumerate(contents):
             files.append((f"Doc_0/Pages/Page_{number}/Content.xml", content.encode()))
         if tags:
@@ -124,9 +157,38 @@ class OfdWriter:
             files.append(("Doc_0/Tags/gongwen.xml", self._tag_file(tags, page_ids).encode()))
         return _zip(files)
 
-    def _use(self, pdf_font: str) -> _FontUse:
+    def _template(self, k: int, block: CachedBlock) -> tuple[int, dict]:
+        """Template page ``k`` of a document showing this block: its id, XML (compressed once),
+        object count and the glyphs it uses. Its ids are fixed by ``k``: the same file in every
+        document of the form."""
+        key = (id(block), k)
+        entry = self._templates.get(key)
+        if entry is None or entry["block"] is not block:
+            tid = TEMPLATE_IDS + k * TEMPLATE_STRIDE
+            usage: dict[str, _FontUse] = {}
+            parts = []
+            for index, item in enumerate(block, 2):
+                if isinstance(item, GlyphRun):
+                    role = self._role(item.font)
+                    use = usage.setdefault(role, self._use(item.font))
+                    parts.append(self._text(tid + index, item, use))
+                else:
+                    parts.append(_path(tid + index, item))
+            if len(block) + 2 >= TEMPLATE_STRIDE:
+                raise OverflowError("too many objects on one template page")
+            xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
+                   f'<ofd:Layer ID="{tid + 1}" Type="Body">{"".join(parts)}</ofd:Layer></ofd:Content></ofd:Page>\n')
+            entry = {"block": block, "xml": _Deflated.of(xml.encode()), "count": len(block),
+                     "usage": {role: (u.glyphs, u.unicodes) for role, u in usage.items()}}
+            if len(self._templates) > 256:
+                self._templates.clear()
+            self._templates[key] = entry
+        return TEMPLATE_IDS + k * TEMPLATE_STRIDE, entry
+
+    def _use(self, pdf_font: str, offset: int = 0) -> _FontUse:
         role = self._role(pdf_font)
-        return _FontUse(self.font_ids[role], role, self.layout.fonts[role].docx, self.fonts[role], set(), set())
+        return _FontUse(self.font_ids[role] + offset, role, self.layout.fonts[role].docx, self.fonts[role],
+                        set(), set())
 
     def _role(self, pdf_font: str) -> str:
         """The layout's face a PDF font is: the stylesheet names each "GW <role>", WeasyPrint
@@ -155,13 +217,16 @@ class OfdWriter:
                 f'DocType="OFD"><ofd:DocBody><ofd:DocInfo>{"".join(info)}</ofd:DocInfo>'
                 "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>\n")
 
-    def _document_xml(self, pages, page_ids, max_id: int, has_fonts: bool, has_tags: bool) -> str:
-        """Document.xml (§7.5, 表 5): CommonData (MaxUnitID, PageArea, PublicRes), Pages, then
-        CustomTags — in the schema's order."""
+    def _document_xml(self, pages, page_ids, max_id: int, has_fonts: bool, has_tags: bool,
+                      templates: list[tuple[int, int]]) -> str:
+        """Document.xml (§7.5, 表 5): CommonData (MaxUnitID, PageArea, PublicRes, TemplatePage),
+        Pages, then CustomTags — in the schema's order."""
         first = pages[0] if pages else LaidOutPage(210, 297)
         common = (f"<ofd:CommonData><ofd:MaxUnitID>{max_id}</ofd:MaxUnitID><ofd:PageArea>"
                   f"<ofd:PhysicalBox>0 0 {num(first.width)} {num(first.height)}</ofd:PhysicalBox>"
                   "</ofd:PageArea>" + ("<ofd:PublicRes>PublicRes.xml</ofd:PublicRes>" if has_fonts else "")
+                  + "".join(f'<ofd:TemplatePage ID="{tid}" BaseLoc="Tpls/Tpl_{k}/Content.xml"/>'
+                            for tid, k in templates)
                   + "</ofd:CommonData>")
         listed = "".join(f'<ofd:Page ID="{pid}" BaseLoc="Pages/Page_{n}/Content.xml"/>'
                          for n, pid in enumerate(page_ids))
@@ -169,10 +234,10 @@ class OfdWriter:
         return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Document xmlns:ofd="{NS}">{common}'
                 f"<ofd:Pages>{listed}</ofd:Pages>{tags}</ofd:Document>\n")
 
-    def _public_res(self, fonts: dict[str, _FontUse]) -> str:
+    def _public_res(self, uses: list[_FontUse]) -> str:
         """PublicRes.xml (§7.9): the fonts (§11.1, 表 44), each with its embedded file."""
         items = []
-        for use in sorted(set(fonts.values()), key=lambda u: u.id):
+        for use in uses:
             serif = "false" if use.role == "hei" else "true"
             items.append(f'<ofd:Font ID="{use.id}" FontName={quoteattr(use.name)} '
                          f'FamilyName={quoteattr(use.name)} Serif="{serif}">'
@@ -195,10 +260,11 @@ class OfdWriter:
                 f"{''.join(body)}</gw:公文>\n")
 
     # --- a page -----------------------------------------------------------------------------------
-    def _page(self, number: int, page: LaidOutPage, ids: "_Ids", fonts, objects: list) -> str:
+    def _page(self, number: int, page: LaidOutPage, items: list, ids: "_Ids", fonts, objects: list,
+              template: int | None) -> str:
         layer = ids.next()
         parts = []
-        for item in page.items:
+        for item in items:
             if isinstance(item, CachedBlock):
                 parts.append(self._block(number, item, ids, fonts, objects))
                 continue
@@ -208,7 +274,8 @@ class OfdWriter:
                 objects.append((number, oid, "".join(item.text)))
             else:
                 parts.append(_path(oid, item))
-        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Area>'
+        uses = f'<ofd:Template TemplateID="{template}" ZOrder="Background"/>' if template else ""
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}">{uses}<ofd:Area>'
                 f"<ofd:PhysicalBox>0 0 {num(page.width)} {num(page.height)}</ofd:PhysicalBox></ofd:Area>"
                 f'<ofd:Content><ofd:Layer ID="{layer}" Type="Body">{"".join(parts)}</ofd:Layer>'
                 "</ofd:Content></ofd:Page>\n")
@@ -343,16 +410,65 @@ class _Ids:
         return self.max
 
 
-def _zip(files: list[tuple[str, bytes]]) -> bytes:
+TEMPLATE_IDS = 1_000_000  # template k's ids: TEMPLATE_IDS + k × TEMPLATE_STRIDE + i
+TEMPLATE_STRIDE = 100_000
+
+
+class _Deflated:
+    """A file's bytes deflated once (raw deflate, level 1), with its CRC and size: kept for files
+    many documents share (template pages, font subsets) and copied into each package as is."""
+
+    __slots__ = ("data", "crc", "size")
+
+    def __init__(self, data: bytes, crc: int, size: int):
+        self.data, self.crc, self.size = data, crc, size
+
+    @classmethod
+    def of(cls, raw: bytes) -> "_Deflated":
+        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+        return cls(packer.compress(raw) + packer.flush(), zlib.crc32(raw), len(raw))
+
+
+_FONT_FILES: dict[tuple, _Deflated] = {}
+
+
+def _font_file(use: _FontUse) -> _Deflated:
+    """The face subset to these glyphs, deflated (kept: every document of a form has the same)."""
+    from .ofd_fonts import face
+
+    key = (use.source, tuple(sorted(use.glyphs)), tuple(sorted(use.unicodes)))
+    found = _FONT_FILES.get(key)
+    if found is None:
+        found = _Deflated.of(face(use.source).subset(use.unicodes, use.glyphs))
+        if len(_FONT_FILES) >= 64:
+            _FONT_FILES.pop(next(iter(_FONT_FILES)))
+        _FONT_FILES[key] = found
+    return found
+
+
+def _zip(files: list) -> bytes:
+    """A zip (APPNOTE 6.3: local headers, central directory; deflated entries, fixed time
+    2000-01-01 00:00), from bytes or from already deflated files."""
     out = io.BytesIO()
-    # level 1: a third of the time of the default level, for files a few per cent larger
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
-        for name, data in files:
-            info = zipfile.ZipInfo(name, ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 0
-            package.writestr(info, data, compresslevel=1)
+    central = []
+    dos_time, dos_date = 0, (2000 - 1980) << 9 | 1 << 5 | 1
+    for name, content in files:
+        entry = content if isinstance(content, _Deflated) else _Deflated.of(content)
+        encoded = name.encode("utf-8")
+        offset = out.tell()
+        # version 20, flags: bit 11 (UTF-8 names), deflate
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, 8, dos_time, dos_date,
+                              entry.crc, len(entry.data), entry.size, len(encoded), 0))
+        out.write(encoded)
+        out.write(entry.data)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, 8, dos_time,
+                                   dos_date, entry.crc, len(entry.data), entry.size, len(encoded),
+                                   0, 0, 0, 0, 0o100644 << 16, offset) + encoded)
+    start = out.tell()
+    directory = b"".join(central)
+    out.write(directory)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory),
+                          start, 0))
     return out.getvalue()
 
 

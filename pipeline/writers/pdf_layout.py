@@ -266,6 +266,34 @@ def _chunks(data: bytes):
         yield "plain", data[start:]
 
 
+_FONTS: dict[tuple, _Font] = {}
+
+
+def _font_key(obj) -> tuple:
+    """A font dictionary's identity across documents: its name, ToUnicode map and widths."""
+    descendants = obj.get("/DescendantFonts")
+    widths = descendants[0].get("/W") if descendants is not None else None
+    return (str(obj.get("/BaseFont")),
+            hashlib.sha1(obj.ToUnicode.read_bytes()).digest() if "/ToUnicode" in obj else b"",
+            hashlib.sha1(widths.unparse()).digest() if widths is not None else b"")
+
+
+def _shared_font(obj) -> _Font:
+    """The font read once per worker: a form's fonts are the same in every document filling it."""
+    key = _font_key(obj)
+    font = _FONTS.get(key)
+    if font is None:
+        font = _font(obj)
+        if len(_FONTS) >= 256:
+            _FONTS.pop(next(iter(_FONTS)))
+        _FONTS[key] = font
+    return font
+
+
+_KNOWN_STARTS: dict[bytes, list[bytes]] = {}
+_STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)  # a block's first bytes → blocks that start a stream
+
+
 class _Reader:
     def __init__(self):
         self.fonts: dict = {}
@@ -287,20 +315,30 @@ class _Reader:
         obj = resources.Font[name]
         key = obj.objgen if obj.objgen != (0, 0) else id(obj)
         if key not in self.fonts:
-            self.fonts[key] = _font(obj)
+            self.fonts[key] = _shared_font(obj)
         return self.fonts[key]
+
+    def _chunks(self, data: bytes):
+        """_chunks(data), skipping the scan of a block already seen at the start of a stream (a
+        filled form's page: its blank page wrapped in q … Q, then the filled layer)."""
+        for block in _KNOWN_STARTS.get(data[:256], ()):
+            if data.startswith(block) and data[len(block):len(block) + 1] in (b"", b"\n", b" ", b"\r"):
+                return [("block", block)] + list(_chunks(data[len(block):]))
+        key = hashlib.sha1(data).digest()
+        found = _STREAMS.get(key)
+        if found is None:
+            found = list(_chunks(data))
+            if len(_STREAMS) >= _BLOCKS_KEPT:
+                _STREAMS.pop(next(iter(_STREAMS)))
+            _STREAMS[key] = found
+        return found
 
     def _signature(self, resources) -> tuple:
         """What the font names of a resource dictionary stand for (their maps and widths)."""
         key = resources.objgen if resources.objgen != (0, 0) else id(resources)
         if key not in self.signatures:
             fonts = resources.get("/Font") or {}
-            items = []
-            for name in sorted(fonts.keys()):
-                font = fonts[name]
-                items.append((name, str(font.get("/BaseFont")),
-                              hashlib.sha1(font.ToUnicode.read_bytes()).hexdigest() if "/ToUnicode" in font else "",
-                              repr(font.DescendantFonts[0].get("/W")) if "/DescendantFonts" in font else ""))
+            items = [(name, _font_key(fonts[name])) for name in sorted(fonts.keys())]
             self.signatures[key] = hashlib.sha1(repr(items).encode()).hexdigest()
         return self.signatures[key]
 
@@ -317,7 +355,7 @@ class _Reader:
         else:
             data = contents.read_bytes()
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
-            for kind, chunk in _chunks(data):
+            for kind, chunk in self._chunks(data):
                 if kind == "block" and len(chunk) >= _MIN_BLOCK:
                     key = (hashlib.sha1(chunk).digest(), state.key(), self._signature(resources))
                     cached = _BLOCKS.get(key)
@@ -326,7 +364,10 @@ class _Reader:
                         self._interpret(chunk, resources, state.copy(), cached, depth)
                         if len(_BLOCKS) >= _BLOCKS_KEPT:
                             _BLOCKS.pop(next(iter(_BLOCKS)))
+                            _KNOWN_STARTS.clear()
                         _BLOCKS[key] = cached
+                        if data.startswith(chunk):
+                            _KNOWN_STARTS.setdefault(chunk[:256], []).append(chunk)
                     items.append(cached)
                 else:
                     state = self._interpret(chunk, resources, state, items, depth)
