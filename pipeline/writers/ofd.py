@@ -77,6 +77,14 @@ class OfdWriter:
         self._fragments: dict[int, tuple] = {}  # id(CachedBlock) → (block, XML pieces, texts, usage)
         self._templates: dict[tuple, dict] = {}  # (id(CachedBlock), k) → a template page (_template)
 
+    def warm(self) -> None:
+        """Load what every document needs once per process: each face's TrueType conversion
+        (HarfBuzz) and character map."""
+        from .ofd_fonts import face
+        for role, source in self.fonts.items():
+            face(source)
+            self._cmap(role)
+
     def _cmap(self, role: str) -> dict[int, int]:
         """The face's character → glyph id map (to check each PDF glyph is its character's)."""
         if role not in self._cmaps:
