@@ -303,7 +303,7 @@ class OfdWriter:
                 else:
                     xml.append(_path("\x00", item))
             entry = (block, "".join(xml).split("\x00"), texts, usage)
-            if len(self._fragments) > 512:
+            if len(self._fragments) > 160:
                 self._fragments.clear()
             self._fragments[id(block)] = entry
         _, pieces, texts, usage = entry
@@ -320,12 +320,11 @@ class OfdWriter:
             out.append(piece)
         return "".join(out)
 
-    def _text(self, oid, run: GlyphRun, use: _FontUse) -> str:
-        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
-        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
+    def _check_glyphs(self, run: GlyphRun, cmap: dict[int, int], use: _FontUse) -> None:
+        from .pdf_layout import UnsupportedContent
+
         for gid, chars in zip(run.glyphs, run.text):
             if len(chars) != 1:
-                from .pdf_layout import UnsupportedContent
                 raise UnsupportedContent(f"一个字形对应多个字（“{chars}”），OFD 需要字形变换，暂不支持")
             code = ord(chars)
             mapped = cmap.get(code)
@@ -335,12 +334,22 @@ class OfdWriter:
                 # .notdef or from a system font
                 continue
             if mapped != gid:
-                from .pdf_layout import UnsupportedContent
                 raise UnsupportedContent(f"“{chars}”在 PDF 中用了字体的变体字形，OFD 需要字形变换，暂不支持")
             use.glyphs.add(gid)
             use.unicodes.add(code)
+
+    def _text(self, oid, run: GlyphRun, use: _FontUse) -> str:
+        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
+        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
+        joined = "".join(run.text)
+        codes = [ord(ch) for ch in joined] if len(joined) == len(run.text) else None
+        if codes is not None and [cmap.get(code) for code in codes] == run.glyphs:
+            use.glyphs.update(run.glyphs)  # (the usual case: every glyph its character's own)
+            use.unicodes.update(codes)
+        else:
+            self._check_glyphs(run, cmap, use)
         a, b, c, d, e, f = run.matrix
-        text = escape("".join(run.text))
+        text = escape(joined)
         fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'
         if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and abs(a + d) < 1e-9:
             size = run.size * a
@@ -348,7 +357,8 @@ class OfdWriter:
             y = f + d * run.rise
             left, right = x0 - 0.1 * size, e + a * run.end + 0.1 * size
             top = y - ASCENT * size
-            deltas = " ".join(num(a * (q - p)) for p, q in zip(run.origins, run.origins[1:]))
+            origins = run.origins
+            deltas = " ".join(["%.3f" % (a * (q - p)) for p, q in zip(origins, origins[1:])])
             delta = f' DeltaX="{deltas}"' if deltas else ""
             return (f'<ofd:TextObject ID="{oid}" Boundary="{num(left)} {num(top)} {num(right - left)} '
                     f'{num((ASCENT + DESCENT) * size)}" Font="{use.id}" Size="{num(size)}">{fill}'

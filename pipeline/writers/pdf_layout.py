@@ -238,7 +238,7 @@ def _font(obj) -> _Font:
 # name: a form filled per region (forms.py) repeats its blank form's pages in every document,
 # wrapped in one q … Q block; a worker reads each such block once.
 _BLOCKS: dict[tuple, list] = {}
-_BLOCKS_KEPT = 512
+_BLOCKS_KEPT = 160  # a worker's forms have ~100 pages; ~150 KB each (letters' pages pass through)
 _MIN_BLOCK = 4096  # bytes: smaller blocks are read again (cheaper than keeping them)
 _Q = re.compile(rb"(?:^|(?<=\s))([qQ])(?=\s|$)")
 
