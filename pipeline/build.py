@@ -136,7 +136,7 @@ def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tu
 
     forms, seen = [], set()
     for job, formats in todo:
-        if job.base is not None and {"pdf", "docx"} & set(formats):
+        if job.base is not None and {"pdf", "docx", "ofd"} & set(formats):
             key = view_key(job.base)
             if key not in seen and not is_cached(cache_dir(out), key):
                 seen.add(key)
