@@ -15,9 +15,8 @@ WITHDRAWN_KINDS = ("report", "letter", "summary")
 
 
 def expected(jobs, out: OutputDir) -> dict[str, str]:
-    """Path (relative to the output folder) → fingerprint, for every file these jobs make."""
-    from . import fingerprint
-
+    """Path (relative to the output folder) → fingerprint, for every file these jobs make (the
+    job's own fingerprint, as ``build`` records it)."""
     paths = {}
     for job in jobs:
         for fmt in job.formats(()):
@@ -25,7 +24,7 @@ def expected(jobs, out: OutputDir) -> dict[str, str]:
                 path = out.path_for(job.kind, job.name, fmt, job.sub)
             except DataError:
                 continue
-            paths[path.relative_to(out.root).as_posix()] = fingerprint.of_view(job.view, fmt)
+            paths[path.relative_to(out.root).as_posix()] = job.fingerprint(fmt)
     return paths
 
 

@@ -95,7 +95,7 @@ def test_collect_rate_and_issue_in_a_browser(server, browser, blanks, tmp_path):
 
 
 YEAR_REGIONS = ("南关区", "宽城区", "朝阳区", "二道区", "绿园区", "双阳区", "九台区", "农安县", "榆树市", "德惠市",
-                "昌邑区")
+                "长春市")
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,20 @@ def test_a_year_on_the_page(tmp_path, browser, year_blanks):
 
     from .test_web import store_results
 
-    app = create_app(CONTENT, tmp_path / "work")
+    # the province cut to 长春市 and its units (the whole year's steps, a ninth of its documents)
+    from pipeline.content import load_content
+
+    from .conftest import ROOT
+
+    text = (ROOT / "content" / "regions_jilin_2016.yaml").read_text(encoding="utf-8")
+    head, regions = text.split("\nregions:\n", 1)
+    changchun = [line for line in regions.splitlines() if "name: 长春市" in line or "parent: 长春市" in line]
+    (tmp_path / "regions_jilin_2016.yaml").write_text(head + "\nregions:\n" + "\n".join(changchun) + "\n",
+                                                       encoding="utf-8")
+    content = load_content(ROOT / "content" / "tasks_2016.yaml", tmp_path / "regions_jilin_2016.yaml",
+                           need_rating_files=True)
+    assert len(content.regions.regions) == 11
+    app = create_app(content, tmp_path / "work")
     site = app.extensions["site"]
     _, sample = load_for_results(None, None, None)
     store_results(site.store, sample)  # the finals of the province, entered earlier on the pages
@@ -148,9 +161,9 @@ def test_a_year_on_the_page(tmp_path, browser, year_blanks):
                 data = resaved_by_libreoffice(data, tmp_path)
             (tmp_path / f"{region}.xlsx").write_bytes(data)
             files.append(tmp_path / f"{region}.xlsx")
-        (tmp_path / "龙潭区.xlsx").write_bytes(filled(year_blanks, "昌邑区", footer=True))  # misnamed
+        (tmp_path / "农安县民政局.xlsx").write_bytes(filled(year_blanks, "长春市", footer=True))  # misnamed
         (tmp_path / "损坏.xlsx").write_bytes(b"PK\x03\x04 broken")
-        files += [tmp_path / "龙潭区.xlsx", tmp_path / "损坏.xlsx"]
+        files += [tmp_path / "农安县民政局.xlsx", tmp_path / "损坏.xlsx"]
 
         page.goto(base + "/upload")
         page.set_input_files("#workbooks", [str(f) for f in files])
@@ -161,7 +174,7 @@ def test_a_year_on_the_page(tmp_path, browser, year_blanks):
         refused = rows.nth(0).inner_text() + rows.nth(1).inner_text()
         assert "rejected" in rows.nth(0).get_attribute("class") and "rejected" in rows.nth(1).get_attribute("class")
         assert "损坏.xlsx" in refused and "宽城区.xlsx" in refused and "第 7.1 项" in refused
-        assert "warned" in rows.nth(2).get_attribute("class") and "龙潭区.xlsx" in rows.nth(2).inner_text()
+        assert "warned" in rows.nth(2).get_attribute("class") and "农安县民政局.xlsx" in rows.nth(2).inner_text()
         assert "保留了此前已填写的考评等次" in page.inner_text("table.outcomes")
         if os.environ.get("UPDATE_SCREENSHOTS"):
             page.screenshot(path=str(DOCS / "web-upload.png"), full_page=False)

@@ -270,6 +270,9 @@ def render_in_worker(job, root: str, formats) -> list:
 
     from ..build import _worker_init, _render
 
+    if job.recipe is not None:  # a spawned process has no content to rebuild the view from: send it
+        import dataclasses
+        job = dataclasses.replace(job, _view=job.view, recipe=None)
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),

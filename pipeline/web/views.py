@@ -18,8 +18,8 @@ MAX_ID = 2 ** 62  # ids beyond what the database can hold are simply not found
 
 CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-DOCUMENT_FORMATS = ("pdf", "docx")
-CHECKLIST_FORMATS = ("pdf", "docx", "xlsx")
+DOCUMENT_FORMATS = ("pdf", "ofd", "docx")
+CHECKLIST_FORMATS = ("pdf", "ofd", "docx", "xlsx")
 
 
 def site():
