@@ -14,6 +14,19 @@ from .output import OutputDir
 WITHDRAWN_KINDS = ("report", "letter", "summary")
 
 
+def made(jobs, out: OutputDir) -> set[str]:
+    """The paths (relative to the output folder) of every file these jobs make; no view is
+    touched (a build's jobs stay as ``plan`` will see them)."""
+    paths = set()
+    for job in jobs:
+        for fmt in job.formats(()):
+            try:
+                paths.add(out.path_for(job.kind, job.name, fmt, job.sub).relative_to(out.root).as_posix())
+            except DataError:
+                continue
+    return paths
+
+
 def expected(jobs, out: OutputDir) -> dict[str, str]:
     """Path (relative to the output folder) → fingerprint, for every file these jobs make (the
     job's own fingerprint, as ``build`` records it)."""
@@ -37,10 +50,10 @@ def withdraw(out: OutputDir, jobs) -> list[str]:
     """Remove the reports, letters and 通报 the manifest lists that these jobs (the whole
     province from the current results) no longer make; drafts (征求意见稿) stay, marked by their
     own fingerprints. Returns the paths removed."""
-    made = set(expected(jobs, out))
+    making = made(jobs, out)
     removed = []
     for path, entry in out.manifest().items():
-        if entry.get("kind") in WITHDRAWN_KINDS and path not in made and "征求意见稿" not in path:
+        if entry.get("kind") in WITHDRAWN_KINDS and path not in making and "征求意见稿" not in path:
             target = out.root / path
             root = out.root.resolve()
             if root in target.resolve().parents:
