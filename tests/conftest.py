@@ -69,3 +69,46 @@ def _release_renderers():
     from pipeline import build
     build._renderer = None
     gc.collect()
+
+
+# --- real clients: never skipped ----------------------------------------------------------------
+# `make test` installs these (scripts/setup-system.sh --test). A test that needs one fails, naming
+# the Debian package, when it is missing: a check that quietly does not run is no check.
+
+SOFFICE = ("soffice", "libreoffice-writer-nogui")
+SOFFICE_CALC = ("soffice", "libreoffice-calc-nogui")
+PDFTOPPM = ("pdftoppm", "poppler-utils")
+CHROMIUM = ("chromium", "chromium")
+
+
+def require(tool: tuple[str, str]) -> str:
+    """The path of a client program the tests drive (one of the pairs above: program, Debian
+    package); a failure naming the package when it is not installed."""
+    program, package = tool
+    found = shutil.which(program)
+    if found is None:
+        pytest.fail(f"测试需要 {program}，但本机没有安装：请运行 make setup-test，"
+                    f"或执行 apt-get install {package}", pytrace=False)
+    return found
+
+
+def _no_skip(report) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"测试被跳过（本项目不允许静默跳过）：{reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """No silent skips: a skipped test is reported as failed, with its reason."""
+    outcome = yield
+    _no_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """… and so is a test file skipped whole (``pytest.importorskip`` and the like)."""
+    outcome = yield
+    _no_skip(outcome.get_result())
+
