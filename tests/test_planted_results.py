@@ -14,7 +14,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from .conftest import ROOT, Cli, edit
+from .conftest import ROOT, Cli
 from .pdfcheck import docx_text
 from .test_classes import COUNTY, DISTRICT
 

@@ -6,7 +6,6 @@ HTTP (Flask's test client), not through the site's internals."""
 from __future__ import annotations
 
 import io
-import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
