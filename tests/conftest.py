@@ -112,3 +112,43 @@ def pytest_make_collect_report(collector):
     outcome = yield
     _no_skip(outcome.get_result())
 
+
+# --- tests never change the repository ------------------------------------------------------------
+# Whatever a test modifies is a copy under a temporary folder. The whole run is checked: every
+# file of the project (caches and the virtual environment aside) is the same after it as before.
+
+UNWATCHED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "mutants"}
+
+
+def project_state() -> dict[str, tuple[int, str]]:
+    import hashlib
+    import os
+
+    state = {}
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in UNWATCHED and not d.endswith(".egg-info")]
+        for name in names:
+            path = Path(folder, name)
+            data = path.read_bytes()
+            state[path.relative_to(ROOT).as_posix()] = (len(data), hashlib.sha256(data).hexdigest())
+    return state
+
+
+def pytest_sessionstart(session):
+    session.config._project_state = project_state()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import os
+
+    before = getattr(session.config, "_project_state", None)
+    if before is None or os.environ.get("UPDATE_SCREENSHOTS"):
+        return
+    after = project_state()
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"测试改动了项目中的文件（应只改临时目录中的副本）：{'、'.join(changed)}", red=True)
+        session.exitstatus = 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,35 +151,51 @@ def test_only_what_changed_is_rendered(small, tmp_path):  # noqa: F811
     assert files(small / "o") == files(small / "clean")
 
 
-def test_layout_or_template_change_renders_what_uses_it(small):  # noqa: F811
-    cli = Cli(small)
-    cli("build", "--jobs", "2", "--out", "o", "--format", "docx", "--format", "xlsx")
+def project_copy(where: Path) -> Path:
+    """The program and its templates copied, so that a test may change a template: the
+    repository's own files are never touched (a killed run leaves nothing changed)."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "pipeline", where / "pipeline", ignore=ignore)
+    shutil.copytree(ROOT / "templates", where / "templates", ignore=ignore)
+    return where
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_layout_or_template_change_renders_what_uses_it(small, tmp_path):  # noqa: F811
+    project = project_copy(tmp_path / "project")
+    shipped = tree_digest(ROOT / "templates")
+
+    def build(expect: int | None = 0):
+        done = subprocess.run([sys.executable, "-m", "pipeline", "build", "--jobs", "2", "--out", "o",
+                               "--format", "docx", "--format", "xlsx"], cwd=small, capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(project)}, timeout=600)
+        assert expect is None or done.returncode == expect, done.stderr
+        assert "Traceback" not in done.stderr
+        return done
+
+    build()
     before = manifest(small / "o")
-    letter = ROOT / "templates" / "text" / "letter.j2"
+    letter = project / "templates" / "text" / "letter.j2"
     original = letter.read_text(encoding="utf-8")
-    try:  # a wording change reaches the letters only
-        letter.write_text(original.replace("希望你单位再接再厉", "望你单位再接再厉"), encoding="utf-8")
-        cli("build", "--jobs", "2", "--out", "o", "--format", "docx", "--format", "xlsx")
-    finally:
-        letter.write_text(original, encoding="utf-8")
+    assert "希望你单位再接再厉" in original
+    # a wording change reaches the letters only
+    letter.write_text(original.replace("希望你单位再接再厉", "望你单位再接再厉"), encoding="utf-8")
+    build()
     after = manifest(small / "o")
     redone = {p for p in after if after[p]["fingerprint"] != before[p]["fingerprint"]}
     assert redone and all(p.startswith("等次函/") for p in redone)
-    from pipeline import fingerprint
-    fingerprint.environment.cache_clear()
-    styles = ROOT / "templates" / "docx" / "reference.docx"
-    saved = styles.read_bytes()
-    try:  # the Word styles: every DOCX, no XLSX
-        styles.write_bytes(saved + b"\0")
-        result = cli("build", "--jobs", "2", "--out", "o", "--format", "docx", "--format", "xlsx",
-                     expect=None)
-    finally:
-        styles.write_bytes(saved)
-        fingerprint.environment.cache_clear()
-    del result
+    # the Word styles: every DOCX, no XLSX
+    styles = project / "templates" / "docx" / "reference.docx"
+    styles.write_bytes(styles.read_bytes() + b"\0")
+    build(expect=None)
     changed = manifest(small / "o")
     redone = {p for p in changed if changed[p].get("fingerprint") != after[p].get("fingerprint")}
     assert redone == {p for p in after if p.endswith(".docx")}
+    assert tree_digest(ROOT / "templates") == shipped
 
 
 def test_deleted_or_tampered_file_is_rendered_again(small):  # noqa: F811
