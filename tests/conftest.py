@@ -117,7 +117,7 @@ def pytest_make_collect_report(collector):
 # Whatever a test modifies is a copy under a temporary folder. The whole run is checked: every
 # file of the project (caches and the virtual environment aside) is the same after it as before.
 
-UNWATCHED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "mutants"}
+UNWATCHED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "mutants", "build"}
 
 
 def project_state() -> dict[str, tuple[int, str]]:
@@ -135,7 +135,10 @@ def project_state() -> dict[str, tuple[int, str]]:
 
 
 def pytest_sessionstart(session):
-    session.config._project_state = project_state()
+    import sys
+
+    if "mutmut" not in sys.modules:  # `make mutate` runs the tests inside its own scratch copy
+        session.config._project_state = project_state()
 
 
 def pytest_sessionfinish(session, exitstatus):

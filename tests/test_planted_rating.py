@@ -118,3 +118,20 @@ def test_share_compared_in_whole_numbers():
     # one in a hundred: 1 % reached by 1 of 100, not by 1 of 101
     assert overall(rules((E, 0, 1), otherwise=S), ratings(1, 99, 0)) is E
     assert overall(rules((E, 0, 1), otherwise=S), ratings(1, 100, 0)) is S
+
+
+def test_a_level_not_met_for_its_failed_tasks_passes_to_the_next():
+    # 优秀 allows none, 达标 allows one: one 未达标 gives 达标, not ``otherwise``
+    graded = rules((E, 0, 70), (S, 1, 0))
+    assert overall(graded, ratings(8, 1, 1)) is S
+    assert explain(graded, ratings(8, 1, 1)) == "未达标不超过 1 项（优秀 8 项 / 10 项 = 80.0%）→ 达标"
+
+
+def test_the_rule_spelled_out_is_the_level_that_was_met():
+    # two levels of the same rating: the one met is spelled out, not the first of that rating
+    two = rules((E, 0, 90), (E, 1, 70), otherwise=S)
+    assert overall(two, ratings(8, 1, 1)) is E
+    assert explain(two, ratings(8, 1, 1)) == "优秀 8 项 / 10 项 = 80.0% ≥ 70%，未达标不超过 1 项 → 优秀"
+    # missed by a hair (2 / 3 = 66.7 % < 67 %): the next level's 50 % is the one spelled out
+    close = rules((E, 0, 67), (E, 0, 50), otherwise=S)
+    assert explain(close, ratings(2, 1, 0)) == "优秀 2 项 / 3 项 = 66.7% ≥ 50%，无未达标 → 优秀"
