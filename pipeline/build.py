@@ -60,11 +60,40 @@ def _worker_init(ignore_interrupt: bool = True, parent: int | None = None) -> No
     _renderer = Renderer()
 
 
+# Seconds one document may take to lay out and write; past it the worker stops it (the build
+# reports it by name) and takes the next, so one document never holds the others.
+DOCUMENT_TIME_LIMIT = 120
+
+
+class DocumentTimeout(Exception):
+    """A document stopped at the time limit (the message is the clerk's)."""
+
+
+def _over_time(signum, frame):
+    raise DocumentTimeout(f"排版用时超过 {DOCUMENT_TIME_LIMIT} 秒，已停止（其余文档照常生成）；"
+                          "请检查其考评结果中的备注等文字是否过长")
+
+
 def _render(job: Job, root: str, formats: tuple[str, ...]) -> list[Entry]:
-    assert _renderer is not None
+    global _renderer
+    if _renderer is None:  # the last document was stopped part-way: a fresh renderer
+        _renderer = Renderer()
     if _parent_pid is not None and os.getppid() != _parent_pid:
         os._exit(1)  # orphaned: nobody will record this file
-    return _renderer.run(job, OutputDir(Path(root)), formats)
+    import threading
+    timed = threading.current_thread() is threading.main_thread()  # signals reach the main thread only
+    if timed:
+        previous = signal.signal(signal.SIGALRM, _over_time)
+        signal.setitimer(signal.ITIMER_REAL, DOCUMENT_TIME_LIMIT)
+    try:
+        return _renderer.run(job, OutputDir(Path(root)), formats)
+    except DocumentTimeout:
+        _renderer = None
+        raise
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
@@ -192,6 +221,8 @@ def _reason(exc: BaseException) -> str:
     from .errors import DataError
     if isinstance(exc, DataError):
         return "；".join(str(p) for p in exc.problems)
+    if isinstance(exc, DocumentTimeout):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

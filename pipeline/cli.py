@@ -326,6 +326,9 @@ def collect(content_path, regions_path, workbooks, target, force):
     outcome = collect_workbooks(list(workbooks), content)
     for name in outcome.skipped:
         click.echo(f"{name}：不是 .xlsx 工作簿，已跳过", err=True)
+    for warnings in outcome.warnings.values():  # accepted, but to be looked at: first
+        for warning in warnings:
+            click.echo(f"提醒：{warning}", err=True)
     shown = set()
     for problems in outcome.rejected.values():
         for problem in problems:
@@ -334,7 +337,7 @@ def collect(content_path, regions_path, workbooks, target, force):
                 click.echo(str(problem), err=True)
     results = outcome.results
     faulty = set(outcome.rejected_region.values()) - set(results.by_region)
-    click.echo("地区\t自评\t考评\t问题")
+    click.echo("地区\t自评\t考评\t问题\t填报单位、填报人、联系电话、填报日期")
     missing = []
     for region in content.regions.regions:
         status = results.status(content, region, faulty)
@@ -345,7 +348,9 @@ def collect(content_path, regions_path, workbooks, target, force):
             missing.append(region.name)
         else:
             done_self, done_final, total = results.counts(content, region)
-            click.echo(f"{region.name}\t{done_self}/{total}\t{done_final}/{total}\t")
+            footer = outcome.footer(region.name)
+            filled = "、".join(v or "（未填）" for _, v in footer.items()) if footer and footer.filled else "（未填）"
+            click.echo(f"{region.name}\t{done_self}/{total}\t{done_final}/{total}\t\t{filled}")
     if missing:
         click.echo(f"尚未交回（{len(missing)} 个）：{'、'.join(missing)}")
     if not outcome.accepted:

@@ -11,18 +11,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .content import Content
 from .errors import DataError, Problem
 from .model import Rating, Region
+from .returns import MAX_XLSX_BYTES, MAX_XLSX_UNPACKED, Footer, Return, read_return, task_label  # noqa: F401
 from .textfile import check_control_characters, display_path, read_bytes
+from .writers.xlsx import REMARKS_LIMIT
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
-MAX_XLSX_BYTES = 20 * 1024 * 1024
-MAX_XLSX_UNPACKED = 100 * 1024 * 1024  # a zip bomb posing as a workbook stops here
+NOTHING_FILLED = "工作簿中没有填写任何等次"
 
 COLUMNS = {"地区": "region", "编号": "task", "等次": "rating", "自评等次": "self_rating",
            "备注": "remarks"}
@@ -144,24 +144,30 @@ def check_records(records: list[Record], content: Content, source: str, encoding
             continue
         if task not in content.tasks.tasks_for_region(region):
             problems.append(_problem(
-                rec.at("task"), f"第 {task.id} 项不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
+                rec.at("task"), f"{task_label(task)}不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
             continue
+        # every message names the task, unless its place already does (a page's row)
+        label = "" if f"第 {task.id} 项" in str(rec.where.line) else task_label(task) + "："
         try:
             rating = parse_rating(rec.rating)
         except ValueError:
-            problems.append(_problem(rec.at("rating"), f"考评等次“{rec.rating}”无效，应为 {RATINGS} 之一"))
+            problems.append(_problem(rec.at("rating"), f"{label}考评等次“{rec.rating}”无效，应为 {RATINGS} 之一"))
             continue
         try:
             self_rating = parse_rating(rec.self_rating)
         except ValueError:
-            problems.append(_problem(rec.at("self_rating"), f"自评等次“{rec.self_rating}”无效，应为 {RATINGS} 之一"))
+            problems.append(_problem(rec.at("self_rating"), f"{label}自评等次“{rec.self_rating}”无效，应为 {RATINGS} 之一"))
             continue
         remarks = rec.remarks.strip()
+        if len(remarks) > REMARKS_LIMIT:
+            problems.append(_problem(rec.at("remarks"), f"{label}备注有 {len(remarks)} 字，超过上限 {REMARKS_LIMIT} 字；"
+                                                        "请精简，详细材料另附文件并在备注中写明文件名或链接"))
+            continue
         if rating is None and self_rating is None and not remarks:
             continue  # an empty row (CONTRACT.md: a row with neither rating is ignored)
         key = (region.name, task.id)
         if key in first_seen:
-            problems.append(_problem(rec.at("task"), f"{region.name}第 {task.id} 项重复（与{_place(first_seen[key])}重复），请只保留一处"))
+            problems.append(_problem(rec.at("task"), f"{region.name}{task_label(task)}重复（与{_place(first_seen[key])}重复），请只保留一处"))
             continue
         first_seen[key] = rec.at("task")
         where = rec.at("rating")
@@ -282,129 +288,25 @@ def read_csv_records(path: Path) -> tuple[list[Record], str]:
 
 
 # --- XLSX (returned checklists) -----------------------------------------------------------
+# Read by the form's own structure, streaming: returns.py. These keep the calls the web uses.
 
 
-def workbook_from_bytes(data: bytes, name: str, data_only: bool = True):
-    """openpyxl, after checking the bytes are a real, reasonably sized workbook."""
-    if len(data) > MAX_XLSX_BYTES:
-        raise DataError(Problem(name, None, f"文件过大（{len(data) // 1024} KiB），超过上限 {MAX_XLSX_BYTES // 1024} KiB"))
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise DataError(Problem(name, None, "这不是 XLSX 工作簿（不是 zip 格式），请用本系统生成的考评表填写"))
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise DataError(Problem(name, None, "XLSX 文件已损坏，无法打开")) from None
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise DataError(Problem(name, None, f"XLSX 解压后过大（{unpacked // 1024 // 1024} MiB），拒绝读取"))
-    from openpyxl import load_workbook
-    try:
-        return load_workbook(io.BytesIO(data), data_only=data_only)
-    except Exception:  # openpyxl raises many kinds on malformed packages
-        raise DataError(Problem(name, None, "XLSX 文件无法读取（内容不完整或不是考评表）")) from None
-
-
-_HYPERLINK = re.compile(r'^=\s*HYPERLINK\(\s*"([^"]*)"', re.IGNORECASE)
-
-
-def _cell_text(cell, formula_cell, where: Problem, problems: list[Problem]) -> str:
-    """What a clerk sees in a cell: the value Excel or WPS saved for a formula (reported when
-    it saved none), and a link's target kept beside its text."""
-    formula = formula_cell.value if formula_cell is not None else None
-    is_formula = isinstance(formula, str) and formula.startswith("=")
-    value = cell.value
-    if is_formula and value is None:
-        problems.append(_problem(where, f"单元格是公式（{formula}），但文件中没有它的计算结果；"
-                                        "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字"))
-        return ""
-    text = "" if value is None else str(value).strip()
-    target = None
-    link = getattr(cell, "hyperlink", None) or getattr(formula_cell, "hyperlink", None)
-    if link is not None and (link.target or link.location):
-        target = link.target or link.location
-    elif is_formula and (match := _HYPERLINK.match(formula)):
-        target = match.group(1)
-    if target and target not in text:
-        text = f"{text}（{target}）" if text else target
-    return text
-
-
-def read_xlsx_records(path: Path, content: Content, data: bytes | None = None,
+def read_xlsx_records(path: Path | None, content: Content, data: bytes | None = None,
                       name: str | None = None) -> list[Record]:
-    """The rows of one returned checklist. ``data``: the workbook's bytes when they did not come
-    from a file (an upload)."""
-    from .documents import CHECKLIST_COLUMNS, task_cells
-    from .writers.xlsx import HEADER_ROW, REGION_CELL, SHEET, YEAR_CELL, header_label
-
-    name = name or display_path(path)
-    if data is None:
-        data = read_bytes(path, MAX_XLSX_BYTES)
-    wb = workbook_from_bytes(data, name, data_only=True)
-    if SHEET not in wb.sheetnames:
-        raise DataError(Problem(name, None, f"找不到工作表“{SHEET}”，请用本系统生成的考评表填写"))
-    ws = wb[SHEET]
-    formulas = workbook_from_bytes(data, name, data_only=False)[SHEET]
-
-    def at(cell: str) -> Problem:
-        return Problem(name, f"{SHEET}!{cell}", "")
-
-    def text(cell) -> str:
-        return "" if cell.value is None else str(cell.value).strip()
-
-    problems: list[Problem] = []
-    if str(ws[YEAR_CELL].value) != str(content.tasks.year):
-        problems.append(_problem(at(YEAR_CELL), f"年度应为 {content.tasks.year}，现在是“{ws[YEAR_CELL].value}”"))
-    region_name = _cell_text(ws[REGION_CELL], formulas[REGION_CELL], at(REGION_CELL), problems)
-    region = content.region(region_name) if region_name else None
-    if region is None and region_name:
-        problems.append(_problem(at(REGION_CELL), f"地区“{region_name}”不在地区名单中，请填写地区全称"
-                                 f"{suggest(region_name, content)}"))
-    elif region is None:
-        problems.append(_problem(at(REGION_CELL), "未填写地区名称"))
-    labels = [_SPACE.sub("", text(c)) for c in ws[HEADER_ROW]][:len(CHECKLIST_COLUMNS)]
-    if labels != [_SPACE.sub("", header_label(c)) for c in CHECKLIST_COLUMNS]:
-        problems.append(_problem(at(f"A{HEADER_ROW}"), "表头已被改动，请用本系统生成的考评表重新填写"))
+    """The task rows of one returned checklist (DataError with every problem when it has any).
+    ``data``: the workbook's bytes when they did not come from a file (an upload). For its
+    footer and warnings too, use ``read_return``."""
+    found = read_return(path, content, data=data, name=name)
+    problems = [p for p in found.problems if p.message != NOTHING_FILLED]
     if problems:
         raise DataError(problems)
-    col = {c.key: i for i, c in enumerate(CHECKLIST_COLUMNS)}
-    records = []
-    for row, frow in zip(ws.iter_rows(min_row=HEADER_ROW + 1), formulas.iter_rows(min_row=HEADER_ROW + 1)):
-        task_id = text(row[col["id"]]) if len(row) > col["id"] else ""
-        if not task_id:
-            continue
-        task = content.tasks.task(task_id)
-        if task is not None:
-            expected = task_cells(task)
-            for key in ("name", "excellent", "standard"):
-                if text(row[col[key]]) != "\n".join(expected[key]):
-                    problems.append(_problem(at(row[col[key]].coordinate),
-                                             f"第 {task.id} 项的考评内容或标准已被改动，请用本系统生成的考评表重新填写"))
-                    break
-        values, cells = {}, {"region": f"{SHEET}!{REGION_CELL}"}
-        for key, fkey in (("task", "id"), ("rating", "final_rating"), ("self_rating", "self_rating"),
-                          ("remarks", "remarks")):
-            coord = row[col[fkey]].coordinate
-            cells[key] = f"{SHEET}!{coord}"
-            values[key] = _cell_text(row[col[fkey]], frow[col[fkey]], at(coord), problems)
-        records.append(Record(at(row[col["id"]].coordinate), region.name, task_id, values["rating"],
-                              values["self_rating"], values["remarks"], cells))
-    if problems:
-        raise DataError(problems)
-    return records
+    return found.records
 
 
 def workbook_region(data: bytes, content: Content) -> str | None:
     """The region a returned checklist names, even when the workbook is refused (so the clerk
     sees which region's return is wrong); None when it names none on the list."""
-    from .writers.xlsx import REGION_CELL, SHEET
-
-    try:
-        wb = workbook_from_bytes(data, "", data_only=True)
-        value = wb[SHEET][REGION_CELL].value if SHEET in wb.sheetnames else None
-    except (DataError, KeyError, ValueError):
-        return None
-    region = content.region(str(value)) if value else None
-    return region.name if region else None
+    return read_return(None, content, data=data, name="").region
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -427,6 +329,13 @@ class Collected:
     rejected: dict[str, list[Problem]] = field(default_factory=dict)  # workbook → its problems
     rejected_region: dict[str, str] = field(default_factory=dict)  # workbook → region, when known
     skipped: list[str] = field(default_factory=list)  # files in a folder that are not workbooks
+    warnings: dict[str, list[Problem]] = field(default_factory=dict)  # workbook → what to look at
+    returns: dict[str, Return] = field(default_factory=dict)  # workbook → as read (footer, region)
+
+    def footer(self, region: str) -> Footer | None:
+        """The footer of the return collected for a region."""
+        name = next((n for n, r in self.accepted.items() if r == region), None)
+        return self.returns[name].footer if name else None
 
 
 def expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
@@ -459,21 +368,17 @@ def collect(paths: list[Path], content: Content) -> Collected:
     per_region: dict[str, list[tuple[str, Results]]] = {}
     for path in files:
         name = display_path(path)
-        records: list[Record] = []
-        try:
-            records = read_xlsx_records(path, content)
-            results = check_workbook(records, content, name)
-        except DataError as exc:
-            outcome.rejected[name] = exc.problems
-            region = records[0].region if records else _region_of_file(path, content)
-            if region:
-                outcome.rejected_region[name] = region
+        found = read_return(path, content)
+        outcome.returns[name] = found
+        if found.warnings:
+            outcome.warnings[name] = found.warnings
+        if not found.accepted:
+            outcome.rejected[name] = found.problems
+            if found.region:
+                outcome.rejected_region[name] = found.region
             continue
-        if not results.by_region:  # a blank checklist: nothing filled in
-            outcome.rejected[name] = [Problem(name, None, "工作簿中没有填写任何等次")]
-            continue
-        for region in results.by_region:
-            per_region.setdefault(region, []).append((name, results))
+        for region in found.results.by_region:
+            per_region.setdefault(region, []).append((name, found.results))
     for region in [r.name for r in content.regions.regions]:
         found = per_region.get(region, [])
         if len(found) > 1:
@@ -488,13 +393,6 @@ def collect(paths: list[Path], content: Content) -> Collected:
             merged.files[region] = [name]
             outcome.accepted[name] = region
     return outcome
-
-
-def _region_of_file(path: Path, content: Content) -> str | None:
-    try:
-        return workbook_region(read_bytes(path, MAX_XLSX_BYTES), content)
-    except DataError:
-        return None
 
 
 def results_csv(results: Results, content: Content) -> bytes:

@@ -102,6 +102,6 @@ def test_validate_results(cli, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("地区,编号,等次\n朝阳区,2.1,很好\n", encoding="utf-8")
     result = cli("validate", "--results", bad, expect=1)
-    assert "bad.csv:2: 考评等次“很好”无效" in result.stderr
+    assert "bad.csv:2: 第 2.1 项“" in result.stderr and "”：考评等次“很好”无效" in result.stderr
     ok = cli("validate", "--results", "content/results_2016_sample.csv")
     assert "70 个地区已全部考评" in ok.output

@@ -226,20 +226,20 @@ def test_unknown_task(tmp_path):
 
 def test_task_not_applicable(tmp_path):
     rows = region_rows("朝阳区", DISTRICT) + [{"地区": "朝阳区", "编号": "1.1", "等次": "优秀", "自评等次": "", "备注": ""}]
-    assert f"r.csv:{len(rows) + 1}: 第 1.1 项不适用于朝阳区（区）" in report(tmp_path, rows).stderr
+    assert f"r.csv:{len(rows) + 1}: 第 1.1 项“{CONTENT.tasks.task('1.1').name}”不适用于朝阳区（区）" in report(tmp_path, rows).stderr
 
 
 def test_rating_outside_set(tmp_path):
     rows = region_rows("朝阳区", DISTRICT)
     rows[1]["等次"] = "良好"
-    assert "r.csv:3: 考评等次“良好”无效，应为 优秀、达标、未达标 之一" in report(tmp_path, rows).stderr
+    assert f"r.csv:3: 第 2.2 项“{CONTENT.tasks.task('2.2').name}”：考评等次“良好”无效，应为 优秀、达标、未达标 之一" in report(tmp_path, rows).stderr
 
 
 def test_duplicate_row(tmp_path):
     rows = region_rows("朝阳区", DISTRICT)
     rows.append(dict(rows[0]))
     err = report(tmp_path, rows).stderr
-    assert f"r.csv:{len(rows) + 1}: 朝阳区第 2.1 项重复（与第 2 行重复）" in err
+    assert f"r.csv:{len(rows) + 1}: 朝阳区第 2.1 项“{CONTENT.tasks.task('2.1').name}”重复（与第 2 行重复）" in err
 
 
 def test_ragged_row(tmp_path):
@@ -320,7 +320,7 @@ def test_collect_refuses_altered_criteria(blank, tmp_path):
     wb.active["E5"] = "随便改的标准"
     wb.save(path)
     result = Cli(ROOT)("collect", path, "--to", tmp_path / "all.csv", expect=1)
-    assert "x.xlsx:考评表!E5: 第 2.1 项的考评内容或标准已被改动" in result.stderr
+    assert f"x.xlsx:考评表!E5: 第 2.1 项“{CONTENT.tasks.task('2.1').name}”的“优秀”已被改动" in result.stderr
     assert not (tmp_path / "all.csv").exists()
 
 

@@ -14,6 +14,7 @@ import io
 from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
@@ -27,6 +28,13 @@ YEAR_CELL, LEVEL_CELL, REGION_CELL = "B2", "D2", "F2"
 HEADER_ROW = 4  # column labels; data starts on the row after
 FILL_KEYS = ("self_rating", "final_rating", "remarks")
 RATING_KEYS = ("self_rating", "final_rating")
+# The longest remark a return may carry, in characters: a few sentences and a link fit; longer
+# evidence goes in an attached file. The form says so (header comment, data validation) and
+# reading a return refuses more (results.check_records), so no document is held up laying out
+# pages of remarks.
+REMARKS_LIMIT = 500
+# The footer under the table: (label, row offset from its first row, label column, value column)
+FOOTER_CELLS = (("填报单位（盖章）", 0, 1, 3), ("填报人", 0, 5, 6), ("联系电话", 1, 1, 3), ("填报日期", 1, 5, 6))
 # Column widths in Excel character units per view column
 WIDTHS = {"number": 5, "category": 10, "id": 7, "name": 24, "excellent": 46, "standard": 42,
           "self_rating": 10, "final_rating": 10, "remarks": 22}
@@ -71,6 +79,9 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
 
     for c, col in enumerate(columns, 1):
         cell = ws.cell(row=HEADER_ROW, column=c, value=header_label(col))
+        if col.key == "remarks":
+            cell.comment = Comment(f"备注最多 {REMARKS_LIMIT} 字；详细材料请另附文件，此处写明文件名或链接。",
+                                   view.author or "")
         cell.font = head_font
         cell.alignment = centre
         cell.border = border
@@ -80,6 +91,11 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
                              allow_blank=True, showErrorMessage=True,
                              errorTitle="等次有误", error="请从下拉列表中选择：优秀、达标或未达标")
     ws.add_data_validation(ratings)
+    remarks = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(REMARKS_LIMIT),
+                             allow_blank=True, showErrorMessage=True, showInputMessage=True,
+                             errorTitle="备注过长", error=f"备注最多 {REMARKS_LIMIT} 字，详细材料请另附文件",
+                             promptTitle="备注", prompt=f"最多 {REMARKS_LIMIT} 字")
+    ws.add_data_validation(remarks)
     row = HEADER_ROW + 1
     first_data = row
     for group in table.groups:
@@ -97,18 +113,17 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
                     cell.protection = unlocked
                 if col.key in RATING_KEYS:
                     ratings.add(cell.coordinate)
+                if col.key == "remarks":
+                    remarks.add(cell.coordinate)
             longest = max(len("\n".join(cells.get(k, []))) / (WIDTHS[k] * 0.55) +
                           len(cells.get(k, [])) for k in ("excellent", "standard", "name"))
             ws.row_dimensions[row].height = max(30, 15 * round(longest + 0.5))
             row += 1
     footer = row + 1
-    ws.cell(row=footer, column=1, value="填报单位（盖章）：")
-    ws.cell(row=footer, column=5, value="填报人：")
-    ws.cell(row=footer + 1, column=1, value="联系电话：")
-    ws.cell(row=footer + 1, column=5, value="填报日期：")
-    for r, c in ((footer, 3), (footer, 6), (footer + 1, 3), (footer + 1, 6)):
-        ws.cell(row=r, column=c).protection = unlocked
-        ws.cell(row=r, column=c).border = Border(bottom=thin)
+    for label, offset, label_column, value_column in FOOTER_CELLS:
+        ws.cell(row=footer + offset, column=label_column, value=f"{label}：")
+        ws.cell(row=footer + offset, column=value_column).protection = unlocked
+        ws.cell(row=footer + offset, column=value_column).border = Border(bottom=thin)
 
     ws.freeze_panes = ws.cell(row=first_data, column=1)
     ws.print_title_rows = f"1:{HEADER_ROW}"
