@@ -238,7 +238,7 @@ def test_docx_sections(docx):
     assert landscape.orientation == 1 and round(landscape.page_width.mm) == 297
     grid = portrait._sectPr.find(qn("w:docGrid"))
     # the 22 lines come from exact line spacing; LibreOffice would snap the 版头 to a line grid
-    assert grid.get(qn("w:linePitch")) == "580" and grid.get(qn("w:type")) is None
+    assert grid.get(qn("w:linePitch")) == "579" and grid.get(qn("w:type")) is None  # 28.95 pt: 22 lines fit
     assert imprint._sectPr.find(qn("w:type")).get(qn("w:val")) == "evenPage"
 
 

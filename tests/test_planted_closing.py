@@ -84,15 +84,15 @@ EXPECTED = {
 # The tightened pitch is the room under the 版头 divided by the lines, in hundredths of a point.
 PLANS = {
     (1, False): ClosingPlan(None, None, 0, 1),
-    (2, False): ClosingPlan(28.51, None, 0, 1),
-    (3, False): ClosingPlan(26.61, None, 0, 1),
+    (2, False): ClosingPlan(28.52, None, 0, 1),
+    (3, False): ClosingPlan(26.62, None, 0, 1),
     (4, False): ClosingPlan(None, PARAGRAPH_BLOCK, start_of_line(2), 2),
     (5, False): ClosingPlan(None, PARAGRAPH_BLOCK, start_of_line(3), 2),
     (6, False): ClosingPlan(None, PARAGRAPH_BLOCK, start_of_line(4), 2),
     (7, False): ClosingPlan(None, None, 0, 2),
     (8, False): ClosingPlan(None, None, 0, 2),
-    (1, True): ClosingPlan(28.51, None, 0, 1),
-    (2, True): ClosingPlan(26.61, None, 0, 1),
+    (1, True): ClosingPlan(28.52, None, 0, 1),
+    (2, True): ClosingPlan(26.62, None, 0, 1),
     (3, True): ClosingPlan(None, PARAGRAPH_BLOCK, 0, 2),
     (4, True): ClosingPlan(None, PARAGRAPH_BLOCK, start_of_line(2), 2),
     (5, True): ClosingPlan(None, PARAGRAPH_BLOCK, start_of_line(3), 2),
@@ -160,3 +160,24 @@ def test_pdf_replans_when_the_plan_is_off():
     data, _ = writer.render(squeezed)
     _, date_page, on_page = closing_pages(data, squeezed)
     assert (date_page, on_page) == (1, 2)
+
+
+def body_lines_per_page(pdf) -> list[int]:
+    import pdfplumber
+
+    from .pdfcheck import lines_of
+    with pdfplumber.open(pdf) as document:
+        return [len([l for l in lines_of(page) if round(l[0]["size"]) == 16]) for page in document.pages]
+
+
+def test_full_pages_hold_22_lines(tmp_path):
+    """§5.2.2: 22 lines a page. A line pitch rounded up (28.991 pt) left room for only 21."""
+    import io
+
+    view = notice_with(40)
+    data, _ = PdfWriter().render(view)
+    assert body_lines_per_page(io.BytesIO(data))[1] == 22
+    (tmp_path / "long.docx").write_bytes(DocxWriter().render(view))
+    subprocess.run([require(SOFFICE), "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(tmp_path / "long.docx")], check=True, capture_output=True, timeout=300)
+    assert body_lines_per_page(tmp_path / "long.pdf")[1] == 22
