@@ -175,6 +175,37 @@ def libreoffice_peer(letters_dir: Path) -> tuple[float, int] | None:
     return time.perf_counter() - t, len(files)
 
 
+def stats_timings(samples: int = 3) -> dict[str, float]:
+    """``pipeline stats`` on the sample: median seconds of each step, in this process."""
+    from pipeline.charts import charts
+    from pipeline.content import load_content
+    from pipeline.results import load_results
+    from pipeline.stats import compute, stats_tables
+    from pipeline.writers.stats import to_pdf, to_xlsx
+
+    content = load_content(need_rating_files=True)
+    results = load_results(ROOT / "content" / "results_2016_sample.csv", content)
+    times: dict[str, list[float]] = {}
+
+    def timed(name, func):
+        start, cpu = time.perf_counter(), time.process_time()
+        value = func()
+        times.setdefault(name, []).append(time.perf_counter() - start)
+        times.setdefault(name + " cpu", []).append(time.process_time() - cpu)
+        return value
+
+    start = time.perf_counter()
+    charts(compute(content, results))  # matplotlib and the fonts loaded once
+    first = time.perf_counter() - start
+    for _ in range(samples):
+        figures = timed("compute", lambda: compute(content, results))
+        tables = timed("tables", lambda: stats_tables(figures))
+        drawn = timed("charts", lambda: charts(figures, png=True))
+        timed("xlsx", lambda: to_xlsx(figures, tables, drawn))
+        timed("pdf", lambda: to_pdf(figures, tables, drawn))
+    return {"first charts": first} | {k: statistics.median(v) for k, v in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="skip the full province builds")
@@ -252,6 +283,14 @@ def main() -> None:
         row("peer: LibreOffice, letters' DOCX→PDF in one batch",
             f"{seconds:.1f} s for {files} ({seconds / files:.3f} s each)",
             f"ours {seconds / files / letter_pdf:.1f}× faster (target ≥ 3×)")
+
+    st = stats_timings()
+    row("stats: figures + tables of the sample (70 regions)", f"{st['compute'] + st['tables']:.3f} s", "≤ 0.2 s")
+    row("stats: four charts, SVG and PNG", f"{st['charts']:.2f} s (first in a process {st['first charts']:.2f} s)",
+        "≤ 2 s")
+    row("stats: XLSX / PDF export (26 pages, 4 vector charts)",
+        f"{st['xlsx']:.2f} s / {st['pdf']:.2f} s (CPU {st['xlsx cpu']:.2f} s / {st['pdf cpu']:.2f} s)",
+        "≤ 1 s / ≤ 5 s")
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':<70}  target / ratio")

@@ -412,6 +412,57 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
         sys.exit(1)
 
 
+def _export_path(suffix: str):
+    def check(ctx, param, value):
+        if value is not None and value.suffix.lower() != suffix:
+            raise click.BadParameter(f"“{value}”应以 {suffix} 结尾", ctx=ctx, param=param)
+        return value
+    return check
+
+
+@main.command()
+@content_options
+@click.option("--results", "results_path", type=click.Path(path_type=Path), required=True,
+              metavar="文件", help=RESULTS_HELP)
+@click.option("--previous", "previous_path", type=click.Path(path_type=Path), metavar="文件",
+              help="上年考评结果 CSV：各表加上上年数字和增减")
+@click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path, dir_okay=False), metavar="文件",
+              callback=_export_path(".xlsx"), help="另存为 XLSX（每个表一个工作表，另有图表）")
+@click.option("--pdf", "pdf_path", type=click.Path(path_type=Path, dir_okay=False), metavar="文件",
+              callback=_export_path(".pdf"), help="另存为 PDF（A4 横向，含图表）")
+@fail_cleanly
+def stats(content_path, regions_path, results_path, previous_path, xlsx_path, pdf_path):
+    """全省考评结果统计：按等次、考评层次、市（州）、考评内容和地区，考评与自评的差异，与上年比较。"""
+    from .output import atomic_write
+    from .stats import compute, load_previous, overview, stats_tables
+    from .writers.stats import to_text
+
+    content, results = load_for_results(content_path, regions_path, results_path)
+    if not results.by_region:
+        nothing_done(f"{results.source}：结果文件中没有任何等次，无可统计。")
+    previous = load_previous(previous_path) if previous_path is not None else None
+    figures = compute(content, results, previous)
+    tables = stats_tables(figures)
+    for line in overview(figures):
+        click.echo(line)
+    for table in tables:
+        click.echo("")
+        click.echo(to_text(table))
+    if xlsx_path is not None or pdf_path is not None:
+        from .charts import charts
+        from .writers.stats import to_pdf, to_xlsx
+
+        drawn = charts(figures, png=xlsx_path is not None)
+        files = []
+        if xlsx_path is not None:
+            files.append((xlsx_path, to_xlsx(figures, tables, drawn)))
+        if pdf_path is not None:
+            files.append((pdf_path, to_pdf(figures, tables, drawn)))
+        for path, data in files:
+            atomic_write(path, data)
+            click.echo(f"已生成 {path}")
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

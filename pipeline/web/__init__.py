@@ -193,7 +193,7 @@ def secret_key(data_dir: Path) -> bytes:
 def create_app(content: Content, data_dir: Path, password: str | None = None):
     from flask import Flask
 
-    from . import views
+    from . import stats_views, views
 
     app = Flask(__name__, template_folder=str(TEMPLATES / "web"),
                 static_folder=str(TEMPLATES / "web" / "static"), static_url_path="/static")
@@ -203,6 +203,7 @@ def create_app(content: Content, data_dir: Path, password: str | None = None):
     app.extensions["site"] = Site(content, data_dir)
     app.extensions["password"] = password
     views.register(app)
+    stats_views.register(app)
     return app
 
 
