@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -13,10 +14,12 @@ from pypdf import PdfReader
 
 from pipeline.web import create_app
 
-from .conftest import CHROMIUM, require
+from .conftest import CHROMIUM as CHROMIUM_PACKAGE, require
 from .test_web import CONTENT, blanks, filled  # noqa: F401  (fixture)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+# the browser's path, which other browser tests import
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -35,7 +38,7 @@ def server(tmp_path):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    chromium = require(CHROMIUM)
+    chromium = require(CHROMIUM_PACKAGE)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
