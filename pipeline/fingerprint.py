@@ -3,7 +3,8 @@
 A document's fingerprint covers its view (every text and number it shows, the wording from
 ``templates/text`` included), the format, and what files of that format are made with: the
 layout numbers, the HTML templates and stylesheet (PDF) or the Word styles (DOCX), the font
-files, and the versions of this package and of the libraries that write the files.
+files, the XLSX writer's own code (the workbook is made up there), and the versions of this
+package and of the libraries that write the files.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from importlib import metadata
+from pathlib import Path
 
 from . import __version__
 from .layout import TEMPLATES, font_paths, load_layout
@@ -35,6 +37,9 @@ def environment(fmt: str) -> str:
             digest.update(f"{name} {metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name} -".encode())
+    if fmt == "xlsx":  # the workbook is made up in code (its cells, validation, comment), not templates
+        from .writers import xlsx
+        digest.update(Path(xlsx.__file__).read_bytes())
     for entry in templates:
         root = TEMPLATES / entry
         for path in sorted([root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]):

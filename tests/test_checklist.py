@@ -104,7 +104,7 @@ def test_xlsx_fillable_and_protected(out):
     header = [c.value for c in ws[4]]
     self_col, final_col = header.index("自评等次") + 1, header.index("考评等次") + 1
     crit_col = header.index("考评标准（优秀）") + 1
-    validations = ws.data_validations.dataValidation
+    validations = [v for v in ws.data_validations.dataValidation if v.type == "list"]  # and the remarks' length
     assert len(validations) == 1 and validations[0].formula1 == '"优秀,达标,未达标"'
     ranges = str(validations[0].sqref)
     rows = range(5, 5 + len(DISTRICT))
