@@ -8,6 +8,7 @@ many documents. Files are written atomically by the workers; the parent writes t
 from __future__ import annotations
 
 import ctypes.util
+import gc
 import multiprocessing
 import os
 import signal
@@ -58,6 +59,12 @@ def _worker_init(ignore_interrupt: bool = True, parent: int | None = None) -> No
     if parent is not None:
         _die_with_parent(parent)
     _renderer = Renderer()
+    if parent is not None:
+        # a forked worker: what it inherited stays out of the collector's way (and its pages
+        # shared with the parent), and collections come less often (a page's boxes are many
+        # short-lived objects). Not in a process that goes on afterwards (--jobs 1, the web site).
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
 
 
 # Seconds one document may take to lay out and write; past it the worker stops it (the build
@@ -100,8 +107,6 @@ def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
          force: bool = False) -> tuple[list[tuple[Job, tuple[str, ...]]], list[Entry]]:
     """Which files to render, and which to keep: a file is kept when the manifest records it
     with the same fingerprint and it is still, byte for byte, what was recorded."""
-    from . import fingerprint
-
     recorded = {} if force else out.manifest()
     todo, kept = [], []
     for job in jobs:
@@ -113,7 +118,7 @@ def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
                 need.append(fmt)
                 continue
             entry = recorded.get(path.relative_to(out.root).as_posix())
-            if (entry and entry.get("fingerprint") == fingerprint.of_view(job.view, fmt)
+            if (entry and entry.get("fingerprint") == job.fingerprint(fmt)
                     and out.unchanged(path, entry.get("sha256", ""))):
                 kept.append(Entry.from_json(entry))
             else:
@@ -131,7 +136,7 @@ def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tu
 
     forms, seen = [], set()
     for job, formats in todo:
-        if job.base is not None and {"pdf", "docx"} & set(formats):
+        if job.base is not None and {"pdf", "docx", "ofd"} & set(formats):
             key = view_key(job.base)
             if key not in seen and not is_cached(cache_dir(out), key):
                 seen.add(key)

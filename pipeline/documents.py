@@ -5,10 +5,11 @@ Everything a document says is decided here or in the text templates; the writers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import texts
-from .pagination import paginate
+from .layout import load_layout, mm_to_pt
+from .pagination import apply_plan, paginate, plan_closing, wrap
 from .model import AssessmentClass, Issuance, Rating, RatingRules, Region, RegionBook, Task, TaskBook
 from .rating import Tally, overall, tally
 from .views import (AttachmentHead, AttachmentNote, Addressee, Column, DocumentView, Field, Fields,
@@ -135,7 +136,7 @@ def form(book: TaskBook, cls: AssessmentClass, tasks: list[Task], values: dict[s
 class FormFill:
     """A document that is its class's form with these slot values (forms.py)."""
 
-    key: tuple  # the form: class, task ids, sample mark
+    key: tuple  # the form: class, task ids, sample mark (a letter's: see letter_form)
     values: dict
 
     @property
@@ -148,6 +149,8 @@ class FormFill:
 def base_form(book: TaskBook, view: DocumentView) -> DocumentView:
     """The blank form a filled document is made from."""
     fill = view.extra["form"]
+    if view.kind == "letter":
+        return letter_form(book, fill.key)
     tasks = [book.task(task_id) for task_id in fill.key[1]]
     return form(book, view.extra["level"], tasks, {}, FORM_KIND, FORM_TITLE, sample=fill.key[2])
 
@@ -225,15 +228,54 @@ def result_text(o: RegionOutcome) -> str:
     return f"共{t.total}项，优秀{t.excellent}项，达标{t.standard}项，未达标{t.failed}项；总体等次：{o.rating.value}"
 
 
-def _results_blocks(book: TaskBook, o: RegionOutcome) -> list:
-    ratings = {task_id: {"self_rating": [r.self_rating.value] if r.self_rating else [],
-                         "final_rating": [r.rating.value]}
-               for task_id, r in o.results.items()}
+# What a letter fills on its class's form (the results table): the title, these cells, the tally.
+LETTER_CELLS = ("self_rating", "final_rating")
+
+
+def _results_blocks(book: TaskBook, tasks: list[Task], values: dict[str, str],
+                    reserve: tuple[int, int] = (0, 0)) -> list:
+    """The letter's attachment; ``reserve``: on the blank form, the title's and the tally's
+    lines (their room is kept, their text filled per letter)."""
+    cells = {t.id: {key: [values[f"{key}:{t.id}"]] if values.get(f"{key}:{t.id}") else []
+                    for key in LETTER_CELLS} for t in tasks}
+    table = task_table(book, tasks, RESULT_COLUMNS, cells)
     return [
-        AttachmentHead("附件", results_title(book, o.region)),
-        task_table(book, book.tasks_for_region(o.region), RESULT_COLUMNS, ratings),
-        Paragraph(tally_sentence(o), "plain"),
+        AttachmentHead("附件", values.get("title", ""), slot="title", reserve=reserve[0]),
+        Table(table.columns, table.groups, slots=LETTER_CELLS),
+        Paragraph(values.get("tally", ""), "plain", slot="tally", reserve=reserve[1]),
     ]
+
+
+def _filler(pages: int) -> Section:
+    """Pages standing for a letter's first pages on its blank form: the attachment then starts
+    on the page it starts on in the letter, with the same page numbers on the same side."""
+    return Section([Paragraph("\u3000", "plain")]
+                   + [Paragraph("\u3000", "plain", break_at=0) for _ in range(pages - 1)])
+
+
+def text_lines(text: str, size_pt: float, chars: float | None = None) -> int:
+    """Lines of a text across the 版心 at a type size (pagination.py's estimate)."""
+    layout = load_layout()
+    return len(wrap(text, chars or mm_to_pt(layout.text_width) / size_pt))
+
+
+def letter_form(book: TaskBook, key: tuple) -> DocumentView:
+    """A letter's blank form: the results table of a class (its tasks), laid out after as many
+    pages as the letter's first part takes, with room for a title and a tally of so many lines."""
+    _, level, task_ids, sample, pages, title_lines, tally_lines = key
+    tasks = [book.task(task_id) for task_id in task_ids]
+    attachment = Section(_results_blocks(book, tasks, {}, (title_lines, tally_lines)))
+    return DocumentView("letter", FORM_TITLE, book.notice.date, [_filler(pages), attachment],
+                        letter=True, sample=sample, author=book.notice.issuer,
+                        extra={"form": FormFill(key, {})})
+
+
+def letter_form_at(base: DocumentView, pages: int) -> DocumentView:
+    """The same blank form after a first part of ``pages`` pages."""
+    fill = base.extra["form"]
+    key = fill.key[:4] + (pages,) + fill.key[5:]
+    return replace(base, sections=[_filler(pages), *base.sections[1:]],
+                   extra={**base.extra, "form": replace(fill, key=key)})
 
 
 def letter(book: TaskBook, issuance: Issuance, index: int, o: RegionOutcome,
@@ -256,10 +298,24 @@ def letter(book: TaskBook, issuance: Issuance, index: int, o: RegionOutcome,
         AttachmentNote([results_title(book, o.region)]),
         Signature(settings.issuer, official_date(settings.date)),
     ])
-    attachment = Section(_results_blocks(book, o))
-    return paginate(DocumentView("letter", "".join(title), settings.date, [first, attachment],
-                                 letter=True, sample=sample, author=settings.issuer,
-                                 extra={"number": str(number)}))
+    tasks = book.tasks_for_region(o.region)
+    values = {"title": results_title(book, o.region), "tally": tally_sentence(o)}
+    for task_id, r in o.results.items():
+        values[f"final_rating:{task_id}"] = r.rating.value
+        if r.self_rating:
+            values[f"self_rating:{task_id}"] = r.self_rating.value
+    attachment = Section(_results_blocks(book, tasks, values))
+    plan = plan_closing(first)
+    # the form its attachment fills (forms.py): the class's tasks, after the pages the first
+    # part is planned to take, with room for the title's and the tally's lines
+    layout = load_layout()
+    key = ("letter", o.region.assessment_class.value, tuple(t.id for t in tasks), sample, plan.pages,
+           text_lines(values["title"], layout.sizes_pt.title),
+           text_lines(values["tally"], layout.sizes_pt.body, layout.grid.chars))
+    return apply_plan(DocumentView("letter", "".join(title), settings.date, [first, attachment],
+                                   letter=True, sample=sample, author=settings.issuer,
+                                   extra={"number": str(number),
+                                          "form": FormFill(key, values)}), plan)
 
 
 SUMMARY_COLUMNS = [

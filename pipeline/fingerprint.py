@@ -21,6 +21,8 @@ from .layout import TEMPLATES, font_paths, load_layout
 # The wording templates (templates/text/) are not here: what they say is in the views.
 INPUTS = {
     "pdf": (("layout.yaml", "html"), ("weasyprint", "pydyf", "pikepdf", "Jinja2"), True),
+    # an OFD is written from its PDF (writers/ofd.py): the PDF's inputs, and fontTools (TrueType faces)
+    "ofd": (("layout.yaml", "html"), ("weasyprint", "pydyf", "pikepdf", "Jinja2", "fonttools"), True),
     "html": (("layout.yaml", "html"), ("Jinja2",), False),
     "docx": (("layout.yaml", "docx"), ("python-docx",), False),
     "xlsx": ((), ("openpyxl",), False),
@@ -40,6 +42,9 @@ def environment(fmt: str) -> str:
     if fmt == "xlsx":  # the workbook is made up in code (its cells, validation, comment), not templates
         from .writers import xlsx
         digest.update(Path(xlsx.__file__).read_bytes())
+    if fmt == "ofd":  # likewise the OFD: written in code from the PDF's content streams
+        for name in ("ofd.py", "ofd_fonts.py", "pdf_layout.py"):
+            digest.update((Path(__file__).parent / "writers" / name).read_bytes())
     for entry in templates:
         root = TEMPLATES / entry
         for path in sorted([root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]):
@@ -64,9 +69,19 @@ def _file_hash(path: str) -> str:
 
 def of_view(view, fmt: str) -> str:
     """The fingerprint of one file: a view in one format, in this environment."""
-    # a blank form (forms.py) is kept laid out as PDF and written as DOCX
-    envs = ("pdf", "docx") if fmt == "form" else (fmt,)
-    digest = hashlib.sha256("".join(environment(e) for e in envs).encode())
-    digest.update(fmt.encode())
-    digest.update(repr(view).encode("utf-8"))
-    return digest.hexdigest()
+    return of_formats(view, (fmt,))[fmt]
+
+
+def of_formats(view, formats) -> dict[str, str]:
+    """The fingerprints of a view in several formats (the view written out once)."""
+    text = repr(view).encode("utf-8")
+    found = {}
+    for fmt in formats:
+        # a blank form (forms.py) is kept laid out as PDF and written as DOCX; a DOCX with a
+        # 版记 numbers its page as the PDF's layout decides (§7.5)
+        envs = ("pdf", "docx") if fmt == "form" or (fmt == "docx" and getattr(view, "imprint", None)) else (fmt,)
+        digest = hashlib.sha256("".join(environment(e) for e in envs).encode())
+        digest.update(fmt.encode())
+        digest.update(text)
+        found[fmt] = digest.hexdigest()
+    return found

@@ -20,7 +20,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -43,6 +43,8 @@ class SlotBox:
     width: float
     height: float
     classes: str  # the element's classes (text alignment, cell kind)
+    lines: int = 0  # a title or paragraph: the lines of room the blank form keeps
+    pages: int = 1  # pages the room spans (a text filled across a page break is not stamped)
 
 
 @dataclass
@@ -85,21 +87,24 @@ def slot_boxes(document) -> list[SlotBox]:
     from weasyprint.formatting_structure import boxes as wboxes
 
     found: dict[str, SlotBox] = {}
+    lines: dict[str, list[int]] = {}  # a reserved slot's line boxes: the page of each
     for number, page in enumerate(document.pages):
         for box in page._page_box.descendants():
             element = getattr(box, "element", None)
             if element is None or not isinstance(box, wboxes.Box):
                 continue
             slot = element.get("data-slot")
-            if slot is None or slot in found or element.tag not in ("td", "span", "h2"):
+            if slot is not None and isinstance(box, wboxes.LineBox):
+                lines.setdefault(slot, []).append(number)
+            if slot is None or slot in found or element.tag not in ("td", "span", "h2", "p"):
                 continue
             if element.tag == "td" and not isinstance(box, wboxes.TableCellBox):
                 continue
             if element.tag == "span" and not isinstance(box, wboxes.InlineBlockBox):
                 continue
-            if element.tag == "h2" and not isinstance(box, wboxes.BlockBox):
+            if element.tag in ("h2", "p") and not isinstance(box, wboxes.BlockBox):
                 continue
-            classes = element.get("class") or ""
+            classes = " ".join(c for c in (element.get("class") or "").split() if c != "reserved")
             if element.tag == "td":
                 pad_x, pad_y = _length_px(box.style["padding_left"]), _length_px(box.style["padding_top"])
                 x = box.border_box_x() + box.border_left_width + pad_x
@@ -108,10 +113,12 @@ def slot_boxes(document) -> list[SlotBox]:
                 height = box.border_height() - box.border_top_width - box.border_bottom_width - 2 * pad_y
                 found[slot] = SlotBox(slot, number, "cell", x, y, width, height, classes)
             else:
-                kind = "field" if element.tag == "span" else "title"
+                kind = {"span": "field", "h2": "title", "p": "para"}[element.tag]
                 found[slot] = SlotBox(slot, number, kind, box.border_box_x(), box.border_box_y(),
                                       box.border_width(), box.border_height(), classes)
-    return list(found.values())
+    return [replace(box, lines=len(lines[box.slot]), pages=len(set(lines[box.slot])))
+            if box.kind in ("title", "para") and box.slot in lines else box
+            for box in found.values()]
 
 
 def cache_dir(out) -> Path:
@@ -131,6 +138,11 @@ def is_cached(directory: Path, key: str) -> bool:
     return pdf.is_file() and boxes.is_file()
 
 
+class Misfit(Exception):
+    """A filled text would not take the room its blank form keeps (more or fewer lines, or
+    across a page break): the document is laid out on its own instead."""
+
+
 class FormFiller:
     """Blank forms laid out once per process (and kept on disk), filled per document."""
 
@@ -139,13 +151,14 @@ class FormFiller:
         self._docx = docx_writer_factory
         self.cache_dir = cache_dir
         self.forms: dict[str, BlankForm] = {}
+        self._stamps: dict[tuple, tuple] = {}  # a cell's text laid out once: (pikepdf.Pdf, its page as XObject)
 
     # --- the blank form ------------------------------------------------------------------------
     def blank(self, base: DocumentView, need_docx: bool = False) -> BlankForm:
         key = view_key(base)
         form = self.forms.get(key) or self._load(key)
         if form is None:
-            document = self.pdf._layout(self.pdf.html(base))
+            document = self.pdf._layout(self.pdf.html(base), base.kind)
             form = BlankForm(document.write_pdf(), len(document.pages),
                              [(p.width, p.height) for p in document.pages], slot_boxes(document))
             self._store(key, form)
@@ -181,68 +194,199 @@ class FormFiller:
 
     # --- filling ---------------------------------------------------------------------------------
     def fill_pdf(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
+        """The document: its blank form with its texts stamped on. A letter's first part (its
+        wording differs per region) is laid out on its own and goes before its form's pages.
+        Raises ``Misfit`` when a text would not take the room its form keeps."""
         import pikepdf
 
+        if view.kind == "letter":
+            return self._fill_letter(view, base)
         form = self.blank(base)
+        pdf = pikepdf.open(io.BytesIO(form.pdf))
+        self._stamp(pdf, form, view)
+        return self._save(pdf, view.title), form.pages
+
+    def _fill_letter(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
+        import pikepdf
+
+        from .documents import letter_form_at
+
+        first, pages = self.pdf.render(replace(view, sections=view.sections[:1]))
+        if pages != base.extra["form"].key[4]:  # the plan's estimate was off: the form after
+            base = letter_form_at(base, pages)      # as many pages as the first part has
+        form = self.blank(base)
+        pdf = pikepdf.open(io.BytesIO(first))
+        blank = pikepdf.open(io.BytesIO(form.pdf))
+        pdf.pages.extend(blank.pages[pages:])
+        self._stamp(pdf, form, view)
+        title = next((b for b in form.boxes if b.slot == "title"), None)
+        if title is not None:  # the attachment's title in the outline, as a full layout has it
+            with pdf.open_outline() as outline:
+                height = form.page_sizes[title.page][1] * 0.75
+                item = pikepdf.OutlineItem(view.extra["form"].values["title"], pikepdf.Array(
+                    [pdf.pages[title.page].obj, pikepdf.Name.XYZ, round(title.x * 0.75, 6),
+                     round(height - title.y * 0.75, 6), 0]))
+                (outline.root[-1].children if outline.root else outline.root).append(item)
+        return self._save(pdf, view.title), form.pages
+
+    def _stamp(self, pdf, form: BlankForm, view: DocumentView) -> None:
+        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers)."""
+        import pikepdf
+
         values = view.extra["form"].values
         layout = self.pdf.layout
         line_px = layout.sizes_pt.table * layout.table.line_height * 96 / 72
         pages: dict[int, list[tuple[SlotBox, list[str], float]]] = {}
+        stamps: dict[int, list[tuple[tuple, float, float]]] = {}
         for box in form.boxes:
             text = values.get(box.slot, "")
             if text:
+                if box.pages > 1:
+                    raise Misfit(box.slot)
                 lines = text.split("\n")
                 top = box.y
                 if box.kind == "cell":  # centred, as the table sets it (vertical-align: middle)
                     rows = cell_text_lines(lines, box.width / PX_PER_MM, layout)
                     top = box.y + (box.height - rows * line_px) / 2
+                    # a cell's text (a rating) is set once per process and placed where it goes
+                    stamp = (tuple(form.page_sizes[box.page]), box.classes, box.width, tuple(lines))
+                    stamps.setdefault(box.page, []).append((stamp, box.x, top))
+                    continue
                 pages.setdefault(box.page, []).append((box, lines, top))
+        for number, placed in stamps.items():
+            _place_stamps(pdf, number, [(self._stamp_sheet(key), x, y) for key, x, y in placed])
         order = sorted(pages)
-        pdf = pikepdf.open(io.BytesIO(form.pdf))
-        if order:
+        if not order:
+            return
+        from .writers.pdf import environment
+        html = environment().get_template("overlay.html.j2").render(
+            pages=[(form.page_sizes[n], pages[n]) for n in order], title=view.title)
+        layer = self.pdf._layout(html, "overlay")
+        reserved = {box.slot: box.lines for box in form.boxes if box.lines}
+        if reserved:  # each filled text takes the lines its form keeps room for
+            from weasyprint.formatting_structure import boxes as wboxes
+            found: dict[str, int] = {}
+            for page in layer.pages:
+                for box in page._page_box.descendants(placeholders=True):  # positioned boxes too
+                    if isinstance(box, wboxes.LineBox) and box.element is not None:
+                        slot = box.element.get("data-slot")
+                        if slot in reserved:
+                            found[slot] = found.get(slot, 0) + 1
+            for slot, lines in reserved.items():
+                if values.get(slot) and found.get(slot) != lines:
+                    raise Misfit(f"{slot}: {found.get(slot)} lines, {lines} kept")
+        overlay = pikepdf.open(io.BytesIO(layer.write_pdf()))
+        for index, number in enumerate(order):
+            _lay_over(pdf.pages[number], overlay.pages[index], number)
+        self.pdf._check_glyphs(html)
+
+    def _stamp_sheet(self, key: tuple):
+        """One cell's text laid out alone at the top left of a page of the form's size (alone:
+        its fonts' subsets hold its own glyphs only, whatever else the process stamped)."""
+        sheet = self._stamps.get(key)
+        if sheet is None:
+            import hashlib
+
+            import pikepdf
+
+            from .fingerprint import environment as made_with
             from .writers.pdf import environment
+            size, classes, width, lines = key
+            box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
             html = environment().get_template("overlay.html.j2").render(
-                pages=[(form.page_sizes[n], pages[n]) for n in order], title=view.title)
-            layer = self.pdf._layout(html)
-            overlay = pikepdf.open(io.BytesIO(layer.write_pdf()))
-            for index, number in enumerate(order):
-                _lay_over(pdf.pages[number], overlay.pages[index], number)
+                pages=[(size, [(box, list(lines), 0.0)])], title="")
             self.pdf._check_glyphs(html)
-        pdf.docinfo["/Title"] = view.title
+            # kept with the forms: a build that renders a few documents sets none again
+            path = None if self.cache_dir is None else self.cache_dir / (
+                "stamp-" + hashlib.sha256((made_with("pdf") + html).encode()).hexdigest()[:32] + ".pdf")
+            data = None
+            if path is not None and path.is_file():
+                data = path.read_bytes()
+            if data is None:
+                data = self.pdf._layout(html, "overlay").write_pdf()
+                if path is not None:
+                    from .output import atomic_write
+                    atomic_write(path, data)
+            try:
+                sheet = pikepdf.open(io.BytesIO(data))
+            except pikepdf.PdfError:  # a damaged cache entry: set again
+                sheet = pikepdf.open(io.BytesIO(self.pdf._layout(html, "overlay").write_pdf()))
+            sheet = self._stamps[key] = (sheet, sheet.pages[0].as_form_xobject())
+        return sheet[1]
+
+    @staticmethod
+    def _save(pdf, title: str) -> bytes:
+        import pikepdf
+
+        pdf.docinfo["/Title"] = title
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
-        return out.getvalue(), form.pages
+        return out.getvalue()
 
     def fill_docx(self, view: DocumentView, base: DocumentView) -> bytes:
+        """A copy of the blank form's DOCX with its ⟦slot⟧ markers filled. A letter: its first
+        part written on its own, the form's attachment (filled) after it."""
         from .output import normalize_zip
-        from .writers.docx import field_text
 
         form = self.blank(base, need_docx=True)
         values = view.extra["form"].values
+        if view.kind == "letter":
+            own = self._docx().render(replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]))
+            attachment = _fill_tokens(_body_after_first_section(form.docx), values)
+            return normalize_zip(_replace_part(own, "word/document.xml", lambda text: _insert_before_last_section(
+                text, attachment)))
+        form_docx = _replace_part(form.docx, "word/document.xml", lambda text: _fill_tokens(text, values))
+        return normalize_zip(_replace_part(form_docx, "docProps/core.xml", lambda text: text.replace(
+            escape(FORM_TITLE), escape(view.title))))
 
-        def run(match: re.Match) -> str:
-            props, slot, width = match.group(1) or "", match.group(2), match.group(3)
-            value = values.get(slot, "")
-            if width is not None:
-                value = field_text(value, float(width))
-            elif not value:
-                return ""  # an empty cell has no run, as when laid out on its own
-            space = ' xml:space="preserve"' if len(value.strip()) < len(value) else ""
-            return f"<w:r>{props}<w:t{space}>{escape(value)}</w:t></w:r>"
 
-        source = zipfile.ZipFile(io.BytesIO(form.docx))
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-            for info in source.infolist():
-                data = source.read(info.filename)
-                if info.filename == "word/document.xml":
-                    text = _TOKEN_RUN.sub(run, data.decode("utf-8"))
-                    data = text.encode("utf-8")
-                elif info.filename == "docProps/core.xml":
-                    data = data.replace(escape(FORM_TITLE).encode("utf-8"), escape(view.title).encode("utf-8"))
-                target.writestr(info, data)
-        return normalize_zip(out.getvalue())
+def _fill_tokens(text: str, values: dict) -> str:
+    from .writers.docx import field_text
+
+    def run(match: re.Match) -> str:
+        props, slot, width = match.group(1) or "", match.group(2), match.group(3)
+        value = values.get(slot, "")
+        if width is not None:
+            value = field_text(value, float(width))
+        elif not value:
+            return ""  # an empty cell has no run, as when laid out on its own
+        space = ' xml:space="preserve"' if len(value.strip()) < len(value) else ""
+        return f"<w:r>{props}<w:t{space}>{escape(value)}</w:t></w:r>"
+
+    return _TOKEN_RUN.sub(run, text)
+
+
+def _replace_part(docx: bytes, name: str, change) -> bytes:
+    """The package with one XML part changed (``change``: text → text); stored uncompressed,
+    as normalize_zip compresses it once more anyway."""
+    source = zipfile.ZipFile(io.BytesIO(docx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == name:
+                data = change(data.decode("utf-8")).encode("utf-8")
+            info.compress_type = zipfile.ZIP_STORED
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+_SECTION_BREAK = re.compile(r"<w:p>(?:(?!</w:p>).)*?<w:sectPr\b.*?</w:sectPr></w:pPr></w:p>", re.S)
+_LAST_SECTION = "<w:sectPr"
+
+
+def _body_after_first_section(docx: bytes) -> str:
+    """What a blank letter form's body holds after its first section (the pages standing for
+    the letter's first part): the attachment, up to the body's own section properties."""
+    text = zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml").decode("utf-8")
+    first = _SECTION_BREAK.search(text)
+    return text[first.end():text.rindex(_LAST_SECTION)]
+
+
+def _insert_before_last_section(text: str, content: str) -> str:
+    at = text.rindex(_LAST_SECTION)
+    return text[:at] + content + text[at:]
 
 
 def _lay_over(page, layer, number: int) -> None:
@@ -257,6 +401,25 @@ def _lay_over(page, layer, number: int) -> None:
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n", prepend=False)
     page.contents_add(placement, prepend=False)
+    page.contents_coalesce()
+
+
+def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]]) -> None:
+    """Draw each stamp (a page, as a form XObject, whose text sits at its top left) on page
+    ``number``, moved to (x, y) CSS px; fixed resource names, for reproducible bytes."""
+    import pikepdf
+
+    page = pdf.pages[number]
+    names: dict[int, pikepdf.Name] = {}
+    drawn = [b"q\n"]
+    for stamp, x, y in placed:
+        if id(stamp) not in names:
+            names[id(stamp)] = page.add_resource(pdf.copy_foreign(stamp), pikepdf.Name.XObject,
+                                                 name=pikepdf.Name(f"/GWStamp{number}x{len(names)}"))
+        drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[id(stamp)]} Do Q\n".encode())
+    drawn.append(b"Q\n")
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n" + b"".join(drawn), prepend=False)
     page.contents_coalesce()
 
 

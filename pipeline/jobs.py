@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
+
 from . import documents
 from .content import Content
 from .model import AssessmentClass, Region
@@ -25,11 +28,63 @@ def blank_form(content: Content, view):
     return _BLANK_FORMS[key][1]
 
 
+class _Source:
+    """The content and results a build's views are made from. A recipe names it by a token, so
+    a forked worker finds it in the memory it inherited."""
+
+    def __init__(self, content: Content, results=None):
+        self.content, self.results = content, results
+        self.token = next(_TOKENS)
+        _SOURCES[self.token] = self
+
+
+_TOKENS = itertools.count(1)
+_SOURCES: "weakref.WeakValueDictionary[int, _Source]" = weakref.WeakValueDictionary()
+
+
+class Recipe:
+    """How to build one view again (a job lets its view go once fingerprinted): small to send
+    to a worker, which builds the view from the content it inherited when it was forked."""
+
+    def __init__(self, source: _Source, kind: str, region: str | None = None, level: str | None = None):
+        self.source, self.kind, self.region, self.level = source, kind, region, level
+
+    def __getstate__(self):
+        return (self.source.token, self.kind, self.region, self.level)
+
+    def __setstate__(self, state):
+        token, self.kind, self.region, self.level = state
+        self.source = _SOURCES.get(token)
+        if self.source is None:
+            raise RuntimeError("a worker process must be forked from the process that planned the build")
+
+    def __call__(self):
+        content, results = self.source.content, self.source.results
+        region = content.region(self.region) if self.region else None
+        if self.kind == "checklist":
+            return documents.checklist(content.tasks, AssessmentClass(self.level), region)
+        o = documents.outcome(content.rules, region, results.final(region))
+        if self.kind == "report":
+            return documents.report(content.tasks, o, results.sample)
+        index = [r.name for r in content.regions.regions].index(region.name)
+        return documents.letter(content.tasks, content.issuance, index, o, results.sample)
+
+
+def _source(content: Content, results=None) -> _Source:
+    """One source per (content, results) pair while its jobs live."""
+    for source in list(_SOURCES.values()):
+        if source.content is content and source.results is results:
+            return source
+    return _Source(content, results)
+
+
 def checklist_job(content: Content, cls: AssessmentClass, region: Region | None = None) -> Job:
     view = documents.checklist(content.tasks, cls, region)
+    recipe = Recipe(_source(content), "checklist", region.name if region else None, cls.value)
     return Job("checklist", region.name if region else cls.value, view,
                sub="地区" if region else None, level=cls.value,
-               region=region.name if region else None, xlsx=True, base=blank_form(content, view))
+               region=region.name if region else None, xlsx=True, base=blank_form(content, view),
+               recipe=recipe).settle()
 
 
 def split_complete(content: Content, results, names=()) -> tuple[list, list]:
@@ -60,14 +115,16 @@ def missing_message(results, region: Region, missing: list[str], skipped: bool =
 def report_jobs(content: Content, results, regions: list[Region]) -> list[Job]:
     jobs = []
     order = {r.name: i for i, r in enumerate(content.regions.regions)}
+    source = _source(content, results)
     for region in regions:
         o = documents.outcome(content.rules, region, results.final(region))
         common = dict(level=region.assessment_class.value, region=region.name, rating=o.rating.value)
         view = documents.report(content.tasks, o, results.sample)
-        jobs.append(Job("report", region.name, view, base=blank_form(content, view), **common))
-        jobs.append(Job("letter", region.name,
-                        documents.letter(content.tasks, content.issuance, order[region.name], o,
-                                         results.sample), **common))
+        jobs.append(Job("report", region.name, view, base=blank_form(content, view),
+                        recipe=Recipe(source, "report", region.name), **common).settle())
+        letter = documents.letter(content.tasks, content.issuance, order[region.name], o, results.sample)
+        jobs.append(Job("letter", region.name, letter, base=blank_form(content, letter),
+                        recipe=Recipe(source, "letter", region.name), **common).settle())
     return jobs
 
 

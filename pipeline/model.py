@@ -156,6 +156,7 @@ class TaskBook(_Model):
     target_levels: dict[LevelText, list[ClassName]] = Field(min_length=1)
     notice: Notice
     table: TaskTable
+    _tasks_for: dict = PrivateAttr(default_factory=dict)
 
     def tasks(self) -> Iterator[Task]:
         for category in self.table.categories:
@@ -173,7 +174,11 @@ class TaskBook(_Model):
         return any(cls in self.target_levels.get(t, ()) for t in task.targets)
 
     def tasks_for(self, cls: AssessmentClass, pilot: bool = False) -> list[Task]:
-        return [t for t in self.tasks() if self.applies(t, cls, pilot)]
+        # asked for every region, document and results row: worked out once per class
+        found = self._tasks_for.get((cls, pilot))
+        if found is None:
+            found = self._tasks_for[(cls, pilot)] = [t for t in self.tasks() if self.applies(t, cls, pilot)]
+        return list(found)
 
     def tasks_for_region(self, region: "Region") -> list[Task]:
         return self.tasks_for(region.assessment_class, region.pilot)

@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from . import fingerprint
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import fingerprint as fingerprints
 from .output import Entry, OutputDir, normalize_zip
 from .views import DocumentView
 
-FORMATS = ("docx", "pdf", "xlsx", "html")
+FORMATS = ("docx", "pdf", "ofd", "xlsx", "html")
 
 
 @dataclass
 class Job:
-    """One document: its view, where it goes, and what the manifest says of it."""
+    """One document: its view, where it goes, and what the manifest says of it.
+
+    A job with a ``recipe`` builds its view when asked and can let it go (``settle``): the
+    parent of a build keeps one view at a time, whatever the number of regions, and a worker
+    gets the recipe and builds the view itself."""
 
     kind: str
     name: str  # file name without extension
-    view: DocumentView
+    _view: DocumentView | None
     sub: str | None = None  # a sub-folder (e.g. 地区)
     level: str | None = None
     region: str | None = None
     rating: str | None = None
     xlsx: bool = False  # checklists also come as a fillable workbook
     base: DocumentView | None = None  # the blank form this document fills (forms.py)
+    recipe: Callable[[], DocumentView] | None = field(default=None, repr=False)
+    _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def view(self) -> DocumentView:
+        if self._view is None:
+            assert self.recipe is not None
+            self._view = self.recipe()
+        return self._view
+
+    def fingerprint(self, fmt: str) -> str:
+        if fmt not in self._fingerprints:
+            self._fingerprints[fmt] = fingerprints.of_view(self.view, fmt)
+        return self._fingerprints[fmt]
+
+    def settle(self) -> "Job":
+        """Fingerprint the view in every format of the document, then let it go (when it can
+        be built again)."""
+        if self.recipe is not None:
+            self._fingerprints.update(fingerprints.of_formats(self.view, self.default_formats))
+            self._view = None
+        return self
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.recipe is not None:
+            state["_view"] = None  # sent to a worker: the recipe, not the view
+        return state
 
 
     @property
     def default_formats(self) -> tuple[str, ...]:
-        return ("docx", "pdf", "xlsx") if self.xlsx else ("docx", "pdf")
+        return ("docx", "pdf", "ofd", "xlsx") if self.xlsx else ("docx", "pdf", "ofd")
 
     def formats(self, asked: tuple[str, ...] = ()) -> list[str]:
         """The formats asked for that this document has (all of its own by default)."""
@@ -41,7 +75,9 @@ class Renderer:
     def __init__(self):
         self._pdf = None
         self._docx = None
+        self._ofd = None
         self._forms = {}
+        self._imprint_after_blank: dict[str, bool] = {}  # §7.5, by the PDF's fingerprint
 
     def forms(self, out: OutputDir):
         from .forms import FormFiller, cache_dir
@@ -58,6 +94,13 @@ class Renderer:
         return self._pdf
 
     @property
+    def ofd(self):
+        if self._ofd is None:
+            from .writers.ofd import OfdWriter
+            self._ofd = OfdWriter(self.pdf.layout)
+        return self._ofd
+
+    @property
     def docx(self):
         if self._docx is None:
             from .writers.docx import DocxWriter
@@ -70,25 +113,53 @@ class Renderer:
         if job.kind == "form":
             self.forms(out).blank(job.view, need_docx=True)
             return []
-        entries = []
-        for fmt in job.formats(formats):
+        entries = {}
+        wanted = job.formats(formats)
+        fill = job.view.extra.get("form")
+        filled = job.base is not None and fill is not None and fill.fillable
+        made = []  # the PDF, made once: the OFD is written from it (writers/ofd.py)
+
+        def pdf() -> tuple[bytes, int]:
+            if not made:
+                if filled:
+                    from .forms import Misfit
+                    try:
+                        made.append(self.forms(out).fill_pdf(job.view, job.base))
+                    except Misfit:  # a text needs other room than its form keeps: laid out whole
+                        made.append(self.pdf.render(job.view))
+                else:
+                    made.append(self.pdf.render(job.view))
+                    self._imprint_after_blank[job.fingerprint("pdf")] = self.pdf.imprint_after_blank
+            return made[0]
+
+        # §7.5: whether the 版记 page is numbered follows the PDF's layout (a blank page before
+        # it or not); the DOCX takes the same decision, so the PDF is laid out first
+        imprint_after_blank = False
+        if job.view.imprint is not None and "docx" in wanted:
+            key = job.fingerprint("pdf")
+            if key not in self._imprint_after_blank:
+                if {"pdf", "ofd"} & set(wanted) and not filled:
+                    pdf()
+                else:
+                    self.pdf.render(job.view)  # laid out for the decision only
+                    self._imprint_after_blank[key] = self.pdf.imprint_after_blank
+            imprint_after_blank = self._imprint_after_blank[key]
+        for fmt in wanted:
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
-            fill = job.view.extra.get("form")
-            filled = job.base is not None and fill is not None and fill.fillable
-            if fmt == "pdf" and filled:
-                data, pages = self.forms(out).fill_pdf(job.view, job.base)
-            elif fmt == "pdf":
-                data, pages = self.pdf.render(job.view)
+            if fmt == "pdf":
+                data, pages = pdf()
+            elif fmt == "ofd":
+                data, pages = self.ofd.render(job.view, pdf()[0], job.fingerprint("ofd"))
             elif fmt == "docx" and filled:
                 data = self.forms(out).fill_docx(job.view, job.base)
             elif fmt == "docx":
-                data = normalize_zip(self.docx.render(job.view))
+                data = normalize_zip(self.docx.render(job.view, imprint_after_blank=imprint_after_blank))
             elif fmt == "xlsx":
                 from .writers.xlsx import checklist_workbook
                 data = normalize_zip(checklist_workbook(job.view, job.view.extra["table"]))
             else:
                 data = self.pdf.html(job.view).encode("utf-8")
-            entries.append(out.write(path, data, job.kind, fmt, job.level, job.region, pages,
-                                     job.rating, fingerprint.of_view(job.view, fmt)))
-        return entries
+            entries[fmt] = out.write(path, data, job.kind, fmt, job.level, job.region, pages,
+                                     job.rating, job.fingerprint(fmt))
+        return [entries[fmt] for fmt in job.formats(formats)]

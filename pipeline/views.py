@@ -51,6 +51,8 @@ class Paragraph:
     style: str = "body"
     break_at: int | None = None  # a new page starts at this character (pagination.py decides)
     kind: str = "paragraph"
+    slot: str | None = None  # on a form: the text is filled per document (forms.py)
+    reserve: int = 0  # on a blank form: the slot's text is not there, room for this many lines is
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class AttachmentHead:
     title: str
     slot: str | None = None  # on a form: the title is filled per document (forms.py)
     kind: str = "attachment_head"
+    reserve: int = 0  # on a blank form: room for a title of this many lines, not the title
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def pdf(out):
 def test_manifest(out):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     docs = {d["format"]: d for d in manifest["documents"]}
-    assert set(docs) == {"docx", "pdf"}
+    assert set(docs) == {"docx", "pdf", "ofd"}
+    assert docs["ofd"]["pages"] == docs["pdf"]["pages"]
     assert docs["pdf"]["kind"] == "notice" and docs["pdf"]["level"] is None
     assert docs["pdf"]["pages"] == len(pdfplumber.open(out / docs["pdf"]["path"]).pages)
     assert docs["docx"]["pages"] is None
@@ -198,7 +199,8 @@ def test_imprint_on_last_even_page(pdf):
     last = pdf.pages[-1]
     assert len(pdf.pages) % 2 == 0
     text = "".join(c["text"] for c in last.chars)
-    assert text == "吉林省民政厅办公室2016年3月29日印发"             # no page number
+    # right after the attachment's last page, no blank page between: numbered (§7.5)
+    assert text == f"吉林省民政厅办公室2016年3月29日印发— {len(pdf.pages)} —"
     rules = sorted(last.rects + last.lines, key=lambda r: r["top"])
     assert abs(mm(rules[-1]["bottom"]) - 262) < 0.8                  # on the 版心's bottom edge
     assert all(tuple(r["non_stroking_color"] or r["stroking_color"] or (0,))[:1] in ((0,), (0.0,))

@@ -92,8 +92,10 @@ class DocxWriter:
         self.tokens = False
 
     # --- document ---------------------------------------------------------------------
-    def render(self, view: DocumentView, tokens: bool = False) -> bytes:
-        """The DOCX. ``tokens``: a form's slots hold ⟦slot⟧ markers, for forms.py to fill."""
+    def render(self, view: DocumentView, tokens: bool = False, imprint_after_blank: bool = False) -> bytes:
+        """The DOCX. ``tokens``: a form's slots hold ⟦slot⟧ markers, for forms.py to fill.
+        ``imprint_after_blank``: a blank page stands before the 版记 page (as the PDF's layout
+        found), which then carries no page number (§7.5); otherwise it is numbered."""
         self.tokens = tokens
         doc = Document(io.BytesIO(self.reference))
         self.doc = doc
@@ -116,7 +118,7 @@ class DocxWriter:
                 getattr(self, f"_{block.kind}")(block)
         self.pitch = None
         if view.imprint is not None:
-            self._imprint(view.imprint)
+            self._imprint(view.imprint, numbered=not imprint_after_blank)
         self._core(view)
         out = io.BytesIO()
         doc.save(out)
@@ -283,7 +285,7 @@ class DocxWriter:
 
     def _paragraph(self, block) -> None:
         if block.break_at is None:
-            self._para(block.text, block.style)
+            self._para(slot_token(block.slot) if self.tokens and block.slot else block.text, block.style)
             return
         # pagination.py: a new page starts at this character (§7.3.5); one paragraph still
         p = self._para(block.text[:block.break_at], block.style)
@@ -431,16 +433,21 @@ class DocxWriter:
             if center:
                 p.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
-    def _imprint(self, imprint) -> None:
-        """§7.4 版记 on its own even page, its last rule on the bottom edge of the 版心."""
+    def _imprint(self, imprint, numbered: bool = True) -> None:
+        """§7.4 版记 on its own even page, its last rule on the bottom edge of the 版心; §7.5
+        numbered unless a blank page stands before it (the blank page, inserted by the
+        even-page break, carries no footer)."""
         L = self.layout
         section = self.doc.add_section(WD_SECTION.EVEN_PAGE)
         self._page_setup(section, landscape=False, first=False)
-        section.footer.is_linked_to_previous = False
-        section.even_page_footer.is_linked_to_previous = False
-        for footer in (section.footer, section.even_page_footer):
-            for p in footer.paragraphs:
-                _clear_runs(p)
+        if numbered:
+            self._footers(section, no_first=False)
+        else:
+            section.footer.is_linked_to_previous = False
+            section.even_page_footer.is_linked_to_previous = False
+            for footer in (section.footer, section.even_page_footer):
+                for p in footer.paragraphs:
+                    _clear_runs(p)
         lines = []
         if imprint.copy_to:
             lines.append(("copy", f"抄送：{imprint.copy_to}。"))

@@ -46,34 +46,64 @@ def check_harfbuzz_subset() -> None:
             "请运行 make setup，或执行 apt-get install libharfbuzz-subset0。")
 
 
+# The parts of the stylesheet (gongwen.css.j2) each kind of document needs: fewer rules to match
+# per element. The fonts are their own sheet, registered once per process.
+STYLE_PARTS = {
+    "notice": ("page", "file", "body", "attachment", "imprint"),
+    "summary": ("page", "file", "body", "attachment", "imprint"),
+    "letter": ("page", "letter", "body", "attachment"),
+    "checklist": ("page", "attachment"),
+    "report": ("page", "attachment"),
+    "form": ("page", "attachment"),
+    "overlay": ("page", "body", "attachment", "overlay"),  # forms.py: the filled texts
+}
+ALL_PARTS = ("page", "file", "letter", "body", "attachment", "imprint", "overlay")
+
+
 class PdfWriter:
     def __init__(self, layout: Layout | None = None):
         check_harfbuzz_subset()
-        from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
         self.layout = layout or load_layout()
         self.fonts = font_paths(self.layout)
         self.allowed = {p.resolve().as_uri(): p for p in self.fonts.values()}
         self._covered: set[int] | None = None
+        # whether the last document rendered had a blank page before its 版记 (§7.5): the DOCX
+        # of the same view follows this decision
+        self.imprint_after_blank = False
         self.fetcher = _ProjectOnlyFetcher(self.allowed)
         self.font_config = FontConfiguration()
-        css_text = environment().get_template("gongwen.css.j2").render(
-            L=self.layout, font_urls={role: p.resolve().as_uri() for role, p in self.fonts.items()})
-        self.css = CSS(string=css_text, url_fetcher=self.fetcher, font_config=self.font_config,
-                       base_url=HTML_TEMPLATES.as_uri() + "/")
+        self._sheets: dict[tuple[str, ...], object] = {}
+        self.fonts_css = self._sheet(("fonts",))
+
+    def _sheet(self, parts: tuple[str, ...]):
+        """The stylesheet of these parts, parsed once per process."""
+        if parts not in self._sheets:
+            from weasyprint import CSS
+
+            css_text = environment().get_template("gongwen.css.j2").render(
+                L=self.layout, parts=parts,
+                font_urls={role: p.resolve().as_uri() for role, p in self.fonts.items()})
+            self._sheets[parts] = CSS(string=css_text, url_fetcher=self.fetcher, font_config=self.font_config,
+                                      base_url=HTML_TEMPLATES.as_uri() + "/")
+        return self._sheets[parts]
+
+    def stylesheets(self, kind: str) -> list:
+        """The fonts, and the parts of the stylesheet a kind of document needs."""
+        return [self.fonts_css, self._sheet(STYLE_PARTS.get(kind, ALL_PARTS))]
 
     def html(self, view: DocumentView) -> str:
         layout = self.layout
         return environment().get_template("document.html.j2").render(
             doc=view, row_shape=lambda columns, row, spanned: row_shape(columns, row, spanned, layout))
 
-    def _layout(self, html: str):
+    def _layout(self, html: str, kind: str = ""):
         from weasyprint import HTML
 
         return HTML(string=html, url_fetcher=self.fetcher,
                     base_url=HTML_TEMPLATES.as_uri() + "/").render(
-            stylesheets=[self.css], font_config=self.font_config)
+            stylesheets=self.stylesheets(kind), font_config=self.font_config)
 
     def render(self, view: DocumentView) -> tuple[bytes, int]:
         """The PDF bytes and page count.
@@ -82,13 +112,14 @@ class PdfWriter:
         real layout is checked, and when the estimate was off the plan is made again from the
         measured lines and the document laid out once more."""
         html = self.html(view)
-        document = self._layout(html)
+        document = self._layout(html, view.kind)
         if not view.sections[0].landscape and any(b.kind == "signature" for b in view.sections[0].blocks):
             first = measure_first_section(document)
             if first.needs_replan(view.sections[0]):
                 view = paginate(view, self.layout, first.starts(view.sections[0], self.layout.grid.chars))
                 html = self.html(view)
-                document = self._layout(html)
+                document = self._layout(html, view.kind)
+        self.imprint_after_blank = view.imprint is not None and imprint_after_blank(document)
         pdf = document.write_pdf()
         self._check_glyphs(html)
         return pdf, len(document.pages)
@@ -106,6 +137,22 @@ class PdfWriter:
             title = re.search(r"<title>(.*?)</title>", html)
             LOG.warning("《%s》中有字不在 Fandol 字体里，PDF 中会改用系统字体或显示为空框：%s",
                         unescape(title.group(1)) if title else "", "".join(missing))
+
+
+def imprint_after_blank(document) -> bool:
+    """§7.5: when a blank page stands before the 版记 page (the last page), neither is numbered.
+    The blank page's number is off by its ``:blank`` page rule; the 版记 page's is taken off
+    here, after layout. Returns whether it was."""
+    from weasyprint.formatting_structure import boxes
+
+    pages = document.pages
+    if len(pages) < 2 or not pages[-2]._page_box.page_type.blank:
+        return False
+    page_box = pages[-1]._page_box
+    page_box.children = [child for child in page_box.children
+                         if not (isinstance(child, boxes.MarginBox)
+                                 and child.at_keyword in ("@bottom-left", "@bottom-right"))]
+    return True
 
 
 class _ProjectOnlyFetcher:
