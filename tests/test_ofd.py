@@ -390,6 +390,10 @@ def test_byte_reproducible(out, tmp_path):
     Cli(ROOT)("notice", "--format", "ofd", "--out", tmp_path)
     again = (tmp_path / f"{NOTICE}.ofd").read_bytes()
     assert again == (out / f"{NOTICE}.ofd").read_bytes()
+    # a letter (a form: template pages shared within a process) is the same whatever the process
+    # made before it (here: its blank forms and blocks already read, by the first build)
+    Cli(ROOT)("report", "--results", SAMPLE, "--region", REGION, "--format", "ofd", "--out", tmp_path)
+    assert (tmp_path / f"{DOCS['letter']}.ofd").read_bytes() == (out / f"{DOCS['letter']}.ofd").read_bytes()
     # the DocID is the document's, not a random one: a different document has another
     ids = {ofdkit.open(p).info.doc_id for p, _ in [(out / f"{NOTICE}.ofd", 0),
                                                     (out / f"等次函/{REGION}.ofd", 0)]}
