@@ -234,8 +234,8 @@ class FormFiller:
         return self._save(pdf, view.title), form.pages
 
     def _stamp(self, pdf, form: BlankForm, view: DocumentView) -> None:
-        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; each
-        marked as its blank form's first: ``_mark_blank_form``)."""
+        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; pages
+        already marked as the blank form's: ``_mark_blank_form``)."""
         import pikepdf
 
         values = view.extra["form"].values
