@@ -203,6 +203,8 @@ class FormFiller:
             return self._fill_letter(view, base)
         form = self.blank(base)
         pdf = pikepdf.open(io.BytesIO(form.pdf))
+        for page in pdf.pages:
+            _mark_blank_form(page)
         self._stamp(pdf, form, view)
         return self._save(pdf, view.title), form.pages
 
@@ -218,6 +220,8 @@ class FormFiller:
         pdf = pikepdf.open(io.BytesIO(first))
         blank = pikepdf.open(io.BytesIO(form.pdf))
         pdf.pages.extend(blank.pages[pages:])
+        for page in pdf.pages[pages:]:  # (the first part's pages are the letter's own)
+            _mark_blank_form(page)
         self._stamp(pdf, form, view)
         title = next((b for b in form.boxes if b.slot == "title"), None)
         if title is not None:  # the attachment's title in the outline, as a full layout has it
@@ -230,7 +234,8 @@ class FormFiller:
         return self._save(pdf, view.title), form.pages
 
     def _stamp(self, pdf, form: BlankForm, view: DocumentView) -> None:
-        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers)."""
+        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; pages
+        already marked as the blank form's: ``_mark_blank_form``)."""
         import pikepdf
 
         values = view.extra["form"].values
@@ -389,24 +394,36 @@ def _insert_before_last_section(text: str, content: str) -> str:
     return text[:at] + content + text[at:]
 
 
+def _mark_blank_form(page) -> None:
+    """Wrap a page that is its blank form's in q … Q (what is laid over it starts from the page's
+    initial graphics state) marked as the blank form's (pdf_layout.BLANK_FORM): the OFD writer
+    draws that block as a template page shared by every document of the form, and nothing else
+    (a letter's own first part, the texts filled in) becomes one."""
+    from .writers.pdf_layout import BLANK_FORM, BLANK_FORM_END
+
+    page.contents_add(BLANK_FORM, prepend=True)
+    page.contents_add(BLANK_FORM_END, prepend=False)
+    page.contents_coalesce()
+
+
 def _lay_over(page, layer, number: int) -> None:
-    """pikepdf's Page.add_overlay, with a fixed resource name per page (it draws a random one,
-    and the same inputs must give the same bytes). One name per page: WeasyPrint's pages share
-    one resource dictionary."""
+    """pikepdf's Page.add_overlay on a page marked as its blank form's (``_mark_blank_form``:
+    already wrapped in q … Q), with a fixed resource name per page (it draws a random one, and
+    the same inputs must give the same bytes). One name per page: WeasyPrint's pages share one
+    resource dictionary."""
     import pikepdf
 
     formx = layer.as_form_xobject()
     name = page.add_resource(formx, pikepdf.Name.XObject, name=pikepdf.Name(f"/GWFilled{number}"))
     placement = page.calc_form_xobject_placement(formx, name, pikepdf.Rectangle(page.trimbox))
-    page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n", prepend=False)
     page.contents_add(placement, prepend=False)
     page.contents_coalesce()
 
 
 def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]]) -> None:
     """Draw each stamp (a page, as a form XObject, whose text sits at its top left) on page
-    ``number``, moved to (x, y) CSS px; fixed resource names, for reproducible bytes."""
+    ``number`` (marked as its blank form's: wrapped in q … Q), moved to (x, y) CSS px; fixed
+    resource names, for reproducible bytes."""
     import pikepdf
 
     page = pdf.pages[number]
@@ -418,8 +435,7 @@ def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]]) -
                                                  name=pikepdf.Name(f"/GWStamp{number}x{len(names)}"))
         drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[id(stamp)]} Do Q\n".encode())
     drawn.append(b"Q\n")
-    page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n" + b"".join(drawn), prepend=False)
+    page.contents_add(b"".join(drawn), prepend=False)
     page.contents_coalesce()
 
 

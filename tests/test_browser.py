@@ -14,10 +14,12 @@ from pypdf import PdfReader
 
 from pipeline.web import create_app
 
+from .conftest import CHROMIUM as CHROMIUM_PACKAGE, require
 from .test_web import CONTENT, blanks, delete_task_row, filled  # noqa: F401  (fixture)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+# the browser's path, which other browser tests import
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -36,9 +38,9 @@ def server(tmp_path):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "没有找到 Chromium：请运行 make setup-test（安装 Debian 的 chromium）"
+    chromium = require(CHROMIUM_PACKAGE)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        browser = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run", "--disable-sync"])
         yield browser
