@@ -155,7 +155,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     def text(row: int, column: int) -> str:
         return sheet.text(row, column)
 
-    problems: list[Problem] = []  # raised together; read_return keeps them
+    problems: list[Problem] = []  # raised (the form's structure) or, once the rows are read, kept
 
     def value(row: int, column: int, label: str = "") -> str:
         """What a clerk sees in an input cell: a formula's saved value (reported when there is
@@ -326,6 +326,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         cells["task"] = at(row, col["id"])
         out.records.append(Record(Problem(name, cells["task"], ""), region.name, task.id, values["rating"],
                                   values["self_rating"], values["remarks"], cells))
+    out.problems.extend(problems)  # the cells' own problems (a formula without its value), rows read
 
 
 def sheet_rows(rows_with_values: list[int]) -> int:
