@@ -132,12 +132,12 @@ def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tu
     """The blank forms first (each laid out once, by one worker, into the shared cache), then the
     documents laid out on their own, then those filled on a form: by the time a filled document
     is taken up, its form is there for every worker."""
-    from .forms import cache_dir, is_cached, view_key
+    from .forms import cache_dir, is_cached, unmarked, view_key
 
     forms, seen = [], set()
     for job, formats in todo:
         if job.base is not None and {"pdf", "docx"} & set(formats):
-            key = view_key(job.base)
+            key = view_key(unmarked(job.base))  # a report on sample data: its checklist's form
             if key not in seen and not is_cached(cache_dir(out), key):
                 seen.add(key)
                 forms.append((Job("form", "", job.base, base=job.base), ()))

@@ -121,6 +121,17 @@ def slot_boxes(document) -> list[SlotBox]:
             for box in found.values()]
 
 
+def unmarked(base: DocumentView) -> DocumentView:
+    """The blank form without the marks at the top of its pages (样例, 征求意见稿): a report on
+    sample data fills its class's checklist form, the 样例 mark stamped on each page (the PDF;
+    the DOCX form carries its mark, written in its page header). A letter's form keeps its own."""
+    if not base.marks or base.kind == "letter":
+        return base
+    fill = base.extra["form"]
+    return replace(base, sample=False, draft=False,
+                   extra={**base.extra, "form": replace(fill, key=fill.key[:2] + (False,) + fill.key[3:])})
+
+
 def cache_dir(out) -> Path:
     """Where an output folder keeps its laid-out blank forms."""
     return out.root / ".cache" / "forms"
@@ -152,9 +163,14 @@ class FormFiller:
         self.cache_dir = cache_dir
         self.forms: dict[str, BlankForm] = {}
         self._stamps: dict[tuple, tuple] = {}  # a cell's text laid out once: (pikepdf.Pdf, its page as XObject)
+        self._marked_docx: dict[str, bytes] = {}  # a marked form's DOCX (its PDF is the unmarked form's)
 
     # --- the blank form ------------------------------------------------------------------------
     def blank(self, base: DocumentView, need_docx: bool = False) -> BlankForm:
+        plain = unmarked(base)
+        if plain is not base:  # laid out unmarked (shared with the checklists), marks stamped on
+            form = self.blank(plain)
+            return replace(form, docx=self._docx_of_marked(base) if need_docx else None)
         key = view_key(base)
         form = self.forms.get(key) or self._load(key)
         if form is None:
@@ -168,6 +184,24 @@ class FormFiller:
             self._store(key, form)
         self.forms[key] = form
         return form
+
+    def _docx_of_marked(self, base: DocumentView) -> bytes:
+        key = view_key(base)
+        if key not in self._marked_docx:
+            paths = self._paths(key)
+            data = None
+            if paths is not None and paths[2].is_file():
+                try:
+                    data = paths[2].read_bytes()
+                except OSError:
+                    data = None
+            if data is None:
+                from .output import atomic_write, normalize_zip
+                data = normalize_zip(self._docx().render(base, tokens=True))
+                if paths is not None:
+                    atomic_write(paths[2], data)
+            self._marked_docx[key] = data
+        return self._marked_docx[key]
 
     def _paths(self, key: str) -> tuple[Path, Path, Path] | None:
         return None if self.cache_dir is None else cache_paths(self.cache_dir, key)
@@ -204,7 +238,19 @@ class FormFiller:
         form = self.blank(base)
         pdf = pikepdf.open(io.BytesIO(form.pdf))
         self._stamp(pdf, form, view)
+        if unmarked(base) is not base:
+            self._stamp_marks(pdf, form, base.marks)
         return self._save(pdf, view.title), form.pages
+
+    def _stamp_marks(self, pdf, form: BlankForm, marks: list[str]) -> None:
+        """The marks (样例) at the top of every page, as a full layout sets them: a page of the
+        form's size and margins holding the marks alone, laid over each page."""
+        from .writers.pdf import environment
+        for number, size in enumerate(form.page_sizes):
+            html = environment().get_template("marks.html.j2").render(
+                marks=marks, landscape=size[0] > size[1])
+            _place_stamps(pdf, number, [(self._sheet(("marks",) + tuple(marks) + tuple(size), html), 0.0, 0.0)],
+                          prefix="GWMarks")
 
     def _fill_letter(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
         import pikepdf
@@ -283,6 +329,17 @@ class FormFiller:
     def _stamp_sheet(self, key: tuple):
         """One cell's text laid out alone at the top left of a page of the form's size (alone:
         its fonts' subsets hold its own glyphs only, whatever else the process stamped)."""
+        if key in self._stamps:
+            return self._stamps[key][1]
+        from .writers.pdf import environment
+        size, classes, width, lines = key
+        box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
+        html = environment().get_template("overlay.html.j2").render(
+            pages=[(size, [(box, list(lines), 0.0)])], title="")
+        return self._sheet(key, html)
+
+    def _sheet(self, key: tuple, html: str):
+        """A one-page layer laid out once per process (and kept with the forms), as an XObject."""
         sheet = self._stamps.get(key)
         if sheet is None:
             import hashlib
@@ -290,11 +347,6 @@ class FormFiller:
             import pikepdf
 
             from .fingerprint import environment as made_with
-            from .writers.pdf import environment
-            size, classes, width, lines = key
-            box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
-            html = environment().get_template("overlay.html.j2").render(
-                pages=[(size, [(box, list(lines), 0.0)])], title="")
             self.pdf._check_glyphs(html)
             # kept with the forms: a build that renders a few documents sets none again
             path = None if self.cache_dir is None else self.cache_dir / (
@@ -404,7 +456,7 @@ def _lay_over(page, layer, number: int) -> None:
     page.contents_coalesce()
 
 
-def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]]) -> None:
+def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]], prefix: str = "GWStamp") -> None:
     """Draw each stamp (a page, as a form XObject, whose text sits at its top left) on page
     ``number``, moved to (x, y) CSS px; fixed resource names, for reproducible bytes."""
     import pikepdf
@@ -415,7 +467,7 @@ def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]]) -
     for stamp, x, y in placed:
         if id(stamp) not in names:
             names[id(stamp)] = page.add_resource(pdf.copy_foreign(stamp), pikepdf.Name.XObject,
-                                                 name=pikepdf.Name(f"/GWStamp{number}x{len(names)}"))
+                                                 name=pikepdf.Name(f"/{prefix}{number}x{len(names)}"))
         drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[id(stamp)]} Do Q\n".encode())
     drawn.append(b"Q\n")
     page.contents_add(b"q\n", prepend=True)
