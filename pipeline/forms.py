@@ -372,7 +372,10 @@ class FormFiller:
 
         pdf.docinfo["/Title"] = title
         out = io.BytesIO()
+        # the form's streams, compressed already, are copied as they are (not decoded and
+        # compressed again); the new ones (the stamps' placements) are compressed
         pdf.save(out, deterministic_id=True, compress_streams=True,
+                 stream_decode_level=pikepdf.StreamDecodeLevel.none,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
 
@@ -453,7 +456,6 @@ def _lay_over(page, layer, number: int) -> None:
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n", prepend=False)
     page.contents_add(placement, prepend=False)
-    page.contents_coalesce()
 
 
 def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]], prefix: str = "GWStamp") -> None:
@@ -472,7 +474,6 @@ def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]], p
     drawn.append(b"Q\n")
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n" + b"".join(drawn), prepend=False)
-    page.contents_coalesce()
 
 
 _TOKEN_RUN = re.compile(r"<w:r>(<w:rPr>(?:(?!</w:rPr>).)*</w:rPr>)?<w:t>⟦([^⟧|]*)(?:\|([0-9.]+))?⟧</w:t></w:r>")
