@@ -136,7 +136,7 @@ def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tu
 
     forms, seen = [], set()
     for job, formats in todo:
-        if job.base is not None and {"pdf", "docx"} & set(formats):
+        if job.base is not None and {"pdf", "docx", "ofd"} & set(formats):
             key = view_key(unmarked(job.base))  # a report on sample data: its checklist's form
             if key not in seen and not is_cached(cache_dir(out), key):
                 seen.add(key)
@@ -228,11 +228,13 @@ def _preload(formats: set[str]) -> None:
     """Import the writers the workers will use, just before forking them: they inherit the
     modules (and share their pages) instead of importing them each. Only when there is work to
     fork for: planning, and a build with nothing to do, import none of them."""
-    if formats & {"pdf", "docx", "html"}:
+    if formats & {"pdf", "docx", "ofd", "html"}:
         import pikepdf  # noqa: F401
         from .writers import pdf  # noqa: F401  (WeasyPrint)
         from .writers import docx  # noqa: F401
         import weasyprint  # noqa: F401
+    if "ofd" in formats:
+        from .writers import ofd  # noqa: F401  (fontTools)
     if "xlsx" in formats:
         from .writers import xlsx  # noqa: F401  (openpyxl)
 

@@ -213,8 +213,8 @@ def tasks(content_path, regions_path, level, region_name, as_json):
         click.echo(f"{t.id:>5}  {book.category_of(t).name}｜{t.name}")
 
 
-DOCUMENT_FORMATS = ("docx", "pdf", "html")
-CHECKLIST_FORMATS = ("docx", "pdf", "xlsx", "html")
+DOCUMENT_FORMATS = ("docx", "pdf", "ofd", "html")
+CHECKLIST_FORMATS = ("docx", "pdf", "ofd", "xlsx", "html")
 
 
 @main.command()
@@ -385,7 +385,7 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
     from .output import OutputDir
 
     started = time.perf_counter()
-    if "pdf" in (formats or ("pdf",)):
+    if {"pdf", "ofd"} & set(formats or ("pdf",)):
         check_system()
     content, results = load_for_results(content_path, regions_path, results_path)
     jobs, incomplete, gaps = all_jobs(content, results)

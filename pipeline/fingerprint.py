@@ -21,6 +21,8 @@ from .layout import TEMPLATES, font_paths, load_layout
 # The wording templates (templates/text/) are not here: what they say is in the views.
 INPUTS = {
     "pdf": (("layout.yaml", "html"), ("weasyprint", "pydyf", "pikepdf", "Jinja2"), True),
+    # an OFD is written from its PDF (writers/ofd.py): the PDF's inputs, and fontTools (TrueType faces)
+    "ofd": (("layout.yaml", "html"), ("weasyprint", "pydyf", "pikepdf", "Jinja2", "fonttools"), True),
     "html": (("layout.yaml", "html"), ("Jinja2",), False),
     "docx": (("layout.yaml", "docx"), ("python-docx",), False),
     "xlsx": ((), ("openpyxl",), False),
@@ -40,6 +42,9 @@ def environment(fmt: str) -> str:
     if fmt == "xlsx":  # the workbook is made up in code (its cells, validation, comment), not templates
         from .writers import xlsx
         digest.update(Path(xlsx.__file__).read_bytes())
+    if fmt == "ofd":  # likewise the OFD: written in code from the PDF's content streams
+        for name in ("ofd.py", "ofd_fonts.py", "pdf_layout.py"):
+            digest.update((Path(__file__).parent / "writers" / name).read_bytes())
     for entry in templates:
         root = TEMPLATES / entry
         for path in sorted([root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]):

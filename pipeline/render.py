@@ -9,7 +9,7 @@ from . import fingerprint as fingerprints
 from .output import Entry, OutputDir, normalize_zip
 from .views import DocumentView
 
-FORMATS = ("docx", "pdf", "xlsx", "html")
+FORMATS = ("docx", "pdf", "ofd", "xlsx", "html")
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Job:
 
     @property
     def default_formats(self) -> tuple[str, ...]:
-        return ("docx", "pdf", "xlsx") if self.xlsx else ("docx", "pdf")
+        return ("docx", "pdf", "ofd", "xlsx") if self.xlsx else ("docx", "pdf", "ofd")
 
     def formats(self, asked: tuple[str, ...] = ()) -> list[str]:
         """The formats asked for that this document has (all of its own by default)."""
@@ -75,6 +75,7 @@ class Renderer:
     def __init__(self):
         self._pdf = None
         self._docx = None
+        self._ofd = None
         self._forms = {}
         self._imprint_after_blank: dict[str, bool] = {}  # §7.5, by the PDF's fingerprint
 
@@ -93,6 +94,13 @@ class Renderer:
         return self._pdf
 
     @property
+    def ofd(self):
+        if self._ofd is None:
+            from .writers.ofd import OfdWriter
+            self._ofd = OfdWriter(self.pdf.layout)
+        return self._ofd
+
+    @property
     def docx(self):
         if self._docx is None:
             from .writers.docx import DocxWriter
@@ -107,31 +115,42 @@ class Renderer:
             return []
         entries = {}
         wanted = job.formats(formats)
+        fill = job.view.extra.get("form")
+        filled = job.base is not None and fill is not None and fill.fillable
+        made = []  # the PDF, made once: the OFD is written from it (writers/ofd.py)
+
+        def pdf() -> tuple[bytes, int]:
+            if not made:
+                if filled:
+                    from .forms import Misfit
+                    try:
+                        made.append(self.forms(out).fill_pdf(job.view, job.base))
+                    except Misfit:  # a text needs other room than its form keeps: laid out whole
+                        made.append(self.pdf.render(job.view))
+                else:
+                    made.append(self.pdf.render(job.view))
+                    self._imprint_after_blank[job.fingerprint("pdf")] = self.pdf.imprint_after_blank
+            return made[0]
+
         # §7.5: whether the 版记 page is numbered follows the PDF's layout (a blank page before
-        # it or not); the DOCX takes the same decision, so the PDF goes first
+        # it or not); the DOCX takes the same decision, so the PDF is laid out first
         imprint_after_blank = False
         if job.view.imprint is not None and "docx" in wanted:
-            if "pdf" not in wanted:
-                key = job.fingerprint("pdf")
-                if key not in self._imprint_after_blank:
+            key = job.fingerprint("pdf")
+            if key not in self._imprint_after_blank:
+                if {"pdf", "ofd"} & set(wanted) and not filled:
+                    pdf()
+                else:
                     self.pdf.render(job.view)  # laid out for the decision only
                     self._imprint_after_blank[key] = self.pdf.imprint_after_blank
-                imprint_after_blank = self._imprint_after_blank[key]
-            wanted = sorted(wanted, key=lambda f: f != "pdf")
+            imprint_after_blank = self._imprint_after_blank[key]
         for fmt in wanted:
             path = out.path_for(job.kind, job.name, fmt, job.sub)
             pages = None
-            fill = job.view.extra.get("form")
-            filled = job.base is not None and fill is not None and fill.fillable
-            if fmt == "pdf" and filled:
-                from .forms import Misfit
-                try:
-                    data, pages = self.forms(out).fill_pdf(job.view, job.base)
-                except Misfit:  # a text needs other room than its form keeps: laid out whole
-                    data, pages = self.pdf.render(job.view)
-            elif fmt == "pdf":
-                data, pages = self.pdf.render(job.view)
-                imprint_after_blank = self._imprint_after_blank[job.fingerprint("pdf")] = self.pdf.imprint_after_blank
+            if fmt == "pdf":
+                data, pages = pdf()
+            elif fmt == "ofd":
+                data, pages = self.ofd.render(job.view, pdf()[0], job.fingerprint("ofd"))
             elif fmt == "docx" and filled:
                 data = self.forms(out).fill_docx(job.view, job.base)
             elif fmt == "docx":

@@ -53,9 +53,13 @@ def test_build_twice_byte_identical_and_manifest_exact(small):
     assert sorted(d["path"] for d in manifest) == sorted(n for n in a if n != "manifest.json")
     kinds = {(d["kind"], d["format"]) for d in manifest}
     for kind in ("notice", "checklist", "report", "letter", "summary"):
-        assert (kind, "pdf") in kinds and (kind, "docx") in kinds
+        assert (kind, "pdf") in kinds and (kind, "docx") in kinds and (kind, "ofd") in kinds
     assert ("checklist", "xlsx") in kinds
     assert all(d["pages"] for d in manifest if d["format"] == "pdf")
+    pages = {d["path"]: d["pages"] for d in manifest}
+    for d in manifest:  # every PDF has its OFD, page for page
+        if d["format"] == "pdf":
+            assert pages[d["path"][:-4] + ".ofd"] == d["pages"]
 
 
 def test_failing_document_reported_others_complete(small):

@@ -57,7 +57,8 @@ def pdf(out):
 def test_manifest(out):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     docs = {d["format"]: d for d in manifest["documents"]}
-    assert set(docs) == {"docx", "pdf"}
+    assert set(docs) == {"docx", "pdf", "ofd"}
+    assert docs["ofd"]["pages"] == docs["pdf"]["pages"]
     assert docs["pdf"]["kind"] == "notice" and docs["pdf"]["level"] is None
     assert docs["pdf"]["pages"] == len(pdfplumber.open(out / docs["pdf"]["path"]).pages)
     assert docs["docx"]["pages"] is None

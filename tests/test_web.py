@@ -118,6 +118,11 @@ def test_upload_self_ratings_then_final_ratings(client, blanks):
     assert letter.status_code == 200 and letter.data.startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(letter.data)).pages)
     assert "九台区" in text.replace(" ", "")
+    # and as OFD, offered beside the PDF
+    import ofdkit
+    assert "/letter/ofd\"" in page and "/report/ofd\"" in page
+    ofd = client.get("/region/九台区/letter/ofd")
+    assert ofd.status_code == 200 and "九台区" in ofdkit.extract_text(ofd.data)
     # the history keeps both versions; the upload's can be made current again
     history = re.findall(r'name="version" value="(\d+)"', page)
     assert history

@@ -15,8 +15,8 @@ from . import MAX_FILES, STATUSES, check_password
 
 CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-DOCUMENT_FORMATS = ("pdf", "docx")
-CHECKLIST_FORMATS = ("pdf", "docx", "xlsx")
+DOCUMENT_FORMATS = ("pdf", "ofd", "docx")
+CHECKLIST_FORMATS = ("pdf", "ofd", "docx", "xlsx")
 
 
 def site():

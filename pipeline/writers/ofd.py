@@ -1,0 +1,572 @@
+"""DocumentView + its PDF → OFD (GB/T 33190-2016, 电子文件存储与交换格式 版式文档).
+
+The OFD is written from the PDF this project just made (``pdf_layout.read_pdf``): the same
+glyphs at the same places, page for page, so the two cannot drift. Per page:
+
+- every shown string is a ``TextObject`` (§11.2) with its ``TextCode`` (the characters, in the
+  order the PDF shows them: reading order) and ``DeltaX`` (each glyph's advance, §11.3), in the
+  document's embedded face (§11.1: ``Font`` with ``FontFile``), its colour and size;
+- every painted path (rules, table borders, the red 版头 rule, the 样例 mark's frame) is a
+  ``PathObject`` (§9.1) with its stroke or fill colour and line width, clipped as the PDF clips it.
+
+The package (§7): ``OFD.xml`` (``DocInfo`` with a DocID derived from the inputs, §7.4),
+``Doc_0/Document.xml`` (§7.5), ``PublicRes.xml`` (fonts, TrueType subsets: ofd_fonts.py),
+``Pages/Page_N/Content.xml`` (§7.7), ``CustomTags.xml`` (§16) pointing at ``Tags/gongwen.xml``,
+which names the 公文 elements (GB/T 9704) of the text objects. Every element in the ``ofd:``
+prefix of ``http://www.ofdspec.org/2016``, in the order the standard's schema fixes; the zip with
+fixed timestamps: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from .. import __version__
+from ..layout import Layout, font_paths, load_layout
+from ..views import Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Signature, Title
+from .pdf_layout import CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
+
+NS = "http://www.ofdspec.org/2016"
+TAGS_NS = "urn:gongwen-pipeline:gbt9704-2012:elements"
+KIND_GENRE = {"notice": "通知", "letter": "函", "summary": "通报"}
+# the part of an em above and below the baseline a text object's Boundary takes in (Fandol:
+# ascender 0.88, descender 0.12; a little room for readers that clip to the Boundary)
+ASCENT, DESCENT = 1.0, 0.3
+
+
+def num(value: float) -> str:
+    """A length in mm to 0.001 mm."""
+    text = "%.3f" % value
+    return "0.000" if text == "-0.000" else text
+
+
+def _factor(value: float) -> str:
+    """A matrix factor, to 1e-6."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _color(rgb: tuple[int, int, int]) -> str:
+    return f"{rgb[0]} {rgb[1]} {rgb[2]}"
+
+
+@dataclass(eq=False)
+class _FontUse:
+    id: int
+    role: str
+    name: str  # the family name the DOCX uses (what a reader substitutes)
+    source: str  # the Fandol file the PDF embedded
+    glyphs: set
+    unicodes: set
+
+
+class OfdWriter:
+    """One per process: the layout's faces and their TrueType conversions are loaded once."""
+
+    def __init__(self, layout: Layout | None = None):
+        self.layout = layout or load_layout()
+        self.fonts = {role: str(path) for role, path in font_paths(self.layout).items()}
+        self._cmaps: dict[str, dict[int, int]] = {}
+        # font ids fixed by role (1, 2, …): a page's XML does not depend on which faces others use
+        self.font_ids = {role: n for n, role in enumerate(self.layout.fonts, 1)}
+        self._fragments: dict[int, tuple] = {}  # id(CachedBlock) → (block, XML pieces, texts, usage)
+        self._templates: dict[tuple, dict] = {}  # (id(CachedBlock), k) → a template page (_template)
+
+    def warm(self) -> None:
+        """Load what every document needs once per process: each face's TrueType conversion
+        (HarfBuzz) and character map."""
+        from .ofd_fonts import face
+        for role, source in self.fonts.items():
+            face(source)
+            self._cmap(role)
+
+    def _cmap(self, role: str) -> dict[int, int]:
+        """The face's character → glyph id map (to check each PDF glyph is its character's)."""
+        if role not in self._cmaps:
+            from fontTools.ttLib import TTFont
+            font = TTFont(self.fonts[role], lazy=True)
+            order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
+            self._cmaps[role] = {code: order[name] for code, name in font.getBestCmap().items()}
+        return self._cmaps[role]
+
+    def render(self, view: DocumentView, pdf: bytes, fingerprint: str) -> tuple[bytes, int]:
+        """The OFD bytes and page count. ``fingerprint``: what the document is made from
+        (fingerprint.py); the DocID is derived from it."""
+        pages = read_pdf(pdf)
+        return self.write(view, pages, fingerprint), len(pages)
+
+    # --- the package --------------------------------------------------------------------------
+    def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
+        """A form (a checklist or report: a blank form filled, forms.py) has each page's blank
+        form as a template page (§7.6 TemplatePage: drawn beneath the page), written once per
+        worker and shared by every document of that form; the page itself holds what was filled
+        in. Other documents have all on their pages."""
+        roles = len(self.font_ids)
+        ids = _Ids()
+        ids.max = 2 * roles  # font ids: the faces (1…n), then the faces again for filled texts
+        as_form = view.extra.get("form") is not None
+        templates: list[tuple[int, CachedBlock]] = []  # (page, its blank form block)
+        if as_form:
+            for number, page in enumerate(pages):
+                if page.items and isinstance(page.items[0], CachedBlock):
+                    templates.append((number, page.items[0]))
+        base: dict[str, _FontUse] = {}  # by role
+        filled: dict[str, _FontUse] = {}
+        fonts: dict[str, _FontUse] = {}  # the page contents' fonts, by the PDF's font name
+        on_template = {number for number, _ in templates}
+        for number, page in enumerate(pages):
+            for item in (page.items[1:] if number in on_template else page.items):
+                for run in (item if isinstance(item, CachedBlock) else [item]):
+                    if isinstance(run, GlyphRun) and run.font not in fonts:
+                        role = self._role(run.font)
+                        if as_form:
+                            fonts[run.font] = filled.setdefault(role, self._use(run.font, roles))
+                        else:
+                            fonts[run.font] = base.setdefault(role, self._use(run.font))
+        template_files, template_ids = [], {}
+        for k, (number, block) in enumerate(templates):
+            tid, entry = self._template(k, block)
+            template_ids[number] = tid
+            template_files.append((f"Doc_0/Tpls/Tpl_{k}/Content.xml", entry["xml"]))
+            for role, (glyphs, unicodes) in entry["usage"].items():
+                use = base.setdefault(role, self._use("GW-" + role))
+                use.glyphs |= glyphs
+                use.unicodes |= unicodes
+        page_ids = [ids.next() for _ in pages]
+        contents, objects = [], []  # objects: (page index, object id, text) in painting order
+        for number, page in enumerate(pages):
+            items = page.items[1:] if number in template_ids else page.items
+            contents.append(self._page(number, page, items, ids, fonts, objects, template_ids.get(number)))
+        if ids.max >= TEMPLATE_IDS:
+            raise OverflowError("too many objects for the template id ranges")
+        max_id = max([ids.max] + [TEMPLATE_IDS + k * TEMPLATE_STRIDE + self._template(k, b)[1]["count"] + 1
+                                  for k, (_, b) in enumerate(templates)])
+        tags = tag_objects(view, objects)
+        uses = sorted(list(base.values()) + list(filled.values()), key=lambda u: u.id)
+        files: list = []
+        files.append(("OFD.xml", self._ofd_xml(view, fingerprint).encode()))
+        files.append(("Doc_0/Document.xml",
+                      self._document_xml(pages, page_ids, max_id, bool(uses), bool(tags),
+                                         [(template_ids[n], k) for k, (n, _) in enumerate(templates)]).encode()))
+        if uses:
+            files.append(("Doc_0/PublicRes.xml", self._public_res(uses).encode()))
+            for use in uses:
+                files.append((f"Doc_0/Res/font_{use.id}.ttf", _font_file(use)))
+        files += template_files
+        for number, content in enumerate(contents):
+            files.append((f"Doc_0/Pages/Page_{number}/Content.xml", content.encode()))
+        if tags:
+            files.append(("Doc_0/Tags/CustomTags.xml", self._custom_tags().encode()))
+            files.append(("Doc_0/Tags/gongwen.xml", self._tag_file(tags, page_ids).encode()))
+        return _zip(files)
+
+    def _template(self, k: int, block: CachedBlock) -> tuple[int, dict]:
+        """Template page ``k`` of a document showing this block: its id, XML (compressed once),
+        object count and the glyphs it uses. Its ids are fixed by ``k``: the same file in every
+        document of the form."""
+        key = (id(block), k)
+        entry = self._templates.get(key)
+        if entry is None or entry["block"] is not block:
+            tid = TEMPLATE_IDS + k * TEMPLATE_STRIDE
+            usage: dict[str, _FontUse] = {}
+            parts = []
+            for index, item in enumerate(block, 2):
+                if isinstance(item, GlyphRun):
+                    role = self._role(item.font)
+                    use = usage.setdefault(role, self._use(item.font))
+                    parts.append(self._text(tid + index, item, use))
+                else:
+                    parts.append(_path(tid + index, item))
+            if len(block) + 2 >= TEMPLATE_STRIDE:
+                raise OverflowError("too many objects on one template page")
+            xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
+                   f'<ofd:Layer ID="{tid + 1}" Type="Body">{"".join(parts)}</ofd:Layer></ofd:Content></ofd:Page>\n')
+            entry = {"block": block, "xml": _Deflated.of(xml.encode()), "count": len(block),
+                     "usage": {role: (u.glyphs, u.unicodes) for role, u in usage.items()}}
+            if len(self._templates) > 256:
+                self._templates.clear()
+            self._templates[key] = entry
+        return TEMPLATE_IDS + k * TEMPLATE_STRIDE, entry
+
+    def _use(self, pdf_font: str, offset: int = 0) -> _FontUse:
+        role = self._role(pdf_font)
+        return _FontUse(self.font_ids[role] + offset, role, self.layout.fonts[role].docx, self.fonts[role],
+                        set(), set())
+
+    def _role(self, pdf_font: str) -> str:
+        """The layout's face a PDF font is: the stylesheet names each "GW <role>", WeasyPrint
+        writes "GW-<role>". Any other font is a system face WeasyPrint fell back to for
+        characters the Fandol faces lack (the PDF writer has warned which): their text is written
+        in the body face, which lacks them too, so a reader substitutes (as the PDF shows them)."""
+        role = pdf_font[3:] if pdf_font.startswith("GW-") else None
+        return role if role in self.fonts else "fang"
+
+    def _ofd_xml(self, view: DocumentView, fingerprint: str) -> str:
+        """OFD.xml: the entry file (§7.3, 表 3) and DocInfo (§7.4, 表 4)."""
+        doc_id = hashlib.sha256(f"ofd {fingerprint}".encode()).hexdigest()[:32]
+        date = view.date.isoformat()
+        info = [f"<ofd:DocID>{doc_id}</ofd:DocID>", f"<ofd:Title>{escape(view.title)}</ofd:Title>"]
+        if view.author:
+            info.append(f"<ofd:Author>{escape(view.author)}</ofd:Author>")
+        info += [f"<ofd:CreationDate>{date}</ofd:CreationDate>",
+                 "<ofd:Creator>gongwen-pipeline</ofd:Creator>",
+                 f"<ofd:CreatorVersion>{escape(__version__)}</ofd:CreatorVersion>"]
+        custom = metadata(view)
+        if custom:
+            info.append("<ofd:CustomDatas>" + "".join(
+                f"<ofd:CustomData Name={quoteattr(k)}>{escape(v)}</ofd:CustomData>" for k, v in custom)
+                + "</ofd:CustomDatas>")
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:OFD xmlns:ofd="{NS}" Version="1.0" '
+                f'DocType="OFD"><ofd:DocBody><ofd:DocInfo>{"".join(info)}</ofd:DocInfo>'
+                "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>\n")
+
+    def _document_xml(self, pages, page_ids, max_id: int, has_fonts: bool, has_tags: bool,
+                      templates: list[tuple[int, int]]) -> str:
+        """Document.xml (§7.5, 表 5): CommonData (MaxUnitID, PageArea, PublicRes, TemplatePage),
+        Pages, then CustomTags — in the schema's order."""
+        first = pages[0] if pages else LaidOutPage(210, 297)
+        common = (f"<ofd:CommonData><ofd:MaxUnitID>{max_id}</ofd:MaxUnitID><ofd:PageArea>"
+                  f"<ofd:PhysicalBox>0 0 {num(first.width)} {num(first.height)}</ofd:PhysicalBox>"
+                  "</ofd:PageArea>" + ("<ofd:PublicRes>PublicRes.xml</ofd:PublicRes>" if has_fonts else "")
+                  + "".join(f'<ofd:TemplatePage ID="{tid}" BaseLoc="Tpls/Tpl_{k}/Content.xml"/>'
+                            for tid, k in templates)
+                  + "</ofd:CommonData>")
+        listed = "".join(f'<ofd:Page ID="{pid}" BaseLoc="Pages/Page_{n}/Content.xml"/>'
+                         for n, pid in enumerate(page_ids))
+        tags = "<ofd:CustomTags>Tags/CustomTags.xml</ofd:CustomTags>" if has_tags else ""
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Document xmlns:ofd="{NS}">{common}'
+                f"<ofd:Pages>{listed}</ofd:Pages>{tags}</ofd:Document>\n")
+
+    def _public_res(self, uses: list[_FontUse]) -> str:
+        """PublicRes.xml (§7.9): the fonts (§11.1, 表 44), each with its embedded file."""
+        items = []
+        for use in uses:
+            serif = "false" if use.role == "hei" else "true"
+            items.append(f'<ofd:Font ID="{use.id}" FontName={quoteattr(use.name)} '
+                         f'FamilyName={quoteattr(use.name)} Serif="{serif}">'
+                         f"<ofd:FontFile>font_{use.id}.ttf</ofd:FontFile></ofd:Font>")
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res">'
+                f"<ofd:Fonts>{''.join(items)}</ofd:Fonts></ofd:Res>\n")
+
+    def _custom_tags(self) -> str:
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:CustomTags xmlns:ofd="{NS}">'
+                f'<ofd:CustomTag NameSpace="{TAGS_NS}"><ofd:FileLoc>gongwen.xml</ofd:FileLoc>'
+                "</ofd:CustomTag></ofd:CustomTags>\n")
+
+    def _tag_file(self, tags: list[tuple[str, list[tuple[int, int]]]], page_ids: list[int]) -> str:
+        """The 公文 elements, each with the text objects that show it (§16: ObjectRef)."""
+        body = []
+        for element, refs in tags:
+            inner = "".join(f'<ofd:ObjectRef PageRef="{page_ids[p]}">{oid}</ofd:ObjectRef>' for p, oid in refs)
+            body.append(f"<gw:{element}>{inner}</gw:{element}>")
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<gw:公文 xmlns:gw="{TAGS_NS}" xmlns:ofd="{NS}">'
+                f"{''.join(body)}</gw:公文>\n")
+
+    # --- a page -----------------------------------------------------------------------------------
+    def _page(self, number: int, page: LaidOutPage, items: list, ids: "_Ids", fonts, objects: list,
+              template: int | None) -> str:
+        layer = ids.next()
+        parts = []
+        for item in items:
+            if isinstance(item, CachedBlock):
+                parts.append(self._block(number, item, ids, fonts, objects))
+                continue
+            oid = ids.next()
+            if isinstance(item, GlyphRun):
+                parts.append(self._text(oid, item, fonts[item.font]))
+                objects.append((number, oid, "".join(item.text)))
+            else:
+                parts.append(_path(oid, item))
+        uses = f'<ofd:Template TemplateID="{template}" ZOrder="Background"/>' if template else ""
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}">{uses}<ofd:Area>'
+                f"<ofd:PhysicalBox>0 0 {num(page.width)} {num(page.height)}</ofd:PhysicalBox></ofd:Area>"
+                f'<ofd:Content><ofd:Layer ID="{layer}" Type="Body">{"".join(parts)}</ofd:Layer>'
+                "</ofd:Content></ofd:Page>\n")
+
+    def _block(self, number: int, block: CachedBlock, ids: "_Ids", fonts, objects: list) -> str:
+        """The XML of a block many documents share, written once with placeholder ids."""
+        entry = self._fragments.get(id(block))
+        if entry is None or entry[0] is not block:
+            usage: dict[str, _FontUse] = {}
+            xml, texts = [], []
+            for index, item in enumerate(block):
+                if isinstance(item, GlyphRun):
+                    if item.font not in usage:
+                        usage[item.font] = self._use(item.font)
+                    xml.append(self._text("\x00", item, usage[item.font]))
+                    texts.append((index, "".join(item.text)))
+                else:
+                    xml.append(_path("\x00", item))
+            entry = (block, "".join(xml).split("\x00"), texts, usage)
+            if len(self._fragments) > 160:
+                self._fragments.clear()
+            self._fragments[id(block)] = entry
+        _, pieces, texts, usage = entry
+        base = ids.max + 1
+        ids.max += len(pieces) - 1
+        for name, used in usage.items():
+            fonts[name].glyphs |= used.glyphs
+            fonts[name].unicodes |= used.unicodes
+        for index, text in texts:
+            objects.append((number, base + index, text))
+        out = [pieces[0]]
+        for i, piece in enumerate(pieces[1:]):
+            out.append(str(base + i))
+            out.append(piece)
+        return "".join(out)
+
+    def _check_glyphs(self, run: GlyphRun, cmap: dict[int, int], use: _FontUse) -> None:
+        from .pdf_layout import UnsupportedContent
+
+        for gid, chars in zip(run.glyphs, run.text):
+            if len(chars) != 1:
+                raise UnsupportedContent(f"一个字形对应多个字（“{chars}”），OFD 需要字形变换，暂不支持")
+            code = ord(chars)
+            mapped = cmap.get(code)
+            if mapped is None:
+                # not in the face: the PDF shows a blank box there (the PDF writer has warned which
+                # characters); the OFD keeps the character, which a reader draws as its face's
+                # .notdef or from a system font
+                continue
+            if mapped != gid:
+                raise UnsupportedContent(f"“{chars}”在 PDF 中用了字体的变体字形，OFD 需要字形变换，暂不支持")
+            use.glyphs.add(gid)
+            use.unicodes.add(code)
+
+    def _text(self, oid, run: GlyphRun, use: _FontUse) -> str:
+        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
+        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
+        joined = "".join(run.text)
+        codes = [ord(ch) for ch in joined] if len(joined) == len(run.text) else None
+        if codes is not None and [cmap.get(code) for code in codes] == run.glyphs:
+            use.glyphs.update(run.glyphs)  # (the usual case: every glyph its character's own)
+            use.unicodes.update(codes)
+        else:
+            self._check_glyphs(run, cmap, use)
+        a, b, c, d, e, f = run.matrix
+        text = escape(joined)
+        fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'
+        if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and abs(a + d) < 1e-9:
+            size = run.size * a
+            x0 = e + a * run.origins[0]
+            y = f + d * run.rise
+            left, right = x0 - 0.1 * size, e + a * run.end + 0.1 * size
+            top = y - ASCENT * size
+            origins = run.origins
+            deltas = " ".join(["%.3f" % (a * (q - p)) for p, q in zip(origins, origins[1:])])
+            delta = f' DeltaX="{deltas}"' if deltas else ""
+            return (f'<ofd:TextObject ID="{oid}" Boundary="{num(left)} {num(top)} {num(right - left)} '
+                    f'{num((ASCENT + DESCENT) * size)}" Font="{use.id}" Size="{num(size)}">{fill}'
+                    f'<ofd:TextCode X="{num(x0 - left)}" Y="{num(y - top)}"{delta}>{text}</ofd:TextCode>'
+                    "</ofd:TextObject>")
+        # object space: text space with y down (units of the PDF text space); the CTM maps it to
+        # the Boundary's space
+        size = run.size
+        lo, hi = run.origins[0] - 0.1 * size, run.end + 0.1 * size
+        corners = [(x, y) for x in (lo, hi) for y in (run.rise - DESCENT * size, run.rise + ASCENT * size)]
+        points = [(a * x + c * y + e, b * x + d * y + f) for x, y in corners]
+        left, top = min(p[0] for p in points), min(p[1] for p in points)
+        right, bottom = max(p[0] for p in points), max(p[1] for p in points)
+        ctm = " ".join(num(v) if i >= 4 else _factor(v) for i, v in enumerate((a, b, -c, -d, e - left, f - top)))
+        deltas = " ".join(num(q - p) for p, q in zip(run.origins, run.origins[1:]))
+        delta = f' DeltaX="{deltas}"' if deltas else ""
+        return (f'<ofd:TextObject ID="{oid}" Boundary="{num(left)} {num(top)} {num(right - left)} '
+                f'{num(bottom - top)}" CTM="{ctm}" Font="{use.id}" Size="{num(size)}">{fill}'
+                f'<ofd:TextCode X="{num(run.origins[0])}" Y="{num(-run.rise)}"{delta}>{text}</ofd:TextCode>'
+                "</ofd:TextObject>")
+
+
+def _path(oid, shape: Shape) -> str:
+    """A PathObject (§9.1, 表 35): AbbreviatedData relative to the Boundary (§9.3.2)."""
+    xs, ys = [], []
+    for sub in shape.subpaths:
+        for seg in sub:
+            xs += seg[1::2]
+            ys += seg[2::2]
+    pad = shape.line_width / 2 if shape.stroke else 0.0
+    left, top = min(xs) - pad, min(ys) - pad
+    width, height = max(xs) + pad - left, max(ys) + pad - top
+    data = []
+    for sub in shape.subpaths:
+        for seg in sub:
+            if seg[0] == "C":
+                data.append("C")
+            else:
+                coords = " ".join(num(v - (left if i % 2 == 0 else top)) for i, v in enumerate(seg[1:]))
+                data.append(f"{seg[0]} {coords}")
+    attrs = [f'ID="{oid}"', f'Boundary="{num(left)} {num(top)} {num(width)} {num(height)}"']
+    if shape.stroke:
+        attrs.append(f'LineWidth="{num(shape.line_width)}"')
+    else:
+        attrs.append('Stroke="false"')
+    if shape.fill:
+        attrs.append('Fill="true"')
+        if shape.even_odd:
+            attrs.append('Rule="Even-Odd"')
+    colors = ""
+    if shape.stroke:
+        colors += f'<ofd:StrokeColor Value="{_color(shape.stroke)}"/>'
+    if shape.fill:
+        colors += f'<ofd:FillColor Value="{_color(shape.fill)}"/>'
+    return (f"<ofd:PathObject {' '.join(attrs)}>{colors}"
+            f"<ofd:AbbreviatedData>{' '.join(data)}</ofd:AbbreviatedData></ofd:PathObject>")
+
+
+class _Ids:
+    """Object ids (ST_ID, §5.4): unique in the document, from 1; MaxUnitID is the largest."""
+
+    def __init__(self):
+        self.max = 0
+
+    def next(self) -> int:
+        self.max += 1
+        return self.max
+
+
+TEMPLATE_IDS = 1_000_000  # template k's ids: TEMPLATE_IDS + k × TEMPLATE_STRIDE + i
+TEMPLATE_STRIDE = 100_000
+
+
+class _Deflated:
+    """A file's bytes deflated once (raw deflate, level 1), with its CRC and size: kept for files
+    many documents share (template pages, font subsets) and copied into each package as is."""
+
+    __slots__ = ("data", "crc", "size")
+
+    def __init__(self, data: bytes, crc: int, size: int):
+        self.data, self.crc, self.size = data, crc, size
+
+    @classmethod
+    def of(cls, raw: bytes) -> "_Deflated":
+        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+        return cls(packer.compress(raw) + packer.flush(), zlib.crc32(raw), len(raw))
+
+
+_FONT_FILES: dict[tuple, _Deflated] = {}
+
+
+def _font_file(use: _FontUse) -> _Deflated:
+    """The face subset to these glyphs, deflated (kept: every document of a form has the same)."""
+    from .ofd_fonts import face
+
+    key = (use.source, tuple(sorted(use.glyphs)), tuple(sorted(use.unicodes)))
+    found = _FONT_FILES.get(key)
+    if found is None:
+        found = _Deflated.of(face(use.source).subset(use.unicodes, use.glyphs))
+        if len(_FONT_FILES) >= 64:
+            _FONT_FILES.pop(next(iter(_FONT_FILES)))
+        _FONT_FILES[key] = found
+    return found
+
+
+def _zip(files: list) -> bytes:
+    """A zip (APPNOTE 6.3: local headers, central directory; deflated entries, fixed time
+    2000-01-01 00:00), from bytes or from already deflated files."""
+    out = io.BytesIO()
+    central = []
+    dos_time, dos_date = 0, (2000 - 1980) << 9 | 1 << 5 | 1
+    for name, content in files:
+        entry = content if isinstance(content, _Deflated) else _Deflated.of(content)
+        encoded = name.encode("utf-8")
+        offset = out.tell()
+        # version 20, flags: bit 11 (UTF-8 names), deflate
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, 8, dos_time, dos_date,
+                              entry.crc, len(entry.data), entry.size, len(encoded), 0))
+        out.write(encoded)
+        out.write(entry.data)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, 8, dos_time,
+                                   dos_date, entry.crc, len(entry.data), entry.size, len(encoded),
+                                   0, 0, 0, 0, 0o100644 << 16, offset) + encoded)
+    start = out.tell()
+    directory = b"".join(central)
+    out.write(directory)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory),
+                          start, 0))
+    return out.getvalue()
+
+
+# --- 公文 metadata and element tags --------------------------------------------------------------
+
+def _blocks(view: DocumentView):
+    return [b for section in view.sections for b in section.blocks]
+
+
+def metadata(view: DocumentView) -> list[tuple[str, str]]:
+    """CustomDatas (§7.4): 发文字号, 发文机关, 成文日期, 主送机关, 文种 — those the document has."""
+    from ..views import official_date
+
+    blocks = _blocks(view)
+    number = next((b.number for b in blocks if isinstance(b, Masthead) and b.number), None)
+    addressee = next((b.text for b in blocks if isinstance(b, Addressee)), None)
+    signed = next((b.date for b in blocks if isinstance(b, Signature)), None)
+    items = [("发文字号", number), ("发文机关", view.author or None),
+             ("成文日期", signed or official_date(view.date)), ("主送机关", addressee),
+             ("文种", KIND_GENRE.get(view.kind))]
+    return [(k, v) for k, v in items if v]
+
+
+def _elements(view: DocumentView) -> list[tuple[str, str]]:
+    """The 公文 elements (GB/T 9704-2012 §7) in the order they are laid out, with their text."""
+    found = []
+    for block in _blocks(view):
+        if isinstance(block, Masthead):
+            found.append(("发文机关标志", block.text))
+            if block.number:
+                found.append(("发文字号", block.number))
+        elif isinstance(block, Title):
+            found.append(("标题", "".join(block.lines)))
+        elif isinstance(block, Addressee):
+            found.append(("主送机关", block.text + "："))
+        elif isinstance(block, Paragraph):
+            found.append(("正文", block.text))
+        elif isinstance(block, AttachmentNote):
+            if len(block.titles) == 1:
+                found.append(("附件说明", "附件：" + block.titles[0]))
+            else:
+                found.append(("附件说明", "附件：" + "".join(f"{i}.{t}" for i, t in enumerate(block.titles, 1))))
+        elif isinstance(block, Signature):
+            found.append(("发文机关署名", block.issuer))
+            found.append(("成文日期", block.date))
+    if view.imprint is not None:
+        found.append(("印发机关和印发日期", view.imprint.office + view.imprint.date))
+    return found
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def tag_objects(view: DocumentView, objects: list[tuple[int, int, str]]) -> list[tuple[str, list]]:
+    """Which text objects show which 公文 element: each element's text is found as a run of
+    consecutive text objects (a paragraph's lines, a title's lines; a page number drawn between
+    two lines is passed over), the first such run not yet taken. Objects that belong to no
+    element (page numbers, tables, marks) stay untagged."""
+    squeezed = [_squeeze(text) for _, _, text in objects]
+    used: set[int] = set()
+    tagged = []
+    for element, text in _elements(view):
+        want = _squeeze(text)
+        if not want:
+            continue
+        for i, got in enumerate(squeezed):
+            if i in used or not got or not want.startswith(got):
+                continue
+            refs, rest, j, skipped = [], want, i, 0
+            while j < len(objects) and rest and skipped <= 3:
+                piece = squeezed[j]
+                if piece and j not in used and rest.startswith(piece):
+                    refs.append(j)
+                    rest = rest[len(piece):]
+                elif piece:  # a page number or mark drawn between two lines
+                    skipped += 1
+                j += 1
+            if not rest:
+                used.update(refs)
+                tagged.append((element, [objects[k][:2] for k in refs]))
+                break
+    return tagged

@@ -1,0 +1,188 @@
+"""The fonts an OFD embeds: the PDF's Fandol faces, as TrueType, subset per document.
+
+The Fandol faces are OpenType with CFF (cubic) outlines. OFD readers differ on CFF: some parse
+only TrueType (``glyf``) outlines, some choose the parser by the file's extension, and a reader
+that fails on a face falls back to a system font in silence. So each face is converted once to
+TrueType (fontTools' cu2qu: cubic curves approximated by quadratic ones within 1 font unit, the
+glyph order, metrics and ``cmap`` unchanged) and kept on disk; each document then embeds a
+HarfBuzz subset of it (the glyphs it uses, ``cmap`` for their characters), ~1 ms a face.
+
+The converted faces live in the user's cache (``$GONGWEN_CACHE_DIR``, else
+``$XDG_CACHE_HOME/gongwen-pipeline``, else ``~/.cache/gongwen-pipeline``), named by the source
+font's hash and the fontTools version: conversion takes ~6 s a face, once per machine.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import hashlib
+import io
+import os
+from pathlib import Path
+
+from ..output import atomic_write
+
+CU2QU_MAX_ERR = 1.0  # font units (of 1000 per em): 0.016 mm at 16 pt
+
+
+def cache_root() -> Path:
+    if os.environ.get("GONGWEN_CACHE_DIR"):
+        return Path(os.environ["GONGWEN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gongwen-pipeline"
+
+
+@functools.lru_cache(maxsize=None)
+def _source_hash(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def truetype_path(source: Path) -> Path:
+    """The TrueType conversion of a CFF face, made once (under a lock: parallel workers wait for
+    the one converting) and kept in the cache."""
+    import fontTools
+
+    key = hashlib.sha256(f"{_source_hash(str(source))} fonttools {fontTools.version} "
+                         f"cu2qu {CU2QU_MAX_ERR}".encode()).hexdigest()[:24]
+    target = cache_root() / "ofd-fonts" / f"{source.stem}-{key}.ttf"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.is_file():
+            atomic_write(target, cff_to_truetype(source.read_bytes()))
+    return target
+
+
+def cff_to_truetype(data: bytes) -> bytes:
+    """A CFF-flavoured OpenType font as TrueType: same glyph order, metrics, cmap and names."""
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import TTFont, newTable
+
+    font = TTFont(io.BytesIO(data))
+    if "CFF " not in font:
+        return data
+    order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(None)
+        # CFF contours run counter-clockwise, TrueType's clockwise: reverse them
+        glyph_set[name].draw(Cu2QuPen(pen, CU2QU_MAX_ERR, reverse_direction=True))
+        glyf.glyphs[name] = pen.glyph()
+    font["glyf"] = glyf
+    font["loca"] = newTable("loca")
+    for tag in ("CFF ", "VORG"):
+        if tag in font:
+            del font[tag]
+    maxp = font["maxp"]
+    maxp.tableVersion = 0x00010000
+    for attr, value in (("maxZones", 1), ("maxTwilightPoints", 0), ("maxStorage", 0),
+                        ("maxFunctionDefs", 0), ("maxInstructionDefs", 0), ("maxStackElements", 0),
+                        ("maxSizeOfInstructions", 0), ("maxComponentElements", 0)):
+        setattr(maxp, attr, value)
+    font["head"].glyphDataFormat = 0
+    post = font["post"]
+    post.formatType = 3.0  # no glyph names: a CJK face has thousands of uniXXXX names
+    post.extraNames = []
+    post.mapping = {}
+    font.sfntVersion = "\x00\x01\x00\x00"
+    out = io.BytesIO()
+    font.save(out, reorderTables=True)
+    return out.getvalue()
+
+
+# --- HarfBuzz subsetting (libharfbuzz-subset, already required for the PDF) -------------------
+
+_CDEF = """
+typedef struct hb_blob_t hb_blob_t;
+typedef struct hb_face_t hb_face_t;
+typedef struct hb_set_t hb_set_t;
+typedef struct hb_subset_input_t hb_subset_input_t;
+typedef uint32_t hb_codepoint_t;
+typedef void (*hb_destroy_func_t) (void *user_data);
+hb_blob_t *hb_blob_create (const char *data, unsigned int length, int mode, void *user_data,
+                           hb_destroy_func_t destroy);
+void hb_blob_destroy (hb_blob_t *blob);
+const char *hb_blob_get_data (hb_blob_t *blob, unsigned int *length);
+hb_face_t *hb_face_create (hb_blob_t *blob, unsigned int index);
+void hb_face_destroy (hb_face_t *face);
+hb_blob_t *hb_face_reference_blob (hb_face_t *face);
+void hb_set_add (hb_set_t *set, hb_codepoint_t codepoint);
+hb_subset_input_t *hb_subset_input_create_or_fail (void);
+void hb_subset_input_destroy (hb_subset_input_t *input);
+hb_set_t *hb_subset_input_glyph_set (hb_subset_input_t *input);
+hb_set_t *hb_subset_input_unicode_set (hb_subset_input_t *input);
+hb_set_t *hb_subset_input_set (hb_subset_input_t *input, int set_type);
+void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned value);
+hb_face_t *hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
+"""
+HB_MEMORY_MODE_READONLY = 1
+HB_SUBSET_FLAGS_NO_HINTING = 0x1
+HB_SUBSET_SETS_DROP_TABLE_TAG = 3
+# tables an OFD reader does not use to draw placed glyphs (the layout is already done)
+DROPPED_TABLES = (b"GSUB", b"GPOS", b"GDEF", b"BASE", b"JSTF", b"DSIG", b"vhea", b"vmtx")
+
+
+@functools.lru_cache(maxsize=1)
+def _harfbuzz():
+    import ctypes.util
+
+    from cffi import FFI
+
+    ffi = FFI()
+    ffi.cdef(_CDEF)
+    hb = ffi.dlopen(ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0")
+    hbs = ffi.dlopen(ctypes.util.find_library("harfbuzz-subset") or "libharfbuzz-subset.so.0")
+    return ffi, hb, hbs
+
+
+class Face:
+    """A TrueType face held by HarfBuzz for the life of the process."""
+
+    def __init__(self, data: bytes):
+        ffi, hb, _ = _harfbuzz()
+        self._data = ffi.new("char[]", data)  # kept alive: the blob points into it
+        blob = hb.hb_blob_create(self._data, len(data), HB_MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
+        self.face = ffi.gc(hb.hb_face_create(blob, 0), hb.hb_face_destroy)
+        hb.hb_blob_destroy(blob)
+
+    def subset(self, unicodes: set[int], glyphs: set[int]) -> bytes:
+        """The face with only these glyphs (and .notdef), and ``cmap`` entries for these characters."""
+        ffi, hb, hbs = _harfbuzz()
+        plan = ffi.gc(hbs.hb_subset_input_create_or_fail(), hbs.hb_subset_input_destroy)
+        if plan == ffi.NULL:
+            raise MemoryError("HarfBuzz subset input")
+        unicode_set = hbs.hb_subset_input_unicode_set(plan)
+        for code in sorted(unicodes):
+            hb.hb_set_add(unicode_set, code)
+        glyph_set = hbs.hb_subset_input_glyph_set(plan)
+        for gid in sorted(glyphs):
+            hb.hb_set_add(glyph_set, gid)
+        drop = hbs.hb_subset_input_set(plan, HB_SUBSET_SETS_DROP_TABLE_TAG)
+        for tag in DROPPED_TABLES:
+            hb.hb_set_add(drop, int.from_bytes(tag, "big"))
+        hbs.hb_subset_input_set_flags(plan, HB_SUBSET_FLAGS_NO_HINTING)
+        face = hbs.hb_subset_or_fail(self.face, plan)
+        if face == ffi.NULL:
+            raise RuntimeError("HarfBuzz could not subset the face")
+        face = ffi.gc(face, hb.hb_face_destroy)
+        blob = hb.hb_face_reference_blob(face)
+        try:
+            length = ffi.new("unsigned int *")
+            data = hb.hb_blob_get_data(blob, length)
+            return bytes(ffi.buffer(data, length[0]))
+        finally:
+            hb.hb_blob_destroy(blob)
+
+
+@functools.lru_cache(maxsize=None)
+def face(source: str) -> Face:
+    """The TrueType face converted from this source font (per process)."""
+    return Face(truetype_path(Path(source)).read_bytes())
