@@ -237,20 +237,21 @@ class FormFiller:
             return self._fill_letter(view, base)
         form = self.blank(base)
         pdf = pikepdf.open(io.BytesIO(form.pdf))
-        self._stamp(pdf, form, view)
-        if unmarked(base) is not base:
-            self._stamp_marks(pdf, form, base.marks)
+        marks = self._marks(form, base.marks) if unmarked(base) is not base else {}
+        self._stamp(pdf, form, view, marks)
         return self._save(pdf, view.title), form.pages
 
-    def _stamp_marks(self, pdf, form: BlankForm, marks: list[str]) -> None:
+    def _marks(self, form: BlankForm, marks: list[str]) -> dict[int, list]:
         """The marks (样例) at the top of every page, as a full layout sets them: a page of the
-        form's size and margins holding the marks alone, laid over each page."""
+        form's size and margins holding the marks alone, drawn on each page with its stamps."""
         from .writers.pdf import environment
+        found = {}
         for number, size in enumerate(form.page_sizes):
             html = environment().get_template("marks.html.j2").render(
                 marks=marks, landscape=size[0] > size[1])
-            _place_stamps(pdf, number, [(self._sheet(("marks",) + tuple(marks) + tuple(size), html), 0.0, 0.0)],
-                          prefix="GWMarks")
+            key = ("marks",) + tuple(marks) + tuple(size)
+            found[number] = [(key, self._sheet(key, html), 0.0, 0.0)]
+        return found
 
     def _fill_letter(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
         import pikepdf
@@ -275,8 +276,9 @@ class FormFiller:
                 (outline.root[-1].children if outline.root else outline.root).append(item)
         return self._save(pdf, view.title), form.pages
 
-    def _stamp(self, pdf, form: BlankForm, view: DocumentView) -> None:
-        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers)."""
+    def _stamp(self, pdf, form: BlankForm, view: DocumentView, marks: dict | None = None) -> None:
+        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers);
+        ``marks``: more stamps by page (the 样例 mark), drawn with the cells' ones."""
         import pikepdf
 
         values = view.extra["form"].values
@@ -299,8 +301,10 @@ class FormFiller:
                     stamps.setdefault(box.page, []).append((stamp, box.x, top))
                     continue
                 pages.setdefault(box.page, []).append((box, lines, top))
-        for number, placed in stamps.items():
-            _place_stamps(pdf, number, [(self._stamp_sheet(key), x, y) for key, x, y in placed])
+        marks = marks or {}
+        for number in sorted(set(stamps) | set(marks)):
+            _place_stamps(pdf, number, [(key, self._stamp_sheet(key), x, y) for key, x, y in stamps.get(number, [])]
+                          + marks.get(number, []))
         order = sorted(pages)
         if not order:
             return
@@ -372,8 +376,8 @@ class FormFiller:
 
         pdf.docinfo["/Title"] = title
         out = io.BytesIO()
-        # the form's streams, compressed already, are copied as they are (not decoded and
-        # compressed again); the new ones (the stamps' placements) are compressed
+        # streams compressed already (fonts, the stamps) are copied as they are, not decoded
+        # and compressed again; the pages' new content streams are compressed
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  stream_decode_level=pikepdf.StreamDecodeLevel.none,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
@@ -456,24 +460,31 @@ def _lay_over(page, layer, number: int) -> None:
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n", prepend=False)
     page.contents_add(placement, prepend=False)
+    page.contents_coalesce()
 
 
-def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]], prefix: str = "GWStamp") -> None:
+def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, float]]) -> None:
     """Draw each stamp (a page, as a form XObject, whose text sits at its top left) on page
-    ``number``, moved to (x, y) CSS px; fixed resource names, for reproducible bytes."""
+    ``number``, moved to (x, y) CSS px. Each stamp's resource name comes from what it shows (its
+    key): reproducible bytes, and the same drawing bytes always mean the same texts (the OFD
+    writer reuses what it read of a content stream it has seen)."""
+    import hashlib
+
     import pikepdf
 
     page = pdf.pages[number]
-    names: dict[int, pikepdf.Name] = {}
+    names: dict[tuple, pikepdf.Name] = {}
     drawn = [b"q\n"]
-    for stamp, x, y in placed:
-        if id(stamp) not in names:
-            names[id(stamp)] = page.add_resource(pdf.copy_foreign(stamp), pikepdf.Name.XObject,
-                                                 name=pikepdf.Name(f"/{prefix}{number}x{len(names)}"))
-        drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[id(stamp)]} Do Q\n".encode())
+    for key, stamp, x, y in placed:
+        if key not in names:
+            name = "/GWStamp" + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:16]
+            names[key] = page.add_resource(pdf.copy_foreign(stamp), pikepdf.Name.XObject,
+                                           name=pikepdf.Name(name))
+        drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[key]} Do Q\n".encode())
     drawn.append(b"Q\n")
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n" + b"".join(drawn), prepend=False)
+    page.contents_coalesce()
 
 
 _TOKEN_RUN = re.compile(r"<w:r>(<w:rPr>(?:(?!</w:rPr>).)*</w:rPr>)?<w:t>⟦([^⟧|]*)(?:\|([0-9.]+))?⟧</w:t></w:r>")
