@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup setup-test system system-test run serve test bench clean
+.PHONY: setup setup-test system system-test run serve test bench mutate clean
 
 setup: system $(STAMP)
 
@@ -34,6 +34,11 @@ test: setup-test
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+# mutation score of the modules that hold rules (minutes; not part of `make test`)
+mutate: setup-test
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,mutate]'
+	$(PY) scripts/mutate.py
 
 clean:
 	rm -rf output

@@ -390,6 +390,9 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
     content, results = load_for_results(content_path, regions_path, results_path)
     jobs, incomplete, gaps = all_jobs(content, results)
     out = OutputDir(out_dir)
+    from .freshness import withdraw
+    for path in withdraw(out, jobs):  # a kept file never contradicts the results it was given
+        click.echo(f"已删除与当前考评结果不符的旧文件：{path}", err=True)
     todo, kept = plan(jobs, out, formats, force)
     workers = min(workers or default_workers(), max(1, len(todo)))
     with click.progressbar(length=len(todo), label="生成文档", show_pos=True,
@@ -476,8 +479,11 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
               help="数据目录：数据库（上传的工作簿和考评结果）和生成的文档")
 @click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False), metavar="文件",
               help="登录密码所在的文件（第一行）；设了就每个页面都要登录")
+@click.option("--public-url", metavar="网址",
+              help="其他电脑访问本系统用的网址（如经 HTTPS 反向代理：https://kaoping.example.gov.cn）；"
+                   "只接受发往本机地址或此网址的请求")
 @fail_cleanly
-def serve(content_path, regions_path, host, port, data_dir, password_file):
+def serve(content_path, regions_path, host, port, data_dir, password_file, public_url):
     """在浏览器中收集各地交回的考评表、填写考评等次、生成文档（本机网页）。"""
     if not str(data_dir).strip():
         raise click.BadParameter("数据目录不能为空", param_hint="--data")
@@ -490,13 +496,23 @@ def serve(content_path, regions_path, host, port, data_dir, password_file):
             raise click.BadParameter(f"{password_file} 中没有密码", param_hint="--password-file")
     if host not in LOOPBACK and password is None:
         raise click.UsageError(f"监听 {host} 时其他电脑也能访问，请用 --password-file 设置登录密码。")
+    if public_url is not None:
+        from urllib.parse import urlsplit
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise click.BadParameter("应为 http:// 或 https:// 开头的网址，不带路径", param_hint="--public-url")
+    if host in ("0.0.0.0", "::") and public_url is None:
+        raise click.UsageError(f"监听 {host}（所有网卡）时请用 --public-url 写明其他电脑访问本系统用的网址。")
     content = load_content(content_path, regions_path, need_rating_files=True)
-    from waitress import serve as waitress_serve
-
-    from .web import create_app
-    app = create_app(content, Path(data_dir), password)
-    click.echo(f"请在浏览器中打开 http://{'localhost' if host in LOOPBACK else host}:{port}/ （按 Ctrl-C 停止）")
-    waitress_serve(app, host=host, port=port, threads=8, ident="pipeline")
+    from .web import create_app, make_server
+    app = create_app(content, Path(data_dir), password, host=host, port=port, public_url=public_url)
+    shown = public_url or f"http://{'localhost' if host in LOOPBACK else host}:{port}/"
+    click.echo(f"请在浏览器中打开 {shown} （按 Ctrl-C 停止）")
+    server = make_server(app, host, port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("已停止。", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

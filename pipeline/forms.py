@@ -237,6 +237,8 @@ class FormFiller:
             return self._fill_letter(view, base)
         form = self.blank(base)
         pdf = pikepdf.open(io.BytesIO(form.pdf))
+        for page in pdf.pages:
+            _mark_blank_form(page)
         marks = self._marks(form, base.marks) if unmarked(base) is not base else {}
         self._stamp(pdf, form, view, marks)
         return self._save(pdf, view.title), form.pages
@@ -265,6 +267,8 @@ class FormFiller:
         pdf = pikepdf.open(io.BytesIO(first))
         blank = pikepdf.open(io.BytesIO(form.pdf))
         pdf.pages.extend(blank.pages[pages:])
+        for page in pdf.pages[pages:]:  # (the first part's pages are the letter's own)
+            _mark_blank_form(page)
         self._stamp(pdf, form, view)
         title = next((b for b in form.boxes if b.slot == "title"), None)
         if title is not None:  # the attachment's title in the outline, as a full layout has it
@@ -277,8 +281,9 @@ class FormFiller:
         return self._save(pdf, view.title), form.pages
 
     def _stamp(self, pdf, form: BlankForm, view: DocumentView, marks: dict | None = None) -> None:
-        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers);
-        ``marks``: more stamps by page (the 样例 mark), drawn with the cells' ones."""
+        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; pages
+        already marked as the blank form's: ``_mark_blank_form``); ``marks``: more stamps by
+        page (the 样例 mark), drawn with the cells' ones."""
         import pikepdf
 
         values = view.extra["form"].values
@@ -448,26 +453,38 @@ def _insert_before_last_section(text: str, content: str) -> str:
     return text[:at] + content + text[at:]
 
 
+def _mark_blank_form(page) -> None:
+    """Wrap a page that is its blank form's in q … Q (what is laid over it starts from the page's
+    initial graphics state) marked as the blank form's (pdf_layout.BLANK_FORM): the OFD writer
+    draws that block as a template page shared by every document of the form, and nothing else
+    (a letter's own first part, the texts filled in) becomes one."""
+    from .writers.pdf_layout import BLANK_FORM, BLANK_FORM_END
+
+    page.contents_add(BLANK_FORM, prepend=True)
+    page.contents_add(BLANK_FORM_END, prepend=False)
+    page.contents_coalesce()
+
+
 def _lay_over(page, layer, number: int) -> None:
-    """pikepdf's Page.add_overlay, with a fixed resource name per page (it draws a random one,
-    and the same inputs must give the same bytes). One name per page: WeasyPrint's pages share
-    one resource dictionary."""
+    """pikepdf's Page.add_overlay on a page marked as its blank form's (``_mark_blank_form``:
+    already wrapped in q … Q), with a fixed resource name per page (it draws a random one, and
+    the same inputs must give the same bytes). One name per page: WeasyPrint's pages share one
+    resource dictionary."""
     import pikepdf
 
     formx = layer.as_form_xobject()
     name = page.add_resource(formx, pikepdf.Name.XObject, name=pikepdf.Name(f"/GWFilled{number}"))
     placement = page.calc_form_xobject_placement(formx, name, pikepdf.Rectangle(page.trimbox))
-    page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n", prepend=False)
     page.contents_add(placement, prepend=False)
     page.contents_coalesce()
 
 
 def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, float]]) -> None:
     """Draw each stamp (a page, as a form XObject, whose text sits at its top left) on page
-    ``number``, moved to (x, y) CSS px. Each stamp's resource name comes from what it shows (its
-    key): reproducible bytes, and the same drawing bytes always mean the same texts (the OFD
-    writer reuses what it read of a content stream it has seen)."""
+    ``number`` (marked as its blank form's: wrapped in q … Q), moved to (x, y) CSS px. Each
+    stamp's resource name comes from what it shows (its key): reproducible bytes, and the same
+    drawing bytes always mean the same texts (the OFD writer reuses what it read of content it
+    has seen)."""
     import hashlib
 
     import pikepdf
@@ -482,8 +499,7 @@ def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, flo
                                            name=pikepdf.Name(name))
         drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[key]} Do Q\n".encode())
     drawn.append(b"Q\n")
-    page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n" + b"".join(drawn), prepend=False)
+    page.contents_add(b"".join(drawn), prepend=False)
     page.contents_coalesce()
 
 

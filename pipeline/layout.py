@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 from pathlib import Path
 
@@ -141,8 +142,9 @@ class Layout(_M):
 
     @property
     def line_pitch_pt(self) -> float:
-        """225 mm / 22 lines ≈ 28.95 pt (§5.2.2)."""
-        return round(mm_to_pt(self.text_height) / self.grid.lines, 3)
+        """225 mm / 22 lines ≈ 28.95 pt (§5.2.2), rounded down to a whole twip (1/20 pt, what
+        a DOCX can say), never up: 22 lines must fit the 版心, not 21."""
+        return math.floor(mm_to_pt(self.text_height) / self.grid.lines * 20) / 20
 
     @property
     def char_pitch_pt(self) -> float:

@@ -230,15 +230,17 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
 
 
 def unescape_cell(text: str) -> str:
-    """Undo the leading ' that protects a formula-like cell (``results_csv``)."""
-    if text.startswith("'") and text[1:].startswith(FORMULA_START):
+    """Undo the leading ' that protects a formula-like cell, or a text that itself starts with '
+    (``results_csv``)."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_START + ("'",)):
         return text[1:]
     return text
 
 
 def escape_cell(text: str) -> str:
-    """A cell Excel or WPS would run as a formula gets a leading ' (OWASP)."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A cell Excel or WPS would run as a formula gets a leading ' (OWASP); so does a text that
+    starts with ' itself, so that reading it back keeps that '."""
+    return "'" + text if text.startswith(FORMULA_START + ("'",)) else text
 
 
 def read_csv_records(path: Path) -> tuple[list[Record], str]:

@@ -69,3 +69,89 @@ def _release_renderers():
     from pipeline import build
     build._renderer = None
     gc.collect()
+
+
+# --- real clients: never skipped ----------------------------------------------------------------
+# `make test` installs these (scripts/setup-system.sh --test). A test that needs one fails, naming
+# the Debian package, when it is missing: a check that quietly does not run is no check.
+
+SOFFICE = ("soffice", "libreoffice-writer-nogui")
+SOFFICE_CALC = ("soffice", "libreoffice-calc-nogui")
+PDFTOPPM = ("pdftoppm", "poppler-utils")
+CHROMIUM = ("chromium", "chromium")
+
+
+def require(tool: tuple[str, str]) -> str:
+    """The path of a client program the tests drive (one of the pairs above: program, Debian
+    package); a failure naming the package when it is not installed."""
+    program, package = tool
+    found = shutil.which(program)
+    if found is None:
+        pytest.fail(f"测试需要 {program}，但本机没有安装：请运行 make setup-test，"
+                    f"或执行 apt-get install {package}", pytrace=False)
+    return found
+
+
+def _no_skip(report) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"测试被跳过（本项目不允许静默跳过）：{reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """No silent skips: a skipped test is reported as failed, with its reason."""
+    outcome = yield
+    _no_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """… and so is a test file skipped whole (``pytest.importorskip`` and the like)."""
+    outcome = yield
+    _no_skip(outcome.get_result())
+
+
+# --- tests never change the repository ------------------------------------------------------------
+# Whatever a test modifies is a copy under a temporary folder. The whole run is checked: every
+# file of the project (caches and the virtual environment aside) is the same after it as before.
+
+UNWATCHED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "mutants", "build"}
+
+
+def project_state() -> dict[str, tuple[int, str]]:
+    import hashlib
+    import os
+
+    state = {}
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in UNWATCHED and not d.endswith(".egg-info")]
+        for name in names:
+            path = Path(folder, name)
+            data = path.read_bytes()
+            state[path.relative_to(ROOT).as_posix()] = (len(data), hashlib.sha256(data).hexdigest())
+    return state
+
+
+def pytest_sessionstart(session):
+    import sys
+
+    if "mutmut" not in sys.modules:  # `make mutate` runs the tests inside its own scratch copy
+        session.config._project_state = project_state()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import os
+
+    before = getattr(session.config, "_project_state", None)
+    if before is None or os.environ.get("UPDATE_SCREENSHOTS"):
+        return
+    after = project_state()
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"测试改动了项目中的文件（应只改临时目录中的副本）：{'、'.join(changed)}", red=True)
+        session.exitstatus = 1

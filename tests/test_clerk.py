@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,12 +13,11 @@ import pdfplumber
 import pytest
 from openpyxl import load_workbook
 
-from .conftest import ROOT, Cli
+from .conftest import ROOT, SOFFICE_CALC, Cli, require
 from .pdfcheck import docx_text
 from .test_classes import COUNTY, DISTRICT
 from .test_results import region_rows, sample_rows, write_csv
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 
 
 @pytest.fixture(scope="module")
@@ -171,14 +169,13 @@ def test_formula_without_saved_value_is_reported_and_links_keep_their_target(bla
     assert rows["1.2"]["备注"] == "佐证材料（http://example.org/b.pdf）"
 
 
-@needs_soffice
 def test_workbook_saved_again_by_libreoffice(blank, tmp_path):
     """A region fills the checklist in LibreOffice (its HYPERLINK formula calculated, the file
     saved again in Calc's own way): it collects to the same CSV."""
     book = fill(blank / "九台区.xlsx", tmp_path / "九台区.xlsx", final="达标",
                 overrides={"6.2": "未达标"}, remarks={"1.1": '=HYPERLINK("http://example.org/a.pdf","点击")'})
     resaved = tmp_path / "lo"
-    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+    subprocess.run([require(SOFFICE_CALC), "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
                     str(resaved), str(book)], check=True, capture_output=True, timeout=180)
     again = resaved / "九台区.xlsx"
     Cli(ROOT)("collect", again, "--to", tmp_path / "lo.csv")

@@ -9,7 +9,6 @@ LibreOffice lays it out.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from pipeline.cli import load_for_results
 from pipeline.jobs import notice_job, summary_job
 from pipeline.output import OutputDir
 from pipeline.render import Renderer
+
+from .conftest import SOFFICE, require
 
 CONTENT, RESULTS = load_for_results(None, None, None)
 NUMBER = re.compile(r"—\s*(\d+)\s*—")
@@ -71,12 +72,10 @@ def test_pdf_no_number_on_a_blank_page_before_the_imprint_nor_on_it(made):
     assert pages[-3][1] == len(pages) - 2                            # numbering before: as usual
 
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 
 
-@needs_soffice
 def test_docx_in_libreoffice_both_cases(made, tmp_path):
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+    subprocess.run([require(SOFFICE), "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
                     str(made["notice.docx"]), str(made["summary.docx"])],
                    check=True, capture_output=True, timeout=300)
     notice = pages_of(tmp_path / made["notice.docx"].with_suffix(".pdf").name)

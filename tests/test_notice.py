@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from pipeline.views import official_date
 from pipeline.documents import NOTICE_COLUMNS
 
 from .pdfcheck import assert_in_order, docx_text, lines_of, mm, pdf_text, squash, table_columns
-from .conftest import Cli, ROOT
+from .conftest import SOFFICE, Cli, ROOT, require
 
 BOOK = load_content().tasks
 NAME = "吉民发〔2016〕13号"
@@ -241,7 +240,7 @@ def test_docx_sections(docx):
     assert landscape.orientation == 1 and round(landscape.page_width.mm) == 297
     grid = portrait._sectPr.find(qn("w:docGrid"))
     # the 22 lines come from exact line spacing; LibreOffice would snap the 版头 to a line grid
-    assert grid.get(qn("w:linePitch")) == "580" and grid.get(qn("w:type")) is None
+    assert grid.get(qn("w:linePitch")) == "579" and grid.get(qn("w:type")) is None  # 28.95 pt: 22 lines fit
     assert imprint._sectPr.find(qn("w:type")).get(qn("w:val")) == "evenPage"
 
 
@@ -291,10 +290,9 @@ def test_docx_table(docx):
     assert table.cell(0, 3).text == "考评标准" and table.cell(1, 3).text == "优秀"
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 def test_docx_opens_in_libreoffice(out, tmp_path):
     src = out / "通知" / f"{NAME}.docx"
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+    subprocess.run([require(SOFFICE), "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
                     str(src)], check=True, capture_output=True, timeout=180)
     converted = next(tmp_path.glob("*.pdf"))
     with pdfplumber.open(converted) as doc:

@@ -322,6 +322,46 @@ def test_custom_tags_mark_the_gongwen_elements(pairs):
     assert "吉林省民政厅办公室" in found["印发机关和印发日期"]
 
 
+LETTER_FIRST_PAGE = ["发文机关标志", "发文字号", "标题", "主送机关", "正文", "附件说明", "发文机关署名", "成文日期"]
+
+
+def test_letter_first_page_is_its_own_with_its_gongwen_tags(pairs):
+    """A letter is filled in as a form (forms.py: its attachment a blank form) but its first part
+    is laid out per region: page 0 is ordinary page content (no template page) whose text objects
+    carry the letter's 公文 elements (a 信函 has no 版记: no 印发机关和印发日期); only the
+    attachment's pages draw their blank form as a template page, which holds nothing filled in."""
+    package = zipfile.ZipFile(pairs["letter"][0])
+    document = xml(package, "Doc_0/Document.xml")
+    page_ids = [p.get("ID") for p in document.find(O + "Pages")]
+    pages = [xml(package, f"Doc_0/Pages/Page_{n}/Content.xml") for n in range(len(page_ids))]
+    assert pages[0].find(O + "Template") is None, "the letter's first page is its own, not a template"
+    assert all(p.find(O + "Template") is not None for p in pages[1:]), "the attachment: its blank form"
+    templates = [xml(package, f"Doc_0/{t.get('BaseLoc')}") for t in document.iter(O + "TemplatePage")]
+    assert len(templates) == len(pages) - 1
+    template_text = "".join(c.text for t in templates for c in t.iter(O + "TextCode"))
+    assert "附件" in template_text and REGION not in template_text and "优秀" not in template_text
+    on_first = {o.get("ID"): "".join(c.text for c in o.iter(O + "TextCode"))
+                for o in pages[0].iter(O + "TextObject")}
+    assert "样例" in on_first.values()
+    found: dict[str, list[str]] = {}
+    for element in ET.fromstring(package.read("Doc_0/Tags/gongwen.xml")):
+        name = element.tag.split("}")[1]
+        refs = list(element)
+        if refs[0].get("PageRef") != page_ids[0]:
+            assert name == "正文" and name in found, f"{name} off the first page"  # the attachment's note
+            continue
+        assert all(r.get("PageRef") == page_ids[0] for r in refs), name
+        found.setdefault(name, []).append("".join(on_first[r.text] for r in refs))
+    assert list(found) == LETTER_FIRST_PAGE
+    assert found["发文机关标志"] == ["吉林省民政厅"] and found["发文机关署名"] == ["吉林省民政厅"]
+    assert re.fullmatch(r"吉民函〔\d{4}〕\d+号", found["发文字号"][0])
+    assert found["标题"][0].startswith(f"吉林省民政厅关于{REGION}") and found["标题"][0].endswith("的函")
+    assert found["主送机关"] == [f"{REGION}民政局："]
+    assert len(found["正文"]) >= 2 and found["正文"][0].startswith("根据")
+    assert found["附件说明"][0].startswith("附件：") and REGION in found["附件说明"][0]
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", found["成文日期"][0])
+
+
 def test_fonts_carry_the_docx_family_names(pairs):
     layout = load_layout()
     package = zipfile.ZipFile(pairs["notice"][0])
@@ -350,6 +390,10 @@ def test_byte_reproducible(out, tmp_path):
     Cli(ROOT)("notice", "--format", "ofd", "--out", tmp_path)
     again = (tmp_path / f"{NOTICE}.ofd").read_bytes()
     assert again == (out / f"{NOTICE}.ofd").read_bytes()
+    # a letter (a form: template pages shared within a process) is the same whatever the process
+    # made before it (here: its blank forms and blocks already read, by the first build)
+    Cli(ROOT)("report", "--results", SAMPLE, "--region", REGION, "--format", "ofd", "--out", tmp_path)
+    assert (tmp_path / f"{DOCS['letter']}.ofd").read_bytes() == (out / f"{DOCS['letter']}.ofd").read_bytes()
     # the DocID is the document's, not a random one: a different document has another
     ids = {ofdkit.open(p).info.doc_id for p, _ in [(out / f"{NOTICE}.ofd", 0),
                                                     (out / f"等次函/{REGION}.ofd", 0)]}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from pipeline.model import AssessmentClass
 from pipeline.writers.docx import DocxWriter
 from pipeline.writers.pdf import PdfWriter, measure_first_section
 
+from .conftest import SOFFICE, require
 from .pdfcheck import lines_of, mm, squash
 
 CONTENT, RESULTS = load_for_results(None, None, None)
@@ -193,10 +193,6 @@ def view_region(name):
 
 # --- the same through LibreOffice -----------------------------------------------------------------
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-
-
-@needs_soffice
 def test_docx_closing_block_in_libreoffice(tmp_path):
     # the notice and five letters of different lengths: on page 1 at the grid's pitch, tightened,
     # broken inside the last paragraph, and carried over whole
@@ -215,7 +211,7 @@ def test_docx_closing_block_in_libreoffice(tmp_path):
     views = {"通知": NOTICE, **{n: LETTERS[n] for n in names}}
     for name, view in views.items():
         (tmp_path / f"{name}.docx").write_bytes(writer.render(view))
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+    subprocess.run([require(SOFFICE), "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
                     *[str(tmp_path / f"{n}.docx") for n in views]],
                    check=True, capture_output=True, timeout=300)
     for name, view in views.items():

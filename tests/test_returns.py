@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import resource
-import shutil
 import subprocess
 import tracemalloc
 from pathlib import Path
@@ -17,13 +16,12 @@ from openpyxl import load_workbook
 
 from pipeline.content import load_content
 
-from .conftest import ROOT, Cli
+from .conftest import SOFFICE_CALC, ROOT, Cli, require
 
 CONTENT = load_content()
 REGIONS = ("九台区", "龙井市", "珲春市")
 MiB = 1024 * 1024
 
-needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 
 
 def label(task_id: str) -> str:
@@ -129,11 +127,10 @@ def test_footer_typed_after_its_label_and_phone_as_a_number(blank, tmp_path):
     assert found.footer.unit == "九台区民政局（章）" and found.footer.phone == "13943112345"
 
 
-@needs_soffice
 def test_return_saved_again_by_libreoffice(blank, tmp_path):
     book = office_fill(blank / "九台区.xlsx", tmp_path / "九台区.xlsx")
     out = tmp_path / "lo"
-    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
+    subprocess.run([require(SOFFICE_CALC), "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
                     str(book)], check=True, capture_output=True, timeout=180)
     again = out / "九台区.xlsx"
     assert again.read_bytes() != book.read_bytes()

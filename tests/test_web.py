@@ -30,7 +30,10 @@ def blanks(tmp_path_factory) -> Path:
     return out / "考评表" / "地区"
 
 
-def filled(blanks: Path, region: str, final: str | None = None, remarks: str | None = None) -> bytes:
+def filled(blanks: Path, region: str, final: str | None = None, remarks: str | None = None,
+           footer: bool = False, edit=None) -> bytes:
+    """A region's return: self-ratings (and ``final``), and, with ``footer``, the fields under
+    the table as its office fills them; ``edit``: anything else done to the sheet."""
     wb = load_workbook(blanks / f"{region}.xlsx")
     ws = wb.active
     header = [c.value for c in ws[4]]
@@ -40,9 +43,27 @@ def filled(blanks: Path, region: str, final: str | None = None, remarks: str | N
             row[header.index("考评等次")].value = final
             if remarks:
                 row[header.index("备注/\n佐证材料")].value = remarks
+    if footer:
+        f = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == "填报单位（盖章）：")
+        ws.cell(f, 3).value = f"{region}民政局"
+        ws.cell(f, 6).value = "王晓红"
+        ws.cell(f + 1, 3).value = "0431-82345678"
+        ws.cell(f + 1, 6).value = "2016年12月20日"
+    if edit:
+        ws.protection.sheet = False
+        edit(ws)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def delete_task_row(task_id: str):
+    """An edit that removes a task's row (the sheet unprotected, as a clerk might)."""
+    def edit(ws):
+        header = [c.value for c in ws[4]]
+        column = header.index("编号") + 1
+        ws.delete_rows(next(r for r in range(5, ws.max_row + 1) if str(ws.cell(r, column).value) == task_id))
+    return edit
 
 
 @pytest.fixture
@@ -65,7 +86,14 @@ def upload(client, *files: tuple[str, bytes], csrf: str | None = None):
     data = {"workbooks": [(io.BytesIO(b), name) for name, b in files]}
     if csrf is not False:
         data["csrf_token"] = csrf or token(client)
-    return client.post("/upload", data=data, content_type="multipart/form-data")
+    return client.post("/upload", data=data, content_type="multipart/form-data", follow_redirects=True)
+
+
+def region_form(client, region: str) -> dict:
+    """The hidden fields of a region page's ratings form (its token and the version it shows)."""
+    html = client.get(f"/region/{region}").get_data(as_text=True)
+    return {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1),
+            "based_on": re.search(r'name="based_on" value="(\d+)"', html).group(1)}
 
 
 def status_of(client, region: str) -> str:
@@ -104,7 +132,7 @@ def test_upload_self_ratings_then_final_ratings(client, blanks):
     page = client.get("/region/九台区").get_data(as_text=True)
     assert f"自评 {len(COUNTY)}/{len(COUNTY)}，考评 0/{len(COUNTY)}" in page
     # the department enters its ratings on the region's page
-    form = {"csrf_token": token(client, "/region/九台区")}
+    form = region_form(client, "九台区")
     form.update({f"final:{t}": "优秀" for t in COUNTY})
     form["final:6.2"] = "达标"
     response = client.post("/region/九台区/ratings", data=form)
@@ -126,18 +154,17 @@ def test_upload_self_ratings_then_final_ratings(client, blanks):
     # the history keeps both versions; the upload's can be made current again
     history = re.findall(r'name="version" value="(\d+)"', page)
     assert history
-    response = client.post("/region/九台区/current", data={"csrf_token": token(client, "/region/九台区"),
-                                                         "version": history[0]})
+    response = client.post("/region/九台区/current", data={**region_form(client, "九台区"), "version": history[0]})
     assert response.status_code == 302 and status_of(client, "九台区") == "已自评"
     assert client.get("/region/九台区/letter/pdf").status_code == 404  # not assessed now
 
 
 def test_invalid_final_rating_is_refused_with_its_task(client, blanks):
     upload(client, ("朝阳区.xlsx", filled(blanks, "朝阳区")))
-    form = {"csrf_token": token(client, "/region/朝阳区"), "final:2.1": "很好"}
+    form = {**region_form(client, "朝阳区"), "final:2.1": "很好"}
     response = client.post("/region/朝阳区/ratings", data=form)
     assert response.status_code == 400
-    assert "第 2.1 项: 考评等次“很好”无效" in response.get_data(as_text=True)
+    assert "第 2.1 项“受灾群众得到及时有效救助”: 考评等次“很好”无效" in response.get_data(as_text=True)
     assert status_of(client, "朝阳区") == "已自评"
 
 
@@ -238,7 +265,10 @@ def test_concurrent_uploads_leave_a_consistent_history(app, blanks):
     assert len(history) == len(data) == len(store.uploads("九台区"))
     assert sum(v["current"] for v in history) == 1
     assert len(store.rows("九台区")) == len(COUNTY)  # the current version whole
-    assert max(v["id"] for v in history) == next(v["id"] for v in history if v["current"])
+    # returns whose final ratings differ from those in force wait for the clerk (one at a time)
+    assert sum(v["waiting"] for v in history) <= 1
+    newest = max(v["id"] for v in history)
+    assert any(v["id"] == newest and (v["current"] or v["waiting"]) for v in history)
 
 
 def test_schema_version_and_reopening(tmp_path):
@@ -261,6 +291,9 @@ def test_generate_and_download_everything(client, app, blanks):
     site.generation_thread.join(timeout=600)
     page = client.get("/generate").get_data(as_text=True)
     assert "生成完毕" in page and "考评结果不全，未生成全省通报" in page
+    state = site.generation
+    # progress counts files, not jobs: every file of this build was counted once
+    assert state.total == state.rendered == state.done and state.total > len(CONTENT.regions.regions) * 2
     manifest = site.manifest()
     assert "等次函/九台区.pdf" in manifest and not any(p.startswith("通报/") for p in manifest)
     archive = zipfile.ZipFile(io.BytesIO(client.get("/all.zip").data))
@@ -293,6 +326,13 @@ def test_serve_refuses_to_listen_beyond_this_machine_without_a_password(tmp_path
     assert "没有密码" in result.stderr
 
 
+def store_results(store, results) -> None:
+    """Results put in the store as if entered on the pages (a version per region)."""
+    with store.connect() as db:
+        for region, rated in results.by_region.items():
+            store._new_version(db, region, "edit", None, rated)
+
+
 def test_summary_first_page_shown_as_a_picture(client, app):
     from pipeline.cli import load_for_results
     from pipeline.jobs import summary_job
@@ -300,7 +340,11 @@ def test_summary_first_page_shown_as_a_picture(client, app):
     site = app.extensions["site"]
     content, results = load_for_results(None, None, None)  # the complete sample results
     site.render([summary_job(content, results)])
-    site._summary_picture()
+    assert client.get("/summary.png").status_code == 404  # not from the results on the page
+    stored = site.store.results(CONTENT)
+    assert not stored.by_region
+    store_results(site.store, results)
+    site.render([summary_job(CONTENT, site.store.results(CONTENT))])
     picture = client.get("/summary.png")
     assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
     assert 'src="/summary.png"' in client.get("/generate").get_data(as_text=True)

@@ -3,23 +3,27 @@
 Every uploaded workbook is kept as received (bytes, sha256, file name, time), accepted or not,
 with the problems found in it. An accepted workbook, or an edit of the final ratings on the
 region's page, becomes a new version of that region's ratings; one version per region is
-current, and any earlier one can be made current again. Nothing is ever deleted.
+current, and any earlier one can be made current again. Nothing is ever deleted (but sessions
+and sign-in failures, guard.py). A return never silently drops a final rating already entered:
+one without final ratings keeps them; one whose final ratings differ waits for the clerk's choice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..content import Content
 from ..errors import DataError, Problem
-from ..results import (Record, Results, TaskResult, check_records, check_workbook, read_xlsx_records,
-                       workbook_region)
+from ..results import Record, Results, TaskResult, check_records
+from ..returns import task_label
+from .guard import SCHEMA as GUARD_SCHEMA
 
 # Forward migrations, in order; the database records how many it has applied.
 MIGRATIONS = [
@@ -57,11 +61,29 @@ MIGRATIONS = [
     CREATE INDEX versions_by_region ON versions(region);
     CREATE INDEX uploads_by_region ON uploads(region);
     """,
+    # sessions, sign-in failures, settings (guard.py); uploads in batches with warnings and the
+    # return's footer; a note on each version; returns waiting for the clerk's choice
+    GUARD_SCHEMA + """;
+    CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL
+    );
+    ALTER TABLE uploads ADD COLUMN batch_id INTEGER REFERENCES batches(id);
+    ALTER TABLE uploads ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE uploads ADD COLUMN footer TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE versions ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    CREATE TABLE choices (
+        region TEXT PRIMARY KEY,
+        version_id INTEGER NOT NULL REFERENCES versions(id),
+        upload_id INTEGER REFERENCES uploads(id)
+    );
+    CREATE INDEX uploads_by_batch ON uploads(batch_id)
+    """,
 ]
 
 
 def now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
+    return dt.datetime.now().isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -71,6 +93,25 @@ class UploadOutcome:
     region: str | None
     accepted: bool
     problems: list[str]
+    warnings: list[str] = field(default_factory=list)
+    note: str = ""  # what became of the ratings already entered
+    choice: bool = False  # the clerk is asked which final ratings to keep
+
+
+def _rating(r: TaskResult, key: str) -> str:
+    value = getattr(r, key)
+    return value.value if value else ""
+
+
+def final_differences(current: dict[str, dict], rated: dict[str, TaskResult]) -> dict[str, tuple[str, str]]:
+    """Tasks whose final rating in a return differs from the one entered: id → (entered, returned)."""
+    out = {}
+    for task, r in rated.items():
+        entered = current.get(task, {}).get("final_rating", "")
+        returned = _rating(r, "rating")
+        if entered and returned and entered != returned:
+            out[task] = (entered, returned)
+    return out
 
 
 class Store:
@@ -78,7 +119,7 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one writer at a time in this process; SQLite guards others
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             self._migrate(db)
 
@@ -87,6 +128,15 @@ class Store:
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys=ON")
         return db
+
+    @contextlib.contextmanager
+    def connect(self):
+        """A connection in autocommit mode, closed after use."""
+        db = self._connect()
+        try:
+            yield db
+        finally:
+            db.close()
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -99,63 +149,125 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        with self._connect() as db:
+        with self.connect() as db:
             return db.execute("PRAGMA user_version").fetchone()[0]
 
     # --- writing ---------------------------------------------------------------------------------
     def add_upload(self, filename: str, data: bytes, content: Content) -> UploadOutcome:
-        """Keep the workbook as received; read it with the same code as ``pipeline collect``;
-        if it is accepted, its ratings become the region's current version."""
-        records: list[Record] = []
-        problems: list[Problem] = []
-        results = None
-        try:
-            records = read_xlsx_records(None, content, data=data, name=filename)
-            results = check_workbook(records, content, filename)
-            if not results.by_region:
-                problems = [Problem(filename, None, "工作簿中没有填写任何等次")]
-        except DataError as exc:
-            problems = exc.problems
-        region = records[0].region if records else workbook_region(data, content)
-        accepted = not problems
-        with self._lock, self._connect() as db:
+        """One workbook uploaded on its own (a batch of one)."""
+        from .intake import take_batch
+        return take_batch(self, content, [(filename, data)])[1][0]
+
+    def new_batch(self) -> int:
+        with self.connect() as db:
+            return db.execute("INSERT INTO batches (received_at) VALUES (?)", (now(),)).lastrowid
+
+    def receive(self, batch_id: int | None, filename: str, data: bytes) -> int:
+        """The bytes, kept before anything is read from them: a return whose reading fails or is
+        cut short is never lost (it says so until read)."""
+        with self.connect() as db:
+            return db.execute(
+                "INSERT INTO uploads (filename, sha256, data, received_at, region, accepted, problems, batch_id)"
+                " VALUES (?, ?, ?, ?, NULL, 0, ?, ?)",
+                (filename, hashlib.sha256(data).hexdigest(), data, now(),
+                 json.dumps(["读取中断，未能读完这个工作簿，请重新上传"], ensure_ascii=False), batch_id)).lastrowid
+
+    def refuse(self, upload_id: int, region: str | None, problems: list[str], warnings: list[str] = (),
+               footer: dict | None = None) -> None:
+        with self.connect() as db:
+            db.execute("UPDATE uploads SET region = ?, accepted = 0, problems = ?, warnings = ?, footer = ?"
+                       " WHERE id = ?", (region, json.dumps(list(problems), ensure_ascii=False),
+                                        json.dumps(list(warnings), ensure_ascii=False),
+                                        json.dumps(footer or {}, ensure_ascii=False), upload_id))
+
+    def accept(self, upload_id: int, region: str, rated: dict[str, TaskResult], warnings: list[str] = (),
+               footer: dict | None = None) -> tuple[str, bool]:
+        """A return's ratings join the region's one history. Final ratings already entered are
+        never dropped in silence: a return without them keeps them (and says so); a return whose
+        final ratings differ waits for the clerk to choose (nothing becomes current).
+        Returns (what was done, whether the clerk must choose)."""
+        with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            cursor = db.execute(
-                "INSERT INTO uploads (filename, sha256, data, received_at, region, accepted, problems)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (filename, hashlib.sha256(data).hexdigest(), data, now(), region, int(accepted),
-                 json.dumps([str(p) for p in problems], ensure_ascii=False)))
-            upload_id = cursor.lastrowid
-            if accepted:
-                rated = results.by_region[region]
-                self._new_version(db, region, "upload", upload_id, rated)
+            db.execute("UPDATE uploads SET region = ?, accepted = 1, problems = '[]', warnings = ?, footer = ?"
+                       " WHERE id = ?", (region, json.dumps(list(warnings), ensure_ascii=False),
+                                        json.dumps(footer or {}, ensure_ascii=False), upload_id))
+            current = self._rows(db, region)
+            differ = final_differences(current, rated)
+            merged, kept = self._keep_finals(current, rated)
+            note = f"保留了此前已填写的考评等次 {kept} 项（考评表中未填）" if kept else ""
+            if differ:
+                note = (f"考评表中有 {len(differ)} 项考评等次与已填写的不同，请在{region}的页面上选择保留哪一种；"
+                        "选定之前仍用原来的结果")
+                version = self._new_version(db, region, "upload", upload_id, merged, note, make_current=False)
+                db.execute("INSERT INTO choices (region, version_id, upload_id) VALUES (?, ?, ?) "
+                           "ON CONFLICT(region) DO UPDATE SET version_id = excluded.version_id,"
+                           " upload_id = excluded.upload_id", (region, version, upload_id))
+            else:
+                self._new_version(db, region, "upload", upload_id, merged, note)
+                db.execute("DELETE FROM choices WHERE region = ?", (region,))  # a newer return supersedes it
             db.execute("COMMIT")
-        return UploadOutcome(upload_id, filename, region, accepted, [str(p) for p in problems])
+        return note, bool(differ)
+
+    @staticmethod
+    def _keep_finals(current: dict[str, dict], rated: dict[str, TaskResult]) -> tuple[dict, int]:
+        """The return's ratings with each final rating it leaves blank taken from ``current``."""
+        from ..model import Rating
+
+        merged, kept = dict(rated), 0
+        for task, row in current.items():
+            if not row.get("final_rating"):
+                continue
+            r = merged.get(task)
+            if r is None:
+                merged[task] = TaskResult(Rating(row["final_rating"]), None, "", row.get("place", ""))
+                kept += 1
+            elif r.rating is None:
+                merged[task] = TaskResult(Rating(row["final_rating"]), r.self_rating, r.remarks, r.where)
+                kept += 1
+        return merged, kept
 
     def _new_version(self, db, region: str, source: str, upload_id: int | None,
-                     rated: dict[str, TaskResult]) -> int:
-        cursor = db.execute("INSERT INTO versions (region, source, upload_id, created_at) VALUES (?, ?, ?, ?)",
-                            (region, source, upload_id, now()))
+                     rated: dict[str, TaskResult], note: str = "", make_current: bool = True) -> int:
+        cursor = db.execute("INSERT INTO versions (region, source, upload_id, created_at, note) VALUES (?, ?, ?, ?, ?)",
+                            (region, source, upload_id, now(), note))
         version = cursor.lastrowid
         db.executemany(
             "INSERT INTO ratings (version_id, task, self_rating, final_rating, remarks, place)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(version, task, r.self_rating.value if r.self_rating else "",
-              r.rating.value if r.rating else "", r.remarks, r.where) for task, r in rated.items()])
-        db.execute("INSERT INTO current (region, version_id) VALUES (?, ?) "
-                   "ON CONFLICT(region) DO UPDATE SET version_id = excluded.version_id", (region, version))
+            [(version, task, _rating(r, "self_rating"), _rating(r, "rating"), r.remarks, r.where)
+             for task, r in rated.items()])
+        if make_current:
+            self._set_current(db, region, version)
         return version
 
-    def set_final_ratings(self, region: str, finals: dict[str, str], content: Content) -> int:
+    @staticmethod
+    def _set_current(db, region: str, version: int) -> None:
+        db.execute("INSERT INTO current (region, version_id) VALUES (?, ?) "
+                   "ON CONFLICT(region) DO UPDATE SET version_id = excluded.version_id", (region, version))
+
+    def current_version(self, region: str) -> int | None:
+        with self.connect() as db:
+            row = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+        return row["version_id"] if row else None
+
+    def set_final_ratings(self, region: str, finals: dict[str, str], content: Content,
+                          based_on: int | None = None) -> int:
         """The department's 考评等次 for a region, entered on its page: checked as a workbook's
-        rows are, then saved as a new current version (self-ratings and remarks kept)."""
-        with self._lock, self._connect() as db:
+        rows are, then saved as a new current version (self-ratings and remarks kept).
+        ``based_on``: the version the form was made from; when another has become current since,
+        nothing is saved (``Conflict``)."""
+        with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
+            cur = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+            current = cur["version_id"] if cur else None
+            if based_on is not None and based_on != (current or 0):
+                db.execute("ROLLBACK")
+                raise Conflict(based_on, current)
             rows = self._rows(db, region)
             records = []
             for task in content.tasks.tasks_for_region(content.region(region)):
                 row = rows.get(task.id, {})
-                place = Problem("考评等次", f"第 {task.id} 项", "")
+                place = Problem("考评等次", task_label(task), "")
                 records.append(Record(place, region, task.id, finals.get(task.id, row.get("final_rating", "")),
                                       row.get("self_rating", ""), row.get("remarks", "")))
             try:
@@ -169,15 +281,71 @@ class Store:
             db.execute("COMMIT")
         return version
 
-    def make_current(self, region: str, version_id: int) -> bool:
-        with self._lock, self._connect() as db:
+    def make_current(self, region: str, version_id: int, based_on: int | None = None) -> bool:
+        with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
+            cur = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+            if based_on is not None and based_on != (cur["version_id"] if cur else 0):
+                db.execute("ROLLBACK")
+                raise Conflict(based_on, cur["version_id"] if cur else None)
             found = db.execute("SELECT 1 FROM versions WHERE id = ? AND region = ?", (version_id, region)).fetchone()
             if found:
-                db.execute("INSERT INTO current (region, version_id) VALUES (?, ?) "
-                           "ON CONFLICT(region) DO UPDATE SET version_id = excluded.version_id", (region, version_id))
+                self._set_current(db, region, version_id)
+                db.execute("DELETE FROM choices WHERE region = ? AND version_id = ?", (region, version_id))
             db.execute("COMMIT")
         return bool(found)
+
+    def choice(self, region: str) -> dict | None:
+        """A return waiting for the clerk: its version, upload, and the final ratings that differ."""
+        with self.connect() as db:
+            row = db.execute("SELECT version_id, upload_id FROM choices WHERE region = ?", (region,)).fetchone()
+            if row is None:
+                return None
+            pending = {r["task"]: dict(r) for r in db.execute(
+                "SELECT task, self_rating, final_rating, remarks, place FROM ratings WHERE version_id = ?",
+                (row["version_id"],))}
+            upload = db.execute("SELECT filename, received_at FROM uploads WHERE id = ?", (row["upload_id"],)).fetchone()
+            current = self._rows(db, region)
+        differ = {t: (current.get(t, {}).get("final_rating", ""), p["final_rating"]) for t, p in pending.items()
+                  if p["final_rating"] and current.get(t, {}).get("final_rating")
+                  and p["final_rating"] != current[t]["final_rating"]}
+        return {"version": row["version_id"], "upload_id": row["upload_id"],
+                "filename": upload["filename"] if upload else "", "received_at": upload["received_at"] if upload else "",
+                "differ": differ}
+
+    def choose(self, region: str, version_id: int, keep: str) -> bool:
+        """The clerk's choice for a waiting return: ``returned`` makes it current as read;
+        ``entered`` makes current its self-ratings and remarks with the final ratings entered."""
+        from ..model import Rating
+
+        with self._lock, self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT version_id, upload_id FROM choices WHERE region = ? AND version_id = ?",
+                             (region, version_id)).fetchone()
+            if row is None:
+                db.execute("ROLLBACK")
+                return False
+            if keep == "returned":
+                self._set_current(db, region, version_id)
+                db.execute("UPDATE versions SET note = '经选择，采用考评表中的考评等次' WHERE id = ?", (version_id,))
+            else:
+                current = self._rows(db, region)
+                pending = {r["task"]: dict(r) for r in db.execute(
+                    "SELECT task, self_rating, final_rating, remarks, place FROM ratings WHERE version_id = ?",
+                    (version_id,))}
+                rated = {}
+                for task in sorted(set(pending) | set(current)):
+                    p, c = pending.get(task, {}), current.get(task, {})
+                    final = c.get("final_rating") or p.get("final_rating", "")
+                    self_rating = p.get("self_rating") or ""
+                    rated[task] = TaskResult(Rating(final) if final else None,
+                                             Rating(self_rating) if self_rating else None,
+                                             p.get("remarks", c.get("remarks", "")), p.get("place") or c.get("place", ""))
+                self._new_version(db, region, "upload", row["upload_id"], rated,
+                                  "自评等次取自考评表，考评等次保留已填写的")
+            db.execute("DELETE FROM choices WHERE region = ?", (region,))
+            db.execute("COMMIT")
+        return True
 
     # --- reading ---------------------------------------------------------------------------------
     def _rows(self, db, region: str) -> dict[str, dict]:
@@ -189,7 +357,7 @@ class Store:
             (cur["version_id"],))}
 
     def rows(self, region: str) -> dict[str, dict]:
-        with self._connect() as db:
+        with self.connect() as db:
             return self._rows(db, region)
 
     def results(self, content: Content) -> Results:
@@ -197,7 +365,7 @@ class Store:
         from ..model import Rating
 
         results = Results("（网页汇总）", "XLSX")
-        with self._connect() as db:
+        with self.connect() as db:
             for row in db.execute(
                     "SELECT c.region, r.task, r.self_rating, r.final_rating, r.remarks, r.place, u.filename"
                     " FROM current c JOIN versions v ON v.id = c.version_id"
@@ -210,35 +378,87 @@ class Store:
                     row["remarks"], row["place"])
         return results
 
+    def version_rows(self, version_id: int) -> dict[str, dict]:
+        with self.connect() as db:
+            return {r["task"]: dict(r) for r in db.execute(
+                "SELECT task, self_rating, final_rating, remarks, place FROM ratings WHERE version_id = ?",
+                (version_id,))}
+
     def history(self, region: str) -> list[dict]:
-        with self._connect() as db:
+        """The region's versions, newest first, numbered per region (第 1 版 is its first)."""
+        with self.connect() as db:
             current = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
-            versions = [dict(v) | {"current": current is not None and v["id"] == current["version_id"]}
-                        for v in db.execute(
-                            "SELECT v.id, v.source, v.created_at, u.filename, u.sha256 FROM versions v"
-                            " LEFT JOIN uploads u ON u.id = v.upload_id WHERE v.region = ? ORDER BY v.id DESC",
-                            (region,))]
-        return versions
+            waiting = db.execute("SELECT version_id FROM choices WHERE region = ?", (region,)).fetchone()
+            versions = [dict(v) for v in db.execute(
+                "SELECT v.id, v.source, v.created_at, v.note, v.upload_id, u.filename, u.sha256 FROM versions v"
+                " LEFT JOIN uploads u ON u.id = v.upload_id WHERE v.region = ? ORDER BY v.id", (region,))]
+        for number, v in enumerate(versions, start=1):
+            v["number"] = number
+            v["current"] = current is not None and v["id"] == current["version_id"]
+            v["waiting"] = waiting is not None and v["id"] == waiting["version_id"]
+        return versions[::-1]
+
+    def _upload_rows(self, where: str, args: tuple, limit: int) -> list[dict]:
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT id, filename, sha256, received_at, region, accepted, problems, warnings, footer, batch_id,"
+                " (SELECT note FROM versions v WHERE v.upload_id = uploads.id ORDER BY v.id LIMIT 1) AS note,"
+                " EXISTS (SELECT 1 FROM choices c WHERE c.upload_id = uploads.id) AS waiting"
+                f" FROM uploads {where} ORDER BY id DESC LIMIT ?", args + (limit,)).fetchall()
+        return [dict(r) | {"problems": json.loads(r["problems"]), "warnings": json.loads(r["warnings"]),
+                           "footer": json.loads(r["footer"])} for r in rows]
 
     def uploads(self, region: str | None = None, limit: int = 200) -> list[dict]:
-        query = "SELECT id, filename, sha256, received_at, region, accepted, problems FROM uploads"
-        args: tuple = ()
-        if region is not None:
-            query += " WHERE region = ?"
-            args = (region,)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY id DESC LIMIT ?", args + (limit,)).fetchall()
-        return [dict(r) | {"problems": json.loads(r["problems"])} for r in rows]
+        if region is None:
+            return self._upload_rows("", (), limit)
+        return self._upload_rows("WHERE region = ?", (region,), limit)
+
+    def batch(self, batch_id: int) -> list[dict] | None:
+        with self.connect() as db:
+            if db.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is None:
+                return None
+        return self._upload_rows("WHERE batch_id = ?", (batch_id,), 1000)[::-1]
+
+    def unplaced(self, limit: int = 50) -> list[dict]:
+        """Uploads that name no region of the list: kept, and shown with their problem."""
+        return self._upload_rows("WHERE region IS NULL", (), limit)
 
     def upload_data(self, upload_id: int) -> tuple[str, bytes] | None:
-        with self._connect() as db:
+        with self.connect() as db:
             row = db.execute("SELECT filename, data FROM uploads WHERE id = ?", (upload_id,)).fetchone()
         return (row["filename"], row["data"]) if row else None
 
+    def upload_info(self, upload_id: int) -> dict | None:
+        found = self._upload_rows("WHERE id = ?", (upload_id,), 1)
+        return found[0] if found else None
+
     def latest_rejected(self) -> dict[str, str]:
-        """Regions whose newest upload was refused, with when: they are 有误 until fixed."""
-        with self._connect() as db:
+        """Regions whose newest upload was refused after their current version was made, with
+        when: they are 有误 until a return is accepted or the clerk saves or picks a version."""
+        with self.connect() as db:
             rows = db.execute(
-                "SELECT region, accepted, received_at FROM uploads u WHERE region IS NOT NULL AND id ="
-                " (SELECT MAX(id) FROM uploads WHERE region = u.region)").fetchall()
-        return {r["region"]: r["received_at"] for r in rows if not r["accepted"]}
+                "SELECT u.region, u.accepted, u.received_at, v.created_at FROM uploads u"
+                " LEFT JOIN current c ON c.region = u.region LEFT JOIN versions v ON v.id = c.version_id"
+                " WHERE u.region IS NOT NULL AND u.id = (SELECT MAX(id) FROM uploads WHERE region = u.region)"
+            ).fetchall()
+        return {r["region"]: r["received_at"] for r in rows
+                if not r["accepted"] and (r["created_at"] is None or r["received_at"] > r["created_at"])}
+
+    def waiting_choices(self) -> set[str]:
+        with self.connect() as db:
+            return {r["region"] for r in db.execute("SELECT region FROM choices")}
+
+    def state_key(self) -> tuple:
+        """Changes whenever any region's current version does."""
+        with self.connect() as db:
+            return tuple((r["region"], r["version_id"]) for r in
+                         db.execute("SELECT region, version_id FROM current ORDER BY region"))
+
+
+class Conflict(Exception):
+    """A form made from one version, sent after another became current."""
+
+    def __init__(self, based_on: int | None, current: int | None):
+        super().__init__(based_on, current)
+        self.based_on = based_on
+        self.current = current

@@ -12,6 +12,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ..errors import DataError
 from ..model import AssessmentClass, Rating
 from . import MAX_FILES, STATUSES, check_password
+from .guard import host_allowed, safe_target, same_origin, wait_message
+
+MAX_ID = 2 ** 62  # ids beyond what the database can hold are simply not found
 
 CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -34,14 +37,26 @@ def register(app) -> None:
     app.jinja_env.autoescape = True
     app.jinja_env.globals.update(csrf_token=csrf_token, statuses=STATUSES, ratings=[r.value for r in Rating],
                                  classes=list(AssessmentClass), site_year=lambda: site().content.tasks.year)
+    app.jinja_env.filters["local_time"] = local_time
 
     @app.before_request
     def guard():
+        if not host_allowed(request.host, current_app.extensions["hosts"]):
+            abort(400, "网址中的主机名不是本系统的地址，请用管理员告知的网址访问。")
         password = current_app.extensions["password"]
         if password and request.endpoint not in ("login", "static") and not session.get("user"):
-            return redirect(url_for("login", next=request.path))
+            target = request.full_path.rstrip("?") if request.method == "GET" else "/"
+            return redirect(url_for("login", next=target))
         if request.method == "POST":
-            sent = request.form.get("csrf_token", "")
+            if not same_origin(request):
+                abort(403, "请求不是从本系统的页面发出的，已拒绝。请打开本系统的页面后再操作。")
+            try:
+                sent = request.form.get("csrf_token", "")
+            except UnicodeDecodeError:
+                abort(400, "文件名中有无法识别的字符（不是 UTF-8 编码的文字），未上传。"
+                           "请把文件改为简单的名字（如 九台区.xlsx）后重新上传。")
+            except ValueError:
+                abort(400, "表单内容无法识别，未处理。请返回刷新页面后重试。")
             if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
                 abort(400, "表单已过期或来源不明（缺少校验码），请返回刷新页面后重试。")
 
@@ -49,32 +64,39 @@ def register(app) -> None:
     def headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # Origin stays on our own POSTs
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         messages = {404: "没有这个页面或文件。", 405: "不支持这种操作。",
-                    413: "上传的文件太大或太多（一次最多 100 个工作簿、合计 100 MiB）。"}
-        text = exc.description if exc.code == 400 else messages.get(exc.code, "请求有误。")
+                    413: "上传的文件太大或太多（一次最多 100 个工作簿、合计 100 兆字节）。"}
+        text = exc.description if exc.code in (400, 403, 409) else messages.get(exc.code, "请求有误。")
         return render_template("error.html.j2", code=exc.code, message=text), exc.code
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
         password = current_app.extensions["password"]
-        error = None
+        throttle = current_app.extensions["throttle"]
+        error, code = None, 200
         if request.method == "POST":
-            if password and check_password(request.form.get("password", ""), password):
-                session["user"] = True
-                target = request.args.get("next", "/")
-                return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
-            error = "密码不对，请重新输入。"
-        return render_template("login.html.j2", error=error), (401 if error else 200)
+            keys = [f"地址 {request.remote_addr}", "账号 管理员"]
+            wait = throttle.wait(keys)
+            if wait > 0:
+                error, code = wait_message(wait), 429
+            elif password and check_password(request.form.get("password", ""), password):
+                throttle.succeeded(keys)
+                session.start_anew(user=True)
+                return redirect(safe_target(request.args.get("next"), current_app.url_map))
+            else:
+                throttle.failed(keys)
+                error, code = "密码不对，请重新输入。", 401
+        return render_template("login.html.j2", error=error), code
 
     @app.post("/logout")
     def logout():
-        session.clear()
+        session.end()
         return redirect(url_for("login"))
 
     # --- 总览 ----------------------------------------------------------------------------------------
@@ -94,13 +116,46 @@ def register(app) -> None:
         table = [(c, [(t, [cls.value for cls in AssessmentClass if book.applies(t, cls)]) for t in c.tasks])
                  for c in book.table.categories]
         return render_template("board.html.j2", groups=groups, counts=counts, level=level, status=status,
-                               total=len(rows), table=table, book=book)
+                               total=len(rows), table=table, book=book,
+                               waiting=sum(1 for r in rows if r["waiting"]))
 
     # --- 考评表 ----------------------------------------------------------------------------------------
     @app.get("/checklists")
     def checklists():
         return render_template("checklists.html.j2", regions=site().content.regions.regions,
-                               formats=CHECKLIST_FORMATS)
+                               formats=CHECKLIST_FORMATS, document_formats=DOCUMENT_FORMATS)
+
+    @app.get("/checklists/地区考评表.zip")
+    def checklists_zip():
+        """Every region's blank workbook, in a folder per 市（州）."""
+        import io
+        import zipfile
+
+        from ..jobs import checklist_job
+
+        content = site().content
+        jobs = [checklist_job(content, r.assessment_class, r) for r in content.regions.regions]
+        try:
+            entries = site().render(jobs, formats=("xlsx",))
+        except (DataError, RuntimeError) as exc:
+            abort(400, f"未能生成：{exc}")
+        by_region = {e.region: e for e in entries if e.format == "xlsx"}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for region in content.regions.regions:
+                entry = by_region.get(region.name)
+                target = site().file_for(entry.path, current_only=False) if entry else None
+                if target is not None:
+                    archive.write(target, f"{region.parent or region.name}/考评表-{region.name}.xlsx")
+        return send_bytes(buffer.getvalue(), f"{content.tasks.year}年度各地区考评表.zip", "application/zip")
+
+    @app.get("/notice/<fmt>")
+    def notice(fmt: str):
+        from ..jobs import notice_job
+
+        if fmt not in DOCUMENT_FORMATS:
+            abort(404)
+        return send_rendered(notice_job(site().content), fmt)
 
     @app.get("/checklist/<name>/<fmt>")
     def checklist(name: str, fmt: str):
@@ -119,28 +174,42 @@ def register(app) -> None:
     # --- 上传 ------------------------------------------------------------------------------------------
     @app.route("/upload", methods=["GET", "POST"])
     def upload():
-        outcomes, refused = [], None
+        from .intake import take_batch
+
+        refused = None
         if request.method == "POST":
             files = [f for f in request.files.getlist("workbooks") if f and f.filename]
             if not files:
-                refused = "请选择要上传的 XLSX 考评表。"
+                refused = "请选择要上传的考评表（.xlsx 工作簿）。"
             elif len(files) > MAX_FILES:
                 refused = f"一次最多上传 {MAX_FILES} 个工作簿，这次选了 {len(files)} 个。"
             else:
-                for f in files:
-                    name = f.filename.replace("\\", "/").rsplit("/", 1)[-1] or "未命名.xlsx"
-                    outcomes.append(site().store.add_upload(name, f.read(), site().content))
-        return render_template("upload.html.j2", outcomes=outcomes, refused=refused,
-                               max_files=MAX_FILES), (400 if refused else 200)
+                named = [(f.filename.replace("\\", "/").rsplit("/", 1)[-1] or "未命名.xlsx", f.read()) for f in files]
+                batch, _ = take_batch(site().store, site().content, named)
+                return redirect(url_for("upload_batch", batch_id=batch))
+        return render_template("upload.html.j2", batch=None, refused=refused, max_files=MAX_FILES,
+                               unplaced=site().store.unplaced()), (400 if refused else 200)
 
-    @app.get("/upload/<int:upload_id>")
-    def uploaded(upload_id: int):
-        found = site().store.upload_data(upload_id)
-        if found is None:
+    @app.get(f"/upload/batch/<int(max={MAX_ID}):batch_id>")
+    def upload_batch(batch_id: int):
+        rows = site().store.batch(batch_id)
+        if rows is None:
             abort(404)
-        filename, data = found
-        return send_bytes(data, filename,
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        rows.sort(key=lambda u: (bool(u["accepted"]), not u["warnings"] and not u["waiting"]))
+        return render_template("upload.html.j2", batch=rows, refused=None, max_files=MAX_FILES,
+                               unplaced=site().store.unplaced())
+
+    @app.get(f"/upload/<int(max={MAX_ID}):upload_id>")
+    def uploaded(upload_id: int):
+        info = site().store.upload_info(upload_id)
+        if info is None:
+            abort(404)
+        _, data = site().store.upload_data(upload_id)
+        # the original name is shown as text only: the download is named by what it is
+        if info["filename"].lower().endswith(".xlsx") and data[:2] == b"PK":
+            return send_bytes(data, f"交回的考评表-{info['region'] or '未识别地区'}-{upload_id}.xlsx",
+                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return send_bytes(data, f"上传的文件-{upload_id}.bin", "application/octet-stream")
 
     # --- 地区 ------------------------------------------------------------------------------------------
     def region_or_404(name: str):
@@ -150,49 +219,86 @@ def register(app) -> None:
         return region
 
     @app.get("/region/<name>")
-    def region_page(name: str, errors=None, saved=False):
-        from ..documents import outcome
-        from ..rating import explain
-
+    def region_page(name: str, errors=None, entered=None, conflict=None):
         region = region_or_404(name)
         content = site().content
-        rows = site().store.rows(region.name)
-        results = site().store.results(content)
-        tasks = content.tasks.tasks_for_region(region)
-        missing = results.missing(content, region)
-        rule = rating = None
-        if region.name in results.by_region and not missing:
-            final = results.final(region)
-            rating = outcome(content.rules, region, final).rating.value
-            rule = explain(content.rules, {k: v.rating for k, v in final.items()})
-        return render_template("region.html.j2", region=region, tasks=tasks, rows=rows, book=content.tasks,
-                               rating=rating, rule=rule, missing=missing, errors=errors or [],
-                               saved=saved or request.args.get("saved") == "1",
-                               history=site().store.history(region.name),
-                               uploads=site().store.uploads(region.name), manifest=site().manifest(),
-                               counts=results.counts(content, region))
+        store = site().store
+        states, _ = site().states(only=region.name)
+        state = states[region.name]
+        rows = store.rows(region.name)
+        uploads = store.uploads(region.name)
+        footer = next((u["footer"] for u in uploads if u["accepted"] and u["footer"]), {})
+        return render_template("region.html.j2", region=region, state=state, tasks=content.tasks.tasks_for_region(region),
+                               rows=rows, book=content.tasks, errors=errors or [], entered=entered or {},
+                               conflict=conflict, choice=store.choice(region.name) if state.waiting else None,
+                               based_on=store.current_version(region.name) or 0,
+                               saved=request.args.get("saved", ""), history=store.history(region.name),
+                               uploads=uploads, footer=footer)
+
+    @app.post("/region/<name>/choose")
+    def choose(name: str):
+        region = region_or_404(name)
+        keep = request.form.get("keep", "")
+        if keep not in ("returned", "entered"):
+            abort(400, "请选择保留哪一种考评等次。")
+        if not site().store.choose(region.name, form_version("version"), keep):
+            abort(404)
+        return redirect(url_for("region_page", name=region.name, saved="chosen"))
+
+    def form_version(field: str) -> int:
+        try:
+            value = int(request.form.get(field, ""))
+        except ValueError:
+            abort(400, "表单缺少版本信息，请返回刷新页面后重试。")
+        if not 0 <= value < MAX_ID:
+            abort(404)
+        return value
+
+    def changes(region, old: int, new: int | None) -> list[dict]:
+        """What differs between two versions of a region, task by task."""
+        before = site().store.version_rows(old) if old else {}
+        after = site().store.version_rows(new) if new else {}
+        out = []
+        for task in site().content.tasks.tasks_for_region(region):
+            a, b = before.get(task.id, {}), after.get(task.id, {})
+            for key, label in (("self_rating", "自评等次"), ("final_rating", "考评等次")):
+                if a.get(key, "") != b.get(key, ""):
+                    out.append({"task": task, "what": label, "before": a.get(key, ""), "after": b.get(key, "")})
+        return out
 
     @app.post("/region/<name>/ratings")
     def save_ratings(name: str):
+        from .store import Conflict
+
         region = region_or_404(name)
         tasks = site().content.tasks.tasks_for_region(region)
-        finals = {t.id: request.form.get(f"final:{t.id}", "") for t in tasks}
+        # a field not sent leaves its rating as it is
+        finals = {t.id: request.form[f"final:{t.id}"] for t in tasks if f"final:{t.id}" in request.form}
+        based_on = form_version("based_on")
         try:
-            site().store.set_final_ratings(region.name, finals, site().content)
+            site().store.set_final_ratings(region.name, finals, site().content, based_on=based_on)
+        except Conflict as exc:
+            conflict = {"changes": changes(region, exc.based_on, exc.current)}
+            return region_page(region.name, entered=finals, conflict=conflict), 409
         except DataError as exc:
-            return region_page(region.name, errors=[str(p) for p in exc.problems]), 400
-        return redirect(url_for("region_page", name=region.name, saved=1))
+            return region_page(region.name, errors=[str(p) for p in exc.problems], entered=finals), 400
+        return redirect(url_for("region_page", name=region.name, saved="ratings"))
 
     @app.post("/region/<name>/current")
     def make_current(name: str):
+        from .store import Conflict
+
         region = region_or_404(name)
+        version = form_version("version")
+        based_on = form_version("based_on") if "based_on" in request.form else None
         try:
-            version = int(request.form.get("version", ""))
-        except ValueError:
-            abort(400, "请选择一个版本。")
-        if not site().store.make_current(region.name, version):
+            found = site().store.make_current(region.name, version, based_on=based_on)
+        except Conflict as exc:
+            conflict = {"changes": changes(region, exc.based_on, exc.current)}
+            return region_page(region.name, conflict=conflict), 409
+        if not found:
             abort(404)
-        return redirect(url_for("region_page", name=region.name))
+        return redirect(url_for("region_page", name=region.name, saved="current"))
 
     @app.get("/region/<name>/<kind>/<fmt>")
     def region_document(name: str, kind: str, fmt: str):
@@ -212,18 +318,40 @@ def register(app) -> None:
     @app.route("/generate", methods=["GET", "POST"])
     def generate():
         if request.method == "POST":
-            site().start_generation()
+            draft = request.form.get("draft") == "1"
+            site().start_generation(draft=draft)
             return redirect(url_for("generate"))
-        files = sorted(site().manifest().values(), key=lambda d: d["path"])
-        picture = (site().data_dir / "summary-page-1.png").exists()
-        return render_template("generate.html.j2", state=site().generation, files=files, picture=picture)
+        from ..jobs import summary_gaps
+
+        documents = site().documents()
+        states, results = site().states()
+        incomplete, absent = summary_gaps(site().content, results)
+        kinds = {}
+        for d in documents:
+            kinds.setdefault(d.get("kind"), []).append(d)
+        summaries = [d for d in kinds.get("summary", []) if d["current"]]
+        notices = [d for d in kinds.get("notice", []) if d["current"]]
+        top = []  # the 通报 (or its draft) and the notice, PDF first
+        for title, items in (("全省通报", [d for d in summaries if "征求意见稿" not in d["path"]]),
+                             ("全省通报（征求意见稿）", [d for d in summaries if "征求意见稿" in d["path"]]),
+                             ("通知", notices)):
+            if items:
+                top.append((title, sorted(items, key=lambda d: d.get("format") != "pdf")))
+        return render_template("generate.html.j2", state=site().generation, documents=documents, kinds=kinds,
+                               kind_names=KIND_NAMES, top=top,
+                               stale=[d for d in documents if not d["current"]],
+                               current=[d for d in documents if d["current"]],
+                               incomplete=[(r, len(m)) for r, m in incomplete], absent=absent,
+                               picture=site().summary_pdf() is not None)
 
     @app.get("/file")
     def file():
-        target = site().file_for(request.args.get("path", ""))
+        path = request.args.get("path", "")
+        target = site().file_for(path)
         if target is None:
             abort(404)
-        return send_file(target, as_attachment=True, download_name=target.name)
+        entry = site().manifest()[path]
+        return send_file(target, as_attachment=True, download_name=download_name(entry))
 
     @app.get("/all.zip")
     def all_zip():
@@ -231,10 +359,10 @@ def register(app) -> None:
 
     @app.get("/summary.png")
     def summary_picture():
-        path = site().data_dir / "summary-page-1.png"
-        if not path.is_file():
+        data = site().summary_picture()
+        if data is None:
             abort(404)
-        return send_file(path, mimetype="image/png")
+        return Response(data, mimetype="image/png")
 
     @app.get("/results.csv")
     def export():
@@ -243,17 +371,42 @@ def register(app) -> None:
         return send_bytes(data, "考评结果.csv", "text/csv; charset=utf-8")
 
 
+KIND_NAMES = {"notice": "通知", "checklist": "考评表", "report": "考评报告", "letter": "等次函", "summary": "通报"}
+
+
+def download_name(entry: dict) -> str:
+    """Distinct names for a region's files: 考评报告-图们市.pdf, 等次函-图们市.pdf, 考评表-图们市.xlsx."""
+    from pathlib import PurePosixPath
+
+    path = PurePosixPath(entry["path"])
+    kind = KIND_NAMES.get(entry.get("kind"), "")
+    return f"{kind}-{path.name}" if kind and not path.stem.startswith(kind) else path.name
+
+
+def local_time(stamp: str | None) -> str:
+    """“2026年12月1日 14:56” from a stored ISO time (local)."""
+    import datetime as dt
+
+    if not stamp:
+        return ""
+    try:
+        t = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
+
+
 def send_rendered(job, fmt: str):
     try:
-        entries = site().render([job])
+        entries = site().render([job], formats=(fmt,))
     except (DataError, RuntimeError) as exc:
         abort(400, f"未能生成：{exc}")
     entry = next(e for e in entries if e.format == fmt and e.path.endswith("." + fmt)
                  and e.kind == job.kind and (e.region or None) == (job.region or None))
-    target = site().file_for(entry.path)
+    target = site().file_for(entry.path, current_only=False)  # rendered from the results just now
     if target is None:
         abort(404)
-    return send_file(target, as_attachment=True, download_name=target.name)
+    return send_file(target, as_attachment=True, download_name=download_name(entry.to_json()))
 
 
 def send_bytes(data: bytes, filename: str, mimetype: str):

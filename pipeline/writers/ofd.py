@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape, quoteattr
 from .. import __version__
 from ..layout import Layout, font_paths, load_layout
 from ..views import Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Signature, Title
-from .pdf_layout import CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
+from .pdf_layout import BlankFormPage, CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
 
 NS = "http://www.ofdspec.org/2016"
 TAGS_NS = "urn:gongwen-pipeline:gbt9704-2012:elements"
@@ -74,7 +74,7 @@ class OfdWriter:
         self._cmaps: dict[str, dict[int, int]] = {}
         # font ids fixed by role (1, 2, …): a page's XML does not depend on which faces others use
         self.font_ids = {role: n for n, role in enumerate(self.layout.fonts, 1)}
-        self._fragments: dict[int, tuple] = {}  # id(CachedBlock) → (block, XML pieces, texts, usage)
+        self._fragments: dict[tuple, tuple] = {}  # (id(CachedBlock), font ids) → (block, XML pieces, texts, usage)
         self._templates: dict[tuple, dict] = {}  # (id(CachedBlock), k) → a template page (_template)
 
     def warm(self) -> None:
@@ -102,19 +102,23 @@ class OfdWriter:
 
     # --- the package --------------------------------------------------------------------------
     def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
-        """A form (a checklist or report: a blank form filled, forms.py) has each page's blank
-        form as a template page (§7.6 TemplatePage: drawn beneath the page), written once per
+        """A page that is a blank form's page filled in (a checklist's, a report's, a letter's
+        attachment: forms.py marks them in the PDF, pdf_layout.BlankFormPage) has its blank form
+        page as a template page (§7.6 TemplatePage: drawn beneath the page), written once per
         worker and shared by every document of that form; the page itself holds what was filled
-        in. Other documents have all on their pages."""
+        in. Every other page (a letter's first part, a document laid out on its own) has all on
+        it, its 公文 elements tagged."""
         roles = len(self.font_ids)
         ids = _Ids()
         ids.max = 2 * roles  # font ids: the faces (1…n), then the faces again for filled texts
-        as_form = view.extra.get("form") is not None
-        templates: list[tuple[int, CachedBlock]] = []  # (page, its blank form block)
-        if as_form:
-            for number, page in enumerate(pages):
-                if page.items and isinstance(page.items[0], CachedBlock):
-                    templates.append((number, page.items[0]))
+        templates: list[tuple[int, BlankFormPage]] = []  # (page, its blank form block)
+        for number, page in enumerate(pages):
+            if page.items and isinstance(page.items[0], BlankFormPage):
+                templates.append((number, page.items[0]))
+        # with template pages, the pages' own texts have faces of their own: the templates'
+        # subsets are then the same files in every document of the form
+        as_form = bool(templates)
+        offset = roles if as_form else 0
         base: dict[str, _FontUse] = {}  # by role
         filled: dict[str, _FontUse] = {}
         fonts: dict[str, _FontUse] = {}  # the page contents' fonts, by the PDF's font name
@@ -141,7 +145,8 @@ class OfdWriter:
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
             items = page.items[1:] if number in template_ids else page.items
-            contents.append(self._page(number, page, items, ids, fonts, objects, template_ids.get(number)))
+            contents.append(self._page(number, page, items, ids, fonts, objects, template_ids.get(number),
+                                       offset))
         if ids.max >= TEMPLATE_IDS:
             raise OverflowError("too many objects for the template id ranges")
         max_id = max([ids.max] + [TEMPLATE_IDS + k * TEMPLATE_STRIDE + self._template(k, b)[1]["count"] + 1
@@ -269,12 +274,12 @@ class OfdWriter:
 
     # --- a page -----------------------------------------------------------------------------------
     def _page(self, number: int, page: LaidOutPage, items: list, ids: "_Ids", fonts, objects: list,
-              template: int | None) -> str:
+              template: int | None, offset: int = 0) -> str:
         layer = ids.next()
         parts = []
         for item in items:
             if isinstance(item, CachedBlock):
-                parts.append(self._block(number, item, ids, fonts, objects))
+                parts.append(self._block(number, item, ids, fonts, objects, offset))
                 continue
             oid = ids.next()
             if isinstance(item, GlyphRun):
@@ -288,16 +293,19 @@ class OfdWriter:
                 f'<ofd:Content><ofd:Layer ID="{layer}" Type="Body">{"".join(parts)}</ofd:Layer>'
                 "</ofd:Content></ofd:Page>\n")
 
-    def _block(self, number: int, block: CachedBlock, ids: "_Ids", fonts, objects: list) -> str:
-        """The XML of a block many documents share, written once with placeholder ids."""
-        entry = self._fragments.get(id(block))
+    def _block(self, number: int, block: CachedBlock, ids: "_Ids", fonts, objects: list,
+               offset: int = 0) -> str:
+        """The XML of a block many documents share, written once with placeholder ids (and
+        once per font id ``offset``: the page contents' faces, see ``write``)."""
+        key = (id(block), offset)
+        entry = self._fragments.get(key)
         if entry is None or entry[0] is not block:
             usage: dict[str, _FontUse] = {}
             xml, texts = [], []
             for index, item in enumerate(block):
                 if isinstance(item, GlyphRun):
                     if item.font not in usage:
-                        usage[item.font] = self._use(item.font)
+                        usage[item.font] = self._use(item.font, offset)
                     xml.append(self._text("\x00", item, usage[item.font]))
                     texts.append((index, "".join(item.text)))
                 else:
@@ -305,7 +313,7 @@ class OfdWriter:
             entry = (block, "".join(xml).split("\x00"), texts, usage)
             if len(self._fragments) > 160:
                 self._fragments.clear()
-            self._fragments[id(block)] = entry
+            self._fragments[key] = entry
         _, pieces, texts, usage = entry
         base = ids.max + 1
         ids.max += len(pieces) - 1

@@ -72,6 +72,18 @@ class CachedBlock(list):
     __hash__ = object.__hash__
 
 
+class BlankFormPage(CachedBlock):
+    """A blank form's page under a filled form's texts: the block forms.py marks (BLANK_FORM),
+    the same in every document filling that form (the OFD draws it as a template page)."""
+
+
+# How forms.py opens a page's content that is its blank form's page, as it lays texts over it:
+# the blank page isolated in q … Q and marked as marked content (PDF 32000-1 §14.6, tag
+# GWBlankForm; readers pass over tags they do not know), the texts laid over it after the Q.
+BLANK_FORM = b"q\n/GWBlankForm BMC\n"
+BLANK_FORM_END = b"EMC\nQ\n"
+
+
 @dataclass
 class LaidOutPage:
     width: float  # mm
@@ -356,11 +368,12 @@ class _Reader:
             data = contents.read_bytes()
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
             for kind, chunk in self._chunks(data):
-                if kind == "block" and len(chunk) >= _MIN_BLOCK:
+                blank = kind == "block" and chunk.startswith(BLANK_FORM)
+                if blank or (kind == "block" and len(chunk) >= _MIN_BLOCK):
                     key = (hashlib.sha1(chunk).digest(), state.key(), self._signature(resources))
                     cached = _BLOCKS.get(key)
                     if cached is None:
-                        cached = CachedBlock()
+                        cached = BlankFormPage() if blank else CachedBlock()
                         self._interpret(chunk, resources, state.copy(), cached, depth)
                         if len(_BLOCKS) >= _BLOCKS_KEPT:
                             _BLOCKS.pop(next(iter(_BLOCKS)))

@@ -1,0 +1,267 @@
+"""What stands between the page and a hostile network: server-side sessions that end, sign-in
+throttling, redirects only to this site's own pages, the Host, Origin and Referer checked.
+
+Sessions live in the database (only a hash of the cookie's token is stored): a session ends on
+sign-out, when idle too long, after a fixed lifetime, and all of them end when the password
+changes (a restart with a new password file). The cookie carries nothing but the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+import unicodedata
+from urllib.parse import urlsplit
+
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+from werkzeug.exceptions import HTTPException
+
+IDLE_SECONDS = 30 * 60  # an idle session signs out by itself (等保: 登录失败处理)
+LIFETIME_SECONDS = 12 * 60 * 60  # and none lives longer than a working day
+FREE_FAILURES = 5  # wrong passwords before any delay
+FIRST_DELAY = 1.0  # seconds after the 5th failure, doubling with each further one
+MAX_DELAY = 300.0  # at most 5 minutes
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+SCHEMA = """
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        created REAL NOT NULL,
+        seen REAL NOT NULL
+    );
+    CREATE TABLE sign_in_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last REAL NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+"""
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+# --- sessions ----------------------------------------------------------------------------------------
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    """The session's data, kept in the database under a random token."""
+
+    def __init__(self, data: dict | None = None, token: str | None = None):
+        def on_update(self) -> None:
+            self.modified = True
+
+        super().__init__(data or {}, on_update)
+        self.token = token
+        self.modified = False
+        self.renew = False  # a new token at sign-in (no session fixation)
+        self.ended = False  # sign-out: the record goes, the cookie too
+
+    def end(self) -> None:
+        self.clear()
+        self.ended = True
+
+    def start_anew(self, **data) -> None:
+        """Sign-in: the old record goes, a new token carries only ``data`` and a new form token."""
+        self.clear()
+        self.update(data)
+        self.renew = True
+
+
+class Sessions(SessionInterface):
+    """Flask's session interface over the ``sessions`` table."""
+
+    def __init__(self, store, clock):
+        self.store = store
+        self.clock = clock
+
+    def open_session(self, app, request) -> ServerSession:
+        token = request.cookies.get(self.get_cookie_name(app), "")
+        if token and len(token) < 100:
+            data = self._load(token)
+            if data is not None:
+                return ServerSession(data, token)
+        return ServerSession()
+
+    def _load(self, token: str) -> dict | None:
+        now = self.clock()
+        key = _hash(token)
+        with self.store.connect() as db:
+            row = db.execute("SELECT data, created, seen FROM sessions WHERE token_hash = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            if now - row["seen"] > IDLE_SECONDS or now - row["created"] > LIFETIME_SECONDS:
+                db.execute("DELETE FROM sessions WHERE token_hash = ?", (key,))
+                return None
+            if now - row["seen"] > 30:
+                db.execute("UPDATE sessions SET seen = ? WHERE token_hash = ?", (now, key))
+        return json.loads(row["data"])
+
+    def save_session(self, app, session: ServerSession, response) -> None:
+        name = self.get_cookie_name(app)
+        options = dict(domain=self.get_cookie_domain(app), path=self.get_cookie_path(app),
+                       secure=self.get_cookie_secure(app), httponly=True,
+                       samesite=self.get_cookie_samesite(app))
+        if session.token and (session.ended or session.renew):
+            with self.store.connect() as db:
+                db.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(session.token),))
+        if session.ended or not session:
+            if session.token:
+                response.delete_cookie(name, **options)
+            return
+        now = self.clock()
+        data = json.dumps(dict(session), ensure_ascii=False)
+        if session.token is None or session.renew:
+            token = secrets.token_urlsafe(32)
+            with self.store.connect() as db:
+                db.execute("DELETE FROM sessions WHERE seen < ? OR created < ?",
+                           (now - IDLE_SECONDS, now - LIFETIME_SECONDS))
+                db.execute("INSERT INTO sessions (token_hash, data, created, seen) VALUES (?, ?, ?, ?)",
+                           (_hash(token), data, now, now))
+            response.set_cookie(name, token, **options)
+            response.vary.add("Cookie")
+        elif session.modified:
+            with self.store.connect() as db:
+                db.execute("UPDATE sessions SET data = ?, seen = ? WHERE token_hash = ?",
+                           (data, now, _hash(session.token)))
+
+
+def end_every_session(store) -> int:
+    with store.connect() as db:
+        return db.execute("DELETE FROM sessions").rowcount
+
+
+def password_changed(store, password: str | None) -> bool:
+    """Record the password in force (as a salted slow hash); when it differs from the one the
+    sessions were made under, every session ends. True when they were ended."""
+    with store.connect() as db:
+        row = db.execute("SELECT value FROM settings WHERE key = 'password'").fetchone()
+    if row is not None:
+        old = json.loads(row["value"])
+        if password is not None and old.get("hash") and _slow_hash(password, bytes.fromhex(old["salt"])) == old["hash"]:
+            return False
+        if password is None and not old.get("hash"):
+            return False
+    salt = secrets.token_bytes(16)
+    value = {"salt": salt.hex(), "hash": _slow_hash(password, salt) if password is not None else ""}
+    with store.connect() as db:
+        db.execute("INSERT INTO settings (key, value) VALUES ('password', ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(value),))
+    if row is None:
+        return False
+    end_every_session(store)
+    return True
+
+
+def _slow_hash(password: str, salt: bytes) -> str:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2 ** 14, r=8, p=1).hex()
+
+
+# --- sign-in throttling --------------------------------------------------------------------------------
+
+
+class Throttle:
+    """Consecutive failed sign-ins per key (an address, an account): after ``FREE_FAILURES`` each
+    further attempt waits ``FIRST_DELAY`` doubled per failure, at most ``MAX_DELAY``; a success
+    clears them. Attempts made while waiting are refused without looking at the password."""
+
+    def __init__(self, store, clock):
+        self.store = store
+        self.clock = clock
+
+    @staticmethod
+    def delay(failures: int) -> float:
+        if failures < FREE_FAILURES:
+            return 0.0
+        return min(FIRST_DELAY * 2 ** (failures - FREE_FAILURES), MAX_DELAY)
+
+    def wait(self, keys: list[str]) -> float:
+        """Seconds until the next attempt is heard (0: now)."""
+        now = self.clock()
+        with self.store.connect() as db:
+            rows = db.execute(f"SELECT failures, last FROM sign_in_failures WHERE key IN ({','.join('?' * len(keys))})",
+                              keys).fetchall()
+        return max([r["last"] + self.delay(r["failures"]) - now for r in rows] + [0.0])
+
+    def failed(self, keys: list[str]) -> None:
+        now = self.clock()
+        with self.store.connect() as db:
+            for key in keys:
+                db.execute("INSERT INTO sign_in_failures (key, failures, last) VALUES (?, 1, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last = excluded.last",
+                           (key, now))
+
+    def succeeded(self, keys: list[str]) -> None:
+        with self.store.connect() as db:
+            db.executemany("DELETE FROM sign_in_failures WHERE key = ?", [(k,) for k in keys])
+
+
+def wait_message(seconds: float) -> str:
+    seconds = math.ceil(seconds)
+    text = f"{seconds} 秒" if seconds < 60 else f"{math.ceil(seconds / 60)} 分钟"
+    return f"连续输错密码次数过多，请在 {text}后再试。"
+
+
+# --- redirects ----------------------------------------------------------------------------------------
+
+
+def safe_target(target: str | None, url_map, default: str = "/") -> str:
+    """``target`` when it is a page of this site (a path of one of its routes, query kept);
+    ``default`` for anything else: another host (``//evil``, ``/\\evil``, ``/%09/evil`` once the
+    browser drops the tab), a scheme, control characters or whitespace (CR LF), an unknown path."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    try:
+        url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:
+        return default
+    return target
+
+
+# --- Host, Origin, Referer ------------------------------------------------------------------------------
+
+
+def served_hosts(host: str, port: int | None, public_url: str | None) -> set[str]:
+    """The Host headers this site answers to: its loopback names when it listens there, the
+    address it listens on, and the host of ``--public-url``. Without a port: any port."""
+    names = set(LOOPBACK_NAMES) if host in ("127.0.0.1", "localhost", "::1") else {host.lower()}
+    if ":" in host and not host.startswith("["):
+        names.add(f"[{host.lower()}]")
+    hosts = {f"{n}:{port}" for n in names} if port else set(names)
+    if public_url:
+        hosts.add(urlsplit(public_url).netloc.lower())
+    return hosts
+
+
+def host_allowed(request_host: str, hosts: set[str]) -> bool:
+    request_host = request_host.lower()
+    if request_host in hosts:
+        return True
+    name = request_host.rsplit(":", 1)[0] if not request_host.endswith("]") else request_host
+    return name in hosts  # a host listed without a port
+
+
+def same_origin(request) -> bool:
+    """The POST came from a page of this site: its Origin (or, without one, its Referer) names
+    the host the request was sent to."""
+    origin = request.headers.get("Origin", "")
+    if origin == "null":  # an opaque origin (a sandboxed frame, a file)
+        return False
+    source = origin or request.headers.get("Referer", "")
+    if not source:
+        return False
+    parts = urlsplit(source)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
