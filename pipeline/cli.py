@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -472,7 +473,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @main.command()
 @content_options
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="地址",
-              help="监听地址；不是本机地址时必须用 --password-file 设密码")
+              help="监听地址；不是本机地址时须先用 pipeline users add 建立账号")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, metavar="端口",
               help="端口")
 @click.option("--data", "data_dir", default="work", show_default=True, metavar="目录",
@@ -494,8 +495,6 @@ def serve(content_path, regions_path, host, port, data_dir, password_file, publi
         password = lines[0].strip() if lines else ""
         if not password:
             raise click.BadParameter(f"{password_file} 中没有密码", param_hint="--password-file")
-    if host not in LOOPBACK and password is None:
-        raise click.UsageError(f"监听 {host} 时其他电脑也能访问，请用 --password-file 设置登录密码。")
     if public_url is not None:
         from urllib.parse import urlsplit
         parts = urlsplit(public_url)
@@ -504,6 +503,12 @@ def serve(content_path, regions_path, host, port, data_dir, password_file, publi
     if host in ("0.0.0.0", "::") and public_url is None:
         raise click.UsageError(f"监听 {host}（所有网卡）时请用 --public-url 写明其他电脑访问本系统用的网址。")
     content = load_content(content_path, regions_path, need_rating_files=True)
+    if host not in LOOPBACK:
+        from .web.accounts import Accounts
+        from .web.store import Store
+        if not Accounts(Store(Path(data_dir) / "pipeline.sqlite3")).any_department():
+            raise click.UsageError(f"监听 {host} 时其他电脑也能访问，请先用 pipeline users add 账号名 --role 管理员 "
+                                   f"--data {data_dir} 建立账号（共用密码 --password-file 只用于本机）。")
     from .web import create_app, make_server
     app = create_app(content, Path(data_dir), password, host=host, port=port, public_url=public_url)
     shown = public_url or f"http://{'localhost' if host in LOOPBACK else host}:{port}/"
@@ -513,6 +518,138 @@ def serve(content_path, regions_path, host, port, data_dir, password_file, publi
         server.run()
     except KeyboardInterrupt:
         click.echo("已停止。", err=True)
+
+
+# --- accounts (issue #17) ------------------------------------------------------------------------------
+
+data_option = click.option("--data", "data_dir", default="work", show_default=True, metavar="目录",
+                           help="数据目录（与 pipeline serve 的相同）")
+
+
+def _accounts(data_dir):
+    from .web.accounts import Accounts
+    from .web.store import Store
+    if not str(data_dir).strip():
+        raise click.BadParameter("数据目录不能为空", param_hint="--data")
+    store = Store(Path(data_dir) / "pipeline.sqlite3")
+    return store, Accounts(store)
+
+
+def _audit(store, content, event, **fields):
+    import getpass
+    from .web.audit import record
+    record(store, content.tasks.year, f"命令行（{getpass.getuser()}）", event, role="命令行", address="本机", **fields)
+
+
+@main.group()
+def users():
+    """账号：新建、列出、重置密码、停用（管理员、考评、地区）。"""
+
+
+@users.command("add")
+@content_options
+@data_option
+@click.argument("name", required=False, metavar="账号名")
+@click.option("--role", type=click.Choice(["管理员", "考评", "地区"]), default="地区", show_default=True,
+              help="角色")
+@click.option("--region", metavar="地区", help="地区账号所属地区（默认：账号名即地区名称）")
+@click.option("--all-regions", is_flag=True, help="为所有尚无账号的地区各建一个账号（账号名为地区名称）")
+@click.option("--codes", "codes_path", type=click.Path(path_type=Path, dir_okay=False), metavar="文件",
+              help="与 --all-regions 同用：把各地区的一次性登录码写成可打印的 PDF 清单")
+@click.option("--url", metavar="网址", help="清单上的登录网址（如 https://kaoping.mzt.jl.gov.cn/）")
+@fail_cleanly
+def users_add(content_path, regions_path, data_dir, name, role, region, all_regions, codes_path, url):
+    """新建账号；一次性登录码只显示这一次，首次登录须修改。"""
+    from .web.accounts import AccountError
+    content = load_content(content_path, regions_path)
+    store, accounts = _accounts(data_dir)
+    if all_regions:
+        if codes_path is None or not url:
+            raise click.UsageError("--all-regions 须同时给出 --codes 清单.pdf 和 --url 登录网址（登录码只在清单中出现）")
+        created = []
+        for r in content.regions.regions:
+            if accounts.by_name(r.name) is None:
+                try:
+                    created.append((r, accounts.add(r.name, "地区", r.name, content)))
+                except AccountError as exc:
+                    click.echo(f"{r.name}：{exc}", err=True)
+        if not created:
+            click.echo("各地区都已有账号，未新建；要给某个地区新的登录码，请用 pipeline users reset 地区名称。", err=True)
+            sys.exit(1)
+        from .output import atomic_write
+        from .web.codes import codes_pdf
+        atomic_write(codes_path, codes_pdf(content, created, url))
+        os.chmod(codes_path, 0o600)
+        for r, _ in created:
+            _audit(store, content, "新建账号", object=r.name, new="地区", region=r.name, reason="批量生成登录码清单")
+        click.echo(f"已为 {len(created)} 个地区新建账号，一次性登录码清单：{codes_path}（打印后请删除此文件）")
+        return
+    if not name:
+        raise click.UsageError("请给出账号名，或用 --all-regions 为全部地区建账号")
+    try:
+        code = accounts.add(name, role, region, content)
+    except AccountError as exc:
+        click.echo(f"未新建：{exc}", err=True)
+        sys.exit(1)
+    account = accounts.by_name(name)
+    _audit(store, content, "新建账号", object=name, new=role, region=account["region"])
+    click.echo(f"已新建{role}账号“{name}”{'（' + account['region'] + '）' if account['region'] else ''}。")
+    click.echo(f"一次性登录码：{code}")
+    click.echo("此码只显示这一次；首次登录后须设置新密码。")
+
+
+@users.command("list")
+@data_option
+def users_list(data_dir):
+    """列出账号（不显示密码）。"""
+    _, accounts = _accounts(data_dir)
+    rows = accounts.list()
+    if not rows:
+        click.echo("还没有账号。")
+        return
+    for a in rows:
+        state = "已停用" if a["disabled"] else ("待首次登录改密码" if a["must_change"] else "正常")
+        click.echo(f"{a['name']}\t{a['role']}\t{a['region'] or ''}\t{state}")
+    click.echo(f"共 {len(rows)} 个账号。")
+
+
+@users.command("reset")
+@content_options
+@data_option
+@click.argument("name", metavar="账号名")
+@fail_cleanly
+def users_reset(content_path, regions_path, data_dir, name):
+    """给账号新的一次性登录码（原密码和登录随即失效；已停用的账号重新启用）。"""
+    from .web.accounts import AccountError
+    content = load_content(content_path, regions_path)
+    store, accounts = _accounts(data_dir)
+    try:
+        code = accounts.reset(name)
+    except AccountError as exc:
+        click.echo(f"未重置：{exc}", err=True)
+        sys.exit(1)
+    _audit(store, content, "重置密码", object=name, region=accounts.by_name(name)["region"])
+    click.echo(f"“{name}”的一次性登录码：{code}")
+    click.echo("此码只显示这一次；首次登录后须设置新密码。")
+
+
+@users.command("disable")
+@content_options
+@data_option
+@click.argument("name", metavar="账号名")
+@fail_cleanly
+def users_disable(content_path, regions_path, data_dir, name):
+    """停用账号（其登录随即失效）。"""
+    from .web.accounts import AccountError
+    content = load_content(content_path, regions_path)
+    store, accounts = _accounts(data_dir)
+    try:
+        accounts.disable(name)
+    except AccountError as exc:
+        click.echo(f"未停用：{exc}", err=True)
+        sys.exit(1)
+    _audit(store, content, "停用账号", object=name, old="启用", new="停用", region=accounts.by_name(name)["region"])
+    click.echo(f"已停用“{name}”。")
 
 
 if __name__ == "__main__":  # pragma: no cover

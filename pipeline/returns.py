@@ -155,7 +155,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     def text(row: int, column: int) -> str:
         return sheet.text(row, column)
 
-    problems = out.problems
+    problems: list[Problem] = []  # raised together; read_return keeps them
 
     def value(row: int, column: int, label: str = "") -> str:
         """What a clerk sees in an input cell: a formula's saved value (reported when there is

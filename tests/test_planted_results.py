@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from .conftest import ROOT, Cli
 from .pdfcheck import docx_text
 from .test_classes import COUNTY, DISTRICT
+from .test_web import region_form
 
 REMARKS = {
     "2.1": "'引用第3号文件",      # starts with ' but is no formula: kept as written
@@ -155,10 +156,8 @@ def test_web_page_spells_out_the_lenient_rule(workdir, tmp_path):
     content = load_content(workdir / "content" / "tasks_2016.yaml", workdir / "content" / "regions_jilin_2016.yaml",
                            workdir / "content" / "rating_rules.yaml", need_rating_files=True)
     client = create_app(content, tmp_path / "work").test_client()
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"',
-                     client.get("/region/朝阳区").get_data(as_text=True)).group(1)
     values = ["优秀"] * 22 + ["达标"] * 9 + ["未达标"]
-    form = {"csrf_token": csrf, **{f"final:{t}": v for t, v in zip(DISTRICT, values)}}
+    form = {**region_form(client, "朝阳区"), **{f"final:{t}": v for t, v in zip(DISTRICT, values)}}
     assert client.post("/region/朝阳区/ratings", data=form).status_code in (302, 303)
     page = client.get("/region/朝阳区").get_data(as_text=True)
     assert "未达标不超过 1 项（优秀 22 项 / 32 项 = 68.8%）→ 达标" in page

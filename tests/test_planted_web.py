@@ -44,7 +44,8 @@ def multipart(client, workbook: bytes, csrf: str | None):
     data = {"workbooks": [(io.BytesIO(workbook), "九台区.xlsx")]}
     if csrf is not None:
         data["csrf_token"] = csrf
-    return client.post("/upload", data=data, content_type="multipart/form-data")
+    return client.post("/upload", data=data, content_type="multipart/form-data",
+                       follow_redirects=True)  # redirect after POST: the result page
 
 
 # --- downloads: only what the manifest names ---------------------------------------------------------

@@ -273,6 +273,11 @@ def test_deleted_task_row(blank, tmp_path):
     err = collect_refused(blank, tmp_path, lambda ws: ws.delete_rows(row_of(ws, "7.1")))
     assert f"BOOK:考评表!C{where}: {label('7.1')}这一行被删除了（应在第 {where} 行）" in err
     assert err.count("BOOK:") == 1
+    # the reader the web page uses says it once too
+    from pipeline.content import load_content
+    from pipeline.results import read_return
+    problems = read_return(tmp_path / "九台区.xlsx", load_content(need_rating_files=True)).problems
+    assert [p.message for p in problems] == [f"{label('7.1')}这一行被删除了（应在第 {where} 行），请用本系统生成的考评表重新填写"]
 
 
 def test_added_row(blank, tmp_path):

@@ -318,8 +318,9 @@ def test_password_protects_every_page(tmp_path, blanks):
 
 
 def test_serve_refuses_to_listen_beyond_this_machine_without_a_password(tmp_path):
-    result = Cli(ROOT)("serve", "--host", "0.0.0.0", "--data", tmp_path / "w", expect=2)
-    assert "--password-file" in result.stderr
+    # without accounts (#17): a shared password no longer opens the page to other computers
+    result = Cli(ROOT)("serve", "--host", "192.0.2.1", "--data", tmp_path / "w", expect=2)
+    assert "pipeline users add" in result.stderr
     empty = tmp_path / "pw.txt"
     empty.write_text("\n", encoding="utf-8")
     result = Cli(ROOT)("serve", "--host", "0.0.0.0", "--password-file", empty, "--data", tmp_path / "w", expect=2)

@@ -66,7 +66,7 @@ class Site:
     def __init__(self, content: Content, data_dir: Path):
         self.content = content
         self.data_dir = Path(data_dir)
-        self.store = Store(self.data_dir / "pipeline.sqlite3")
+        self.store = Store(self.data_dir / "pipeline.sqlite3", content.tasks.year)  # this year's records
         self.output = self.data_dir / "output"
         self.render_lock = threading.Lock()
         self.generation = Generation()
@@ -347,8 +347,18 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
     app.extensions["throttle"] = guard.Throttle(site.store, clock)
     app.session_interface = guard.Sessions(site.store, clock)
     guard.password_changed(site.store, password)  # a new password ends every session
+    from .accounts import Accounts
+    from .workflow import Workflow
+    site.accounts = Accounts(site.store)
+    site.workflow = Workflow(site.store, content.tasks.year, data_dir)
+    if public_url and host in ("127.0.0.1", "localhost", "::1"):
+        # behind a reverse proxy on this machine (README): the browser's address is the one it forwards
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     views.register(app)
     stats_views.register(app)
+    from . import account_views
+    account_views.register(app)
     return app
 
 

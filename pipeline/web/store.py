@@ -23,7 +23,10 @@ from ..content import Content
 from ..errors import DataError, Problem
 from ..results import Record, Results, TaskResult, check_records
 from ..returns import task_label
+from .accounts import SCHEMA as ACCOUNTS_SCHEMA
+from .audit import SCHEMA as AUDIT_SCHEMA
 from .guard import SCHEMA as GUARD_SCHEMA
+from .workflow import SCHEMA as WORKFLOW_SCHEMA
 
 # Forward migrations, in order; the database records how many it has applied.
 MIGRATIONS = [
@@ -79,6 +82,37 @@ MIGRATIONS = [
     );
     CREATE INDEX uploads_by_batch ON uploads(batch_id)
     """,
+    # accounts (accounts.py), the append-only audit log (audit.py), the regions' returns online:
+    # their state, evidence files, reasons for final ratings, the year's deadlines (workflow.py)
+    [*ACCOUNTS_SCHEMA.split(";"), *AUDIT_SCHEMA, *WORKFLOW_SCHEMA.split(";")],
+    # several years side by side (#17): the content's year in every record; the rows made before
+    # (year NULL) belong to the first year the page is started with (``Store.adopt``)
+    """
+    ALTER TABLE uploads ADD COLUMN year INTEGER;
+    ALTER TABLE batches ADD COLUMN year INTEGER;
+    ALTER TABLE versions ADD COLUMN year INTEGER;
+    CREATE TABLE current_by_year (
+        year INTEGER,
+        region TEXT NOT NULL,
+        version_id INTEGER NOT NULL REFERENCES versions(id),
+        UNIQUE (year, region)
+    );
+    INSERT INTO current_by_year (year, region, version_id) SELECT NULL, region, version_id FROM current;
+    DROP TABLE current;
+    ALTER TABLE current_by_year RENAME TO current;
+    CREATE TABLE choices_by_year (
+        year INTEGER,
+        region TEXT NOT NULL,
+        version_id INTEGER NOT NULL REFERENCES versions(id),
+        upload_id INTEGER REFERENCES uploads(id),
+        UNIQUE (year, region)
+    );
+    INSERT INTO choices_by_year (year, region, version_id, upload_id) SELECT NULL, region, version_id, upload_id FROM choices;
+    DROP TABLE choices;
+    ALTER TABLE choices_by_year RENAME TO choices;
+    CREATE INDEX versions_by_year ON versions(year, region);
+    CREATE INDEX uploads_by_year ON uploads(year, region)
+    """,
 ]
 
 
@@ -115,13 +149,18 @@ def final_differences(current: dict[str, dict], rated: dict[str, TaskResult]) ->
 
 
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, year: int | None = None):
+        """``year``: the content's year; every record read or written is of that year (without one,
+        year 0: a store opened for accounts only, or in tests)."""
         self.path = Path(path)
+        self.year = int(year) if year is not None else 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one writer at a time in this process; SQLite guards others
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             self._migrate(db)
+            if year is not None:
+                self.adopt(db)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -142,10 +181,27 @@ class Store:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             db.execute("BEGIN IMMEDIATE")
-            for statement in [s for s in script.split(";") if s.strip()]:
+            statements = script.split(";") if isinstance(script, str) else script  # a list: triggers
+            for statement in [s for s in statements if s.strip()]:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version={number}")
             db.execute("COMMIT")
+
+    def adopt(self, db) -> None:
+        """Rows made before years were recorded become this year's (once; later years start empty)."""
+        if db.execute("SELECT 1 FROM versions WHERE year IS NULL UNION ALL SELECT 1 FROM uploads WHERE year IS NULL"
+                      " UNION ALL SELECT 1 FROM current WHERE year IS NULL LIMIT 1").fetchone() is None:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        for table in ("uploads", "batches", "versions", "current", "choices"):
+            db.execute(f"UPDATE {table} SET year = ? WHERE year IS NULL", (self.year,))
+        db.execute("COMMIT")
+
+    def years(self) -> list[int]:
+        """The years the store holds records of."""
+        with self.connect() as db:
+            return sorted({r[0] for r in db.execute("SELECT DISTINCT year FROM versions UNION SELECT DISTINCT year FROM"
+                                                    " uploads") if r[0]})
 
     @property
     def schema_version(self) -> int:
@@ -160,17 +216,18 @@ class Store:
 
     def new_batch(self) -> int:
         with self.connect() as db:
-            return db.execute("INSERT INTO batches (received_at) VALUES (?)", (now(),)).lastrowid
+            return db.execute("INSERT INTO batches (received_at, year) VALUES (?, ?)", (now(), self.year)).lastrowid
 
     def receive(self, batch_id: int | None, filename: str, data: bytes) -> int:
         """The bytes, kept before anything is read from them: a return whose reading fails or is
         cut short is never lost (it says so until read)."""
         with self.connect() as db:
             return db.execute(
-                "INSERT INTO uploads (filename, sha256, data, received_at, region, accepted, problems, batch_id)"
-                " VALUES (?, ?, ?, ?, NULL, 0, ?, ?)",
+                "INSERT INTO uploads (filename, sha256, data, received_at, region, accepted, problems, batch_id, year)"
+                " VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?)",
                 (filename, hashlib.sha256(data).hexdigest(), data, now(),
-                 json.dumps(["读取中断，未能读完这个工作簿，请重新上传"], ensure_ascii=False), batch_id)).lastrowid
+                 json.dumps(["读取中断，未能读完这个工作簿，请重新上传"], ensure_ascii=False), batch_id,
+                 self.year)).lastrowid
 
     def refuse(self, upload_id: int, region: str | None, problems: list[str], warnings: list[str] = (),
                footer: dict | None = None) -> None:
@@ -199,12 +256,12 @@ class Store:
                 note = (f"考评表中有 {len(differ)} 项考评等次与已填写的不同，请在{region}的页面上选择保留哪一种；"
                         "选定之前仍用原来的结果")
                 version = self._new_version(db, region, "upload", upload_id, merged, note, make_current=False)
-                db.execute("INSERT INTO choices (region, version_id, upload_id) VALUES (?, ?, ?) "
-                           "ON CONFLICT(region) DO UPDATE SET version_id = excluded.version_id,"
-                           " upload_id = excluded.upload_id", (region, version, upload_id))
+                db.execute("INSERT INTO choices (year, region, version_id, upload_id) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT(year, region) DO UPDATE SET version_id = excluded.version_id,"
+                           " upload_id = excluded.upload_id", (self.year, region, version, upload_id))
             else:
                 self._new_version(db, region, "upload", upload_id, merged, note)
-                db.execute("DELETE FROM choices WHERE region = ?", (region,))  # a newer return supersedes it
+                db.execute("DELETE FROM choices WHERE year = ? AND region = ?", (self.year, region))  # superseded
             db.execute("COMMIT")
         return note, bool(differ)
 
@@ -228,8 +285,8 @@ class Store:
 
     def _new_version(self, db, region: str, source: str, upload_id: int | None,
                      rated: dict[str, TaskResult], note: str = "", make_current: bool = True) -> int:
-        cursor = db.execute("INSERT INTO versions (region, source, upload_id, created_at, note) VALUES (?, ?, ?, ?, ?)",
-                            (region, source, upload_id, now(), note))
+        cursor = db.execute("INSERT INTO versions (region, source, upload_id, created_at, note, year)"
+                            " VALUES (?, ?, ?, ?, ?, ?)", (region, source, upload_id, now(), note, self.year))
         version = cursor.lastrowid
         db.executemany(
             "INSERT INTO ratings (version_id, task, self_rating, final_rating, remarks, place)"
@@ -240,14 +297,14 @@ class Store:
             self._set_current(db, region, version)
         return version
 
-    @staticmethod
-    def _set_current(db, region: str, version: int) -> None:
-        db.execute("INSERT INTO current (region, version_id) VALUES (?, ?) "
-                   "ON CONFLICT(region) DO UPDATE SET version_id = excluded.version_id", (region, version))
+    def _set_current(self, db, region: str, version: int) -> None:
+        db.execute("INSERT INTO current (year, region, version_id) VALUES (?, ?, ?) "
+                   "ON CONFLICT(year, region) DO UPDATE SET version_id = excluded.version_id",
+                   (self.year, region, version))
 
     def current_version(self, region: str) -> int | None:
         with self.connect() as db:
-            row = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+            row = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
         return row["version_id"] if row else None
 
     def set_final_ratings(self, region: str, finals: dict[str, str], content: Content,
@@ -258,7 +315,7 @@ class Store:
         nothing is saved (``Conflict``)."""
         with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            cur = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+            cur = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
             current = cur["version_id"] if cur else None
             if based_on is not None and based_on != (current or 0):
                 db.execute("ROLLBACK")
@@ -281,24 +338,58 @@ class Store:
             db.execute("COMMIT")
         return version
 
+    def save_return(self, region: str, selfs: dict[str, str], notes: dict[str, str], content: Content,
+                    based_on: int | None = None, note: str = "") -> int:
+        """A region's own self-ratings and 说明, entered online: checked as a workbook's rows are,
+        saved as a new current version of its one history (final ratings already entered kept).
+        ``based_on`` as for ``set_final_ratings``."""
+        with self._lock, self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            cur = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
+            current = cur["version_id"] if cur else None
+            if based_on is not None and based_on != (current or 0):
+                db.execute("ROLLBACK")
+                raise Conflict(based_on, current)
+            rows = self._rows(db, region)
+            records = []
+            for task in content.tasks.tasks_for_region(content.region(region)):
+                row = rows.get(task.id, {})
+                place = Problem("自评等次", task_label(task), "")
+                records.append(Record(place, region, task.id, row.get("final_rating", ""),
+                                      selfs.get(task.id, row.get("self_rating", "")),
+                                      notes.get(task.id, row.get("remarks", ""))))
+            try:
+                results = check_records(records, content, "（网页）", "网页")
+            except DataError:
+                db.execute("ROLLBACK")
+                raise
+            rated = {task: TaskResult(r.rating, r.self_rating, r.remarks, rows.get(task, {}).get("place", ""))
+                     for task, r in results.by_region.get(region, {}).items()}
+            version = self._new_version(db, region, "edit", None, rated, note)
+            db.execute("COMMIT")
+        return version
+
     def make_current(self, region: str, version_id: int, based_on: int | None = None) -> bool:
         with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            cur = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+            cur = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
             if based_on is not None and based_on != (cur["version_id"] if cur else 0):
                 db.execute("ROLLBACK")
                 raise Conflict(based_on, cur["version_id"] if cur else None)
-            found = db.execute("SELECT 1 FROM versions WHERE id = ? AND region = ?", (version_id, region)).fetchone()
+            found = db.execute("SELECT 1 FROM versions WHERE id = ? AND region = ? AND year = ?",
+                               (version_id, region, self.year)).fetchone()
             if found:
                 self._set_current(db, region, version_id)
-                db.execute("DELETE FROM choices WHERE region = ? AND version_id = ?", (region, version_id))
+                db.execute("DELETE FROM choices WHERE year = ? AND region = ? AND version_id = ?",
+                           (self.year, region, version_id))
             db.execute("COMMIT")
         return bool(found)
 
     def choice(self, region: str) -> dict | None:
         """A return waiting for the clerk: its version, upload, and the final ratings that differ."""
         with self.connect() as db:
-            row = db.execute("SELECT version_id, upload_id FROM choices WHERE region = ?", (region,)).fetchone()
+            row = db.execute("SELECT version_id, upload_id FROM choices WHERE year = ? AND region = ?",
+                             (self.year, region)).fetchone()
             if row is None:
                 return None
             pending = {r["task"]: dict(r) for r in db.execute(
@@ -320,8 +411,8 @@ class Store:
 
         with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT version_id, upload_id FROM choices WHERE region = ? AND version_id = ?",
-                             (region, version_id)).fetchone()
+            row = db.execute("SELECT version_id, upload_id FROM choices WHERE year = ? AND region = ? AND version_id = ?",
+                             (self.year, region, version_id)).fetchone()
             if row is None:
                 db.execute("ROLLBACK")
                 return False
@@ -343,13 +434,13 @@ class Store:
                                              p.get("remarks", c.get("remarks", "")), p.get("place") or c.get("place", ""))
                 self._new_version(db, region, "upload", row["upload_id"], rated,
                                   "自评等次取自考评表，考评等次保留已填写的")
-            db.execute("DELETE FROM choices WHERE region = ?", (region,))
+            db.execute("DELETE FROM choices WHERE year = ? AND region = ?", (self.year, region))
             db.execute("COMMIT")
         return True
 
     # --- reading ---------------------------------------------------------------------------------
     def _rows(self, db, region: str) -> dict[str, dict]:
-        cur = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
+        cur = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
         if cur is None:
             return {}
         return {r["task"]: dict(r) for r in db.execute(
@@ -366,32 +457,42 @@ class Store:
 
         results = Results("（网页汇总）", "XLSX")
         with self.connect() as db:
+            # a final rating that differs from the self-rating carries its reason into the 备注 (#17)
+            reasons = {(r["region"], r["task"]): r["reason"] for r in db.execute(
+                "SELECT region, task, reason FROM final_reasons WHERE year = ?", (content.tasks.year,))}
             for row in db.execute(
                     "SELECT c.region, r.task, r.self_rating, r.final_rating, r.remarks, r.place, u.filename"
                     " FROM current c JOIN versions v ON v.id = c.version_id"
-                    " JOIN ratings r ON r.version_id = v.id LEFT JOIN uploads u ON u.id = v.upload_id"):
+                    " JOIN ratings r ON r.version_id = v.id LEFT JOIN uploads u ON u.id = v.upload_id"
+                    " WHERE c.year = ?", (self.year,)):
                 if content.region(row["region"]) is None:
                     continue
+                remarks = row["remarks"]
+                reason = reasons.get((row["region"], row["task"]))
+                if reason and row["final_rating"] and row["final_rating"] != row["self_rating"]:
+                    remarks = f"{remarks}；考评意见：{reason}" if remarks else f"考评意见：{reason}"
                 results.by_region.setdefault(row["region"], {})[row["task"]] = TaskResult(
                     Rating(row["final_rating"]) if row["final_rating"] else None,
                     Rating(row["self_rating"]) if row["self_rating"] else None,
-                    row["remarks"], row["place"])
+                    remarks, row["place"])
         return results
 
     def version_rows(self, version_id: int) -> dict[str, dict]:
         with self.connect() as db:
             return {r["task"]: dict(r) for r in db.execute(
-                "SELECT task, self_rating, final_rating, remarks, place FROM ratings WHERE version_id = ?",
-                (version_id,))}
+                "SELECT task, self_rating, final_rating, remarks, place FROM ratings WHERE version_id = ?"
+                " AND version_id IN (SELECT id FROM versions WHERE year = ?)", (version_id, self.year))}
 
     def history(self, region: str) -> list[dict]:
         """The region's versions, newest first, numbered per region (第 1 版 is its first)."""
         with self.connect() as db:
-            current = db.execute("SELECT version_id FROM current WHERE region = ?", (region,)).fetchone()
-            waiting = db.execute("SELECT version_id FROM choices WHERE region = ?", (region,)).fetchone()
+            current = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
+            waiting = db.execute("SELECT version_id FROM choices WHERE year = ? AND region = ?",
+                                 (self.year, region)).fetchone()
             versions = [dict(v) for v in db.execute(
                 "SELECT v.id, v.source, v.created_at, v.note, v.upload_id, u.filename, u.sha256 FROM versions v"
-                " LEFT JOIN uploads u ON u.id = v.upload_id WHERE v.region = ? ORDER BY v.id", (region,))]
+                " LEFT JOIN uploads u ON u.id = v.upload_id WHERE v.region = ? AND v.year = ? ORDER BY v.id",
+                (region, self.year))]
         for number, v in enumerate(versions, start=1):
             v["number"] = number
             v["current"] = current is not None and v["id"] == current["version_id"]
@@ -404,32 +505,34 @@ class Store:
                 "SELECT id, filename, sha256, received_at, region, accepted, problems, warnings, footer, batch_id,"
                 " (SELECT note FROM versions v WHERE v.upload_id = uploads.id ORDER BY v.id LIMIT 1) AS note,"
                 " EXISTS (SELECT 1 FROM choices c WHERE c.upload_id = uploads.id) AS waiting"
-                f" FROM uploads {where} ORDER BY id DESC LIMIT ?", args + (limit,)).fetchall()
+                f" FROM uploads WHERE year = ? {'AND ' + where if where else ''} ORDER BY id DESC LIMIT ?",
+                (self.year, *args, limit)).fetchall()
         return [dict(r) | {"problems": json.loads(r["problems"]), "warnings": json.loads(r["warnings"]),
                            "footer": json.loads(r["footer"])} for r in rows]
 
     def uploads(self, region: str | None = None, limit: int = 200) -> list[dict]:
         if region is None:
             return self._upload_rows("", (), limit)
-        return self._upload_rows("WHERE region = ?", (region,), limit)
+        return self._upload_rows("region = ?", (region,), limit)
 
     def batch(self, batch_id: int) -> list[dict] | None:
         with self.connect() as db:
-            if db.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is None:
+            if db.execute("SELECT 1 FROM batches WHERE id = ? AND year = ?", (batch_id, self.year)).fetchone() is None:
                 return None
-        return self._upload_rows("WHERE batch_id = ?", (batch_id,), 1000)[::-1]
+        return self._upload_rows("batch_id = ?", (batch_id,), 1000)[::-1]
 
     def unplaced(self, limit: int = 50) -> list[dict]:
         """Uploads that name no region of the list: kept, and shown with their problem."""
-        return self._upload_rows("WHERE region IS NULL", (), limit)
+        return self._upload_rows("region IS NULL", (), limit)
 
     def upload_data(self, upload_id: int) -> tuple[str, bytes] | None:
         with self.connect() as db:
-            row = db.execute("SELECT filename, data FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+            row = db.execute("SELECT filename, data FROM uploads WHERE id = ? AND year = ?",
+                             (upload_id, self.year)).fetchone()
         return (row["filename"], row["data"]) if row else None
 
     def upload_info(self, upload_id: int) -> dict | None:
-        found = self._upload_rows("WHERE id = ?", (upload_id,), 1)
+        found = self._upload_rows("id = ?", (upload_id,), 1)
         return found[0] if found else None
 
     def latest_rejected(self) -> dict[str, str]:
@@ -438,21 +541,23 @@ class Store:
         with self.connect() as db:
             rows = db.execute(
                 "SELECT u.region, u.accepted, u.received_at, v.created_at FROM uploads u"
-                " LEFT JOIN current c ON c.region = u.region LEFT JOIN versions v ON v.id = c.version_id"
-                " WHERE u.region IS NOT NULL AND u.id = (SELECT MAX(id) FROM uploads WHERE region = u.region)"
+                " LEFT JOIN current c ON c.region = u.region AND c.year = u.year LEFT JOIN versions v ON v.id = c.version_id"
+                " WHERE u.year = ? AND u.region IS NOT NULL"
+                " AND u.id = (SELECT MAX(id) FROM uploads WHERE region = u.region AND year = u.year)", (self.year,)
             ).fetchall()
         return {r["region"]: r["received_at"] for r in rows
                 if not r["accepted"] and (r["created_at"] is None or r["received_at"] > r["created_at"])}
 
     def waiting_choices(self) -> set[str]:
         with self.connect() as db:
-            return {r["region"] for r in db.execute("SELECT region FROM choices")}
+            return {r["region"] for r in db.execute("SELECT region FROM choices WHERE year = ?", (self.year,))}
 
     def state_key(self) -> tuple:
         """Changes whenever any region's current version does."""
         with self.connect() as db:
             return tuple((r["region"], r["version_id"]) for r in
-                         db.execute("SELECT region, version_id FROM current ORDER BY region"))
+                         db.execute("SELECT region, version_id FROM current WHERE year = ? ORDER BY region",
+                                    (self.year,)))
 
 
 class Conflict(Exception):

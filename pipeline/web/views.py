@@ -11,8 +11,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..errors import DataError
 from ..model import AssessmentClass, Rating
-from . import MAX_FILES, STATUSES, check_password
-from .guard import host_allowed, safe_target, same_origin, wait_message
+from . import MAX_FILES, STATUSES
+from .guard import host_allowed, same_origin
 
 MAX_ID = 2 ** 62  # ids beyond what the database can hold are simply not found
 
@@ -43,10 +43,11 @@ def register(app) -> None:
     def guard():
         if not host_allowed(request.host, current_app.extensions["hosts"]):
             abort(400, "网址中的主机名不是本系统的地址，请用管理员告知的网址访问。")
-        password = current_app.extensions["password"]
-        if password and request.endpoint not in ("login", "static") and not session.get("user"):
-            target = request.full_path.rstrip("?") if request.method == "GET" else "/"
-            return redirect(url_for("login", next=target))
+        from .account_views import authorise
+
+        refused = authorise()
+        if refused is not None:
+            return refused
         if request.method == "POST":
             if not same_origin(request):
                 abort(403, "请求不是从本系统的页面发出的，已拒绝。请打开本系统的页面后再操作。")
@@ -62,7 +63,7 @@ def register(app) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers.setdefault("Content-Security-Policy", CSP)  # a download may set a stricter one
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"  # Origin stays on our own POSTs
         response.headers["X-Frame-Options"] = "DENY"
@@ -77,25 +78,14 @@ def register(app) -> None:
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
-        password = current_app.extensions["password"]
-        throttle = current_app.extensions["throttle"]
-        error, code = None, 200
-        if request.method == "POST":
-            keys = [f"地址 {request.remote_addr}", "账号 管理员"]
-            wait = throttle.wait(keys)
-            if wait > 0:
-                error, code = wait_message(wait), 429
-            elif password and check_password(request.form.get("password", ""), password):
-                throttle.succeeded(keys)
-                session.start_anew(user=True)
-                return redirect(safe_target(request.args.get("next"), current_app.url_map))
-            else:
-                throttle.failed(keys)
-                error, code = "密码不对，请重新输入。", 401
-        return render_template("login.html.j2", error=error), code
+        from .account_views import sign_in
+        return sign_in()
 
     @app.post("/logout")
     def logout():
+        from .account_views import audit
+        if session.get("user"):
+            audit("退出登录")
         session.end()
         return redirect(url_for("login"))
 
@@ -275,6 +265,11 @@ def register(app) -> None:
         # a field not sent leaves its rating as it is
         finals = {t.id: request.form[f"final:{t.id}"] for t in tasks if f"final:{t.id}" in request.form}
         based_on = form_version("based_on")
+        from .return_views import after_final_ratings, check_final_reasons
+        reasons, problems = check_final_reasons(region, finals)
+        if problems:
+            return region_page(region.name, errors=problems, entered=finals), 400
+        before = site().store.rows(region.name)
         try:
             site().store.set_final_ratings(region.name, finals, site().content, based_on=based_on)
         except Conflict as exc:
@@ -282,6 +277,7 @@ def register(app) -> None:
             return region_page(region.name, entered=finals, conflict=conflict), 409
         except DataError as exc:
             return region_page(region.name, errors=[str(p) for p in exc.problems], entered=finals), 400
+        after_final_ratings(region, before, reasons)
         return redirect(url_for("region_page", name=region.name, saved="ratings"))
 
     @app.post("/region/<name>/current")
