@@ -121,6 +121,17 @@ def slot_boxes(document) -> list[SlotBox]:
             for box in found.values()]
 
 
+def unmarked(base: DocumentView) -> DocumentView:
+    """The blank form without the marks at the top of its pages (样例, 征求意见稿): a report on
+    sample data fills its class's checklist form, the 样例 mark stamped on each page (the PDF;
+    the DOCX form carries its mark, written in its page header). A letter's form keeps its own."""
+    if not base.marks or base.kind == "letter":
+        return base
+    fill = base.extra["form"]
+    return replace(base, sample=False, draft=False,
+                   extra={**base.extra, "form": replace(fill, key=fill.key[:2] + (False,) + fill.key[3:])})
+
+
 def cache_dir(out) -> Path:
     """Where an output folder keeps its laid-out blank forms."""
     return out.root / ".cache" / "forms"
@@ -152,9 +163,14 @@ class FormFiller:
         self.cache_dir = cache_dir
         self.forms: dict[str, BlankForm] = {}
         self._stamps: dict[tuple, tuple] = {}  # a cell's text laid out once: (pikepdf.Pdf, its page as XObject)
+        self._marked_docx: dict[str, bytes] = {}  # a marked form's DOCX (its PDF is the unmarked form's)
 
     # --- the blank form ------------------------------------------------------------------------
     def blank(self, base: DocumentView, need_docx: bool = False) -> BlankForm:
+        plain = unmarked(base)
+        if plain is not base:  # laid out unmarked (shared with the checklists), marks stamped on
+            form = self.blank(plain)
+            return replace(form, docx=self._docx_of_marked(base) if need_docx else None)
         key = view_key(base)
         form = self.forms.get(key) or self._load(key)
         if form is None:
@@ -168,6 +184,24 @@ class FormFiller:
             self._store(key, form)
         self.forms[key] = form
         return form
+
+    def _docx_of_marked(self, base: DocumentView) -> bytes:
+        key = view_key(base)
+        if key not in self._marked_docx:
+            paths = self._paths(key)
+            data = None
+            if paths is not None and paths[2].is_file():
+                try:
+                    data = paths[2].read_bytes()
+                except OSError:
+                    data = None
+            if data is None:
+                from .output import atomic_write, normalize_zip
+                data = normalize_zip(self._docx().render(base, tokens=True))
+                if paths is not None:
+                    atomic_write(paths[2], data)
+            self._marked_docx[key] = data
+        return self._marked_docx[key]
 
     def _paths(self, key: str) -> tuple[Path, Path, Path] | None:
         return None if self.cache_dir is None else cache_paths(self.cache_dir, key)
@@ -205,8 +239,21 @@ class FormFiller:
         pdf = pikepdf.open(io.BytesIO(form.pdf))
         for page in pdf.pages:
             _mark_blank_form(page)
-        self._stamp(pdf, form, view)
+        marks = self._marks(form, base.marks) if unmarked(base) is not base else {}
+        self._stamp(pdf, form, view, marks)
         return self._save(pdf, view.title), form.pages
+
+    def _marks(self, form: BlankForm, marks: list[str]) -> dict[int, list]:
+        """The marks (样例) at the top of every page, as a full layout sets them: a page of the
+        form's size and margins holding the marks alone, drawn on each page with its stamps."""
+        from .writers.pdf import environment
+        found = {}
+        for number, size in enumerate(form.page_sizes):
+            html = environment().get_template("marks.html.j2").render(
+                marks=marks, landscape=size[0] > size[1])
+            key = ("marks",) + tuple(marks) + tuple(size)
+            found[number] = [(key, self._sheet(key, html), 0.0, 0.0)]
+        return found
 
     def _fill_letter(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
         import pikepdf
@@ -233,9 +280,10 @@ class FormFiller:
                 (outline.root[-1].children if outline.root else outline.root).append(item)
         return self._save(pdf, view.title), form.pages
 
-    def _stamp(self, pdf, form: BlankForm, view: DocumentView) -> None:
+    def _stamp(self, pdf, form: BlankForm, view: DocumentView, marks: dict | None = None) -> None:
         """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; pages
-        already marked as the blank form's: ``_mark_blank_form``)."""
+        already marked as the blank form's: ``_mark_blank_form``); ``marks``: more stamps by
+        page (the 样例 mark), drawn with the cells' ones."""
         import pikepdf
 
         values = view.extra["form"].values
@@ -258,8 +306,10 @@ class FormFiller:
                     stamps.setdefault(box.page, []).append((stamp, box.x, top))
                     continue
                 pages.setdefault(box.page, []).append((box, lines, top))
-        for number, placed in stamps.items():
-            _place_stamps(pdf, number, [(self._stamp_sheet(key), x, y) for key, x, y in placed])
+        marks = marks or {}
+        for number in sorted(set(stamps) | set(marks)):
+            _place_stamps(pdf, number, [(key, self._stamp_sheet(key), x, y) for key, x, y in stamps.get(number, [])]
+                          + marks.get(number, []))
         order = sorted(pages)
         if not order:
             return
@@ -288,6 +338,17 @@ class FormFiller:
     def _stamp_sheet(self, key: tuple):
         """One cell's text laid out alone at the top left of a page of the form's size (alone:
         its fonts' subsets hold its own glyphs only, whatever else the process stamped)."""
+        if key in self._stamps:
+            return self._stamps[key][1]
+        from .writers.pdf import environment
+        size, classes, width, lines = key
+        box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
+        html = environment().get_template("overlay.html.j2").render(
+            pages=[(size, [(box, list(lines), 0.0)])], title="")
+        return self._sheet(key, html)
+
+    def _sheet(self, key: tuple, html: str):
+        """A one-page layer laid out once per process (and kept with the forms), as an XObject."""
         sheet = self._stamps.get(key)
         if sheet is None:
             import hashlib
@@ -295,11 +356,6 @@ class FormFiller:
             import pikepdf
 
             from .fingerprint import environment as made_with
-            from .writers.pdf import environment
-            size, classes, width, lines = key
-            box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
-            html = environment().get_template("overlay.html.j2").render(
-                pages=[(size, [(box, list(lines), 0.0)])], title="")
             self.pdf._check_glyphs(html)
             # kept with the forms: a build that renders a few documents sets none again
             path = None if self.cache_dir is None else self.cache_dir / (
@@ -325,7 +381,10 @@ class FormFiller:
 
         pdf.docinfo["/Title"] = title
         out = io.BytesIO()
+        # streams compressed already (fonts, the stamps) are copied as they are, not decoded
+        # and compressed again; the pages' new content streams are compressed
         pdf.save(out, deterministic_id=True, compress_streams=True,
+                 stream_decode_level=pikepdf.StreamDecodeLevel.none,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
 
@@ -420,20 +479,25 @@ def _lay_over(page, layer, number: int) -> None:
     page.contents_coalesce()
 
 
-def _place_stamps(pdf, number: int, placed: list[tuple[object, float, float]]) -> None:
+def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, float]]) -> None:
     """Draw each stamp (a page, as a form XObject, whose text sits at its top left) on page
-    ``number`` (marked as its blank form's: wrapped in q … Q), moved to (x, y) CSS px; fixed
-    resource names, for reproducible bytes."""
+    ``number`` (marked as its blank form's: wrapped in q … Q), moved to (x, y) CSS px. Each
+    stamp's resource name comes from what it shows (its key): reproducible bytes, and the same
+    drawing bytes always mean the same texts (the OFD writer reuses what it read of content it
+    has seen)."""
+    import hashlib
+
     import pikepdf
 
     page = pdf.pages[number]
-    names: dict[int, pikepdf.Name] = {}
+    names: dict[tuple, pikepdf.Name] = {}
     drawn = [b"q\n"]
-    for stamp, x, y in placed:
-        if id(stamp) not in names:
-            names[id(stamp)] = page.add_resource(pdf.copy_foreign(stamp), pikepdf.Name.XObject,
-                                                 name=pikepdf.Name(f"/GWStamp{number}x{len(names)}"))
-        drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[id(stamp)]} Do Q\n".encode())
+    for key, stamp, x, y in placed:
+        if key not in names:
+            name = "/GWStamp" + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:16]
+            names[key] = page.add_resource(pdf.copy_foreign(stamp), pikepdf.Name.XObject,
+                                           name=pikepdf.Name(name))
+        drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[key]} Do Q\n".encode())
     drawn.append(b"Q\n")
     page.contents_add(b"".join(drawn), prepend=False)
     page.contents_coalesce()

@@ -163,3 +163,26 @@ def test_reproducible_all_formats(out, tmp_path):
         a = (out / "考评表" / f"区.{fmt}").read_bytes()
         b = (tmp_path / "考评表" / f"区.{fmt}").read_bytes()
         assert a == b, fmt
+
+
+@pytest.mark.parametrize("name,pilot,rename", [("九台区", False, None), ("长白山管委会", False, None),
+                                               ("前郭尔罗斯蒙古族自治县", True, "A&B<县>")])
+def test_region_workbook_from_its_class_form_is_the_workbook_written_whole(name, pilot, rename):
+    """A region's XLSX is copied from its class's workbook with the region and title filled in:
+    the same bytes as written whole (a pilot's tasks, a name needing escaping)."""
+    from pipeline import documents
+    from pipeline.output import normalize_zip
+    from pipeline.writers import xlsx
+
+    content = load_content()
+    region = content.region(name).model_copy(update={"pilot": pilot, **({"name": rename} if rename else {})})
+    view = documents.checklist(content.tasks, region.assessment_class, region)
+    filled = normalize_zip(xlsx.checklist_workbook(view, view.extra["table"]))
+    form = xlsx._workbook(view, view.extra["table"], xlsx.REGION_MARK, xlsx.TITLE_MARK)
+    assert xlsx._fill(form, {"xl/worksheets/sheet1.xml": (xlsx.REGION_MARK, region.name),
+                             "docProps/core.xml": (xlsx.TITLE_MARK, view.title)}) is not None  # not written whole
+    whole = normalize_zip(xlsx._workbook(view, view.extra["table"], region.name, view.title))
+    assert filled == whole
+    import io
+    sheet = load_workbook(io.BytesIO(filled))[xlsx.SHEET]
+    assert sheet[xlsx.REGION_CELL].value == region.name

@@ -341,3 +341,22 @@ def test_workers_die_with_a_killed_parent(small):  # noqa: F811
     while time.time() < deadline and any(alive(w) for w in workers):
         time.sleep(0.1)
     assert not [w for w in workers if alive(w)]
+
+
+def test_stamps_named_by_what_they_show(renderer, tmp_path):
+    """A stamp's resource name stands for one text: across reports (and the 样例 mark with
+    them) the same name is always the same drawing, so the same content bytes mean the same
+    page (the OFD writer reuses what it read of content it has seen)."""
+    import pikepdf
+
+    seen: dict[str, bytes] = {}
+    for name in ("九台区", "南关区", "长白山管委会"):
+        report, _ = region_documents(name)
+        data, _ = renderer.forms(OutputDir(tmp_path)).fill_pdf(report.view, report.base)
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            for page in pdf.pages:
+                for key, xobject in page.Resources.get("/XObject", {}).items():
+                    if key.startswith("/GWStamp"):
+                        drawn = xobject.read_bytes()
+                        assert seen.setdefault(key, drawn) == drawn, (name, key)
+    assert len(seen) >= 3  # the ratings and the mark

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from zipfile import ZIP_DEFLATED, ZipFile
+from zipfile import ZIP_DEFLATED, ZIP_STORED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
@@ -45,7 +45,56 @@ def header_label(column) -> str:
     return f"{column.group}（{column.label}）" if column.group else column.label
 
 
+# A region's workbook is its class's workbook (the same tasks) with the region and the title
+# filled in: written once per process with these markers, then copied with them replaced.
+REGION_MARK, TITLE_MARK = "⟦region⟧", "⟦doc-title⟧"
+_FORMS: dict[str, bytes] = {}
+
+
 def checklist_workbook(view: DocumentView, table: Table) -> bytes:
+    """The workbook. A region's: its class's workbook of the same tasks, written once per
+    process with markers for the region and the title, copied with them filled in."""
+    region = view.extra.get("region")
+    if region is None or region.name != region.name.strip() or view.title != view.title.strip():
+        return _workbook(view, table, region.name if region else None, view.title)
+    key = repr((view.extra["heading"], view.extra["year"], view.extra["level"], view.date, view.author, table))
+    if key not in _FORMS:
+        _FORMS[key] = _workbook(view, table, REGION_MARK, TITLE_MARK)
+    filled = _fill(_FORMS[key], {"xl/worksheets/sheet1.xml": (REGION_MARK, region.name),
+                                 "docProps/core.xml": (TITLE_MARK, view.title)})
+    return filled if filled is not None else _workbook(view, table, region.name, view.title)
+
+
+def _fill(package: bytes, changes: dict[str, tuple[str, str]]) -> bytes | None:
+    """The package with each part's marker replaced by its text (escaped); None when a marker
+    is not there exactly once."""
+    from xml.sax.saxutils import escape
+
+    source = ZipFile(io.BytesIO(package))
+    out = io.BytesIO()
+    with ZipFile(out, "w", ZIP_STORED) as target:  # compressed once, by normalize_zip
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename in changes:
+                mark, text = changes[info.filename]
+                xml = data.decode("utf-8")
+                # the sheet's text is written with character references, the properties' as is
+                for form in (str.__str__, _references):
+                    if xml.count(form(mark)) == 1:
+                        data = xml.replace(form(mark), form(escape(text))).encode("utf-8")
+                        break
+                else:
+                    return None
+            info.compress_type = ZIP_STORED
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def _references(text: str) -> str:
+    return "".join(c if ord(c) < 128 else f"&#{ord(c)};" for c in text)
+
+
+def _workbook(view: DocumentView, table: Table, region_name: str | None, title: str) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
@@ -64,16 +113,15 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
     ws["A1"].font = Font(name="方正小标宋简体", size=16)
     ws["A1"].alignment = centre
     ws.row_dimensions[1].height = 30
-    region = view.extra.get("region")
     level = view.extra["level"]
     for label_cell, label, cell, value in (("A2", "年度", YEAR_CELL, view.extra["year"]),
                                            ("C2", "考评层次", LEVEL_CELL, level.value),
-                                           ("E2", "地区", REGION_CELL, region.name if region else None)):
+                                           ("E2", "地区", REGION_CELL, region_name)):
         ws[label_cell] = label
         ws[label_cell].font = head_font
         ws[cell] = value
         ws[cell].font = body_font
-    if region is None:
+    if region_name is None:
         ws[REGION_CELL].protection = unlocked  # a class checklist: the region writes its name
         ws[REGION_CELL].border = Border(bottom=thin)
 
@@ -144,7 +192,7 @@ def checklist_workbook(view: DocumentView, table: Table) -> bytes:
     props.modified = fixed
     props.creator = view.author
     props.lastModifiedBy = view.author
-    props.title = view.title
+    props.title = title
     # openpyxl's save_workbook stamps `modified` with the current time; its ExcelWriter does not,
     # so the same inputs give the same bytes.
     out = io.BytesIO()
