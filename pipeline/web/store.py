@@ -313,36 +313,22 @@ class Store:
         rows are, then saved as a new current version (self-ratings and remarks kept).
         ``based_on``: the version the form was made from; when another has become current since,
         nothing is saved (``Conflict``)."""
-        with self._lock, self.connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            cur = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
-            current = cur["version_id"] if cur else None
-            if based_on is not None and based_on != (current or 0):
-                db.execute("ROLLBACK")
-                raise Conflict(based_on, current)
-            rows = self._rows(db, region)
-            records = []
-            for task in content.tasks.tasks_for_region(content.region(region)):
-                row = rows.get(task.id, {})
-                place = Problem("考评等次", task_label(task), "")
-                records.append(Record(place, region, task.id, finals.get(task.id, row.get("final_rating", "")),
-                                      row.get("self_rating", ""), row.get("remarks", "")))
-            try:
-                results = check_records(records, content, "（网页）", "网页")
-            except DataError:
-                db.execute("ROLLBACK")
-                raise
-            rated = {task: TaskResult(r.rating, r.self_rating, r.remarks, rows.get(task, {}).get("place", ""))
-                     for task, r in results.by_region.get(region, {}).items()}
-            version = self._new_version(db, region, "edit", None, rated)
-            db.execute("COMMIT")
-        return version
+        return self._save_edit(region, content, based_on, "考评等次", finals=finals)
 
     def save_return(self, region: str, selfs: dict[str, str], notes: dict[str, str], content: Content,
                     based_on: int | None = None, note: str = "") -> int:
         """A region's own self-ratings and 说明, entered online: checked as a workbook's rows are,
         saved as a new current version of its one history (final ratings already entered kept).
         ``based_on`` as for ``set_final_ratings``."""
+        return self._save_edit(region, content, based_on, "自评等次", selfs=selfs, notes=notes, note=note)
+
+    def _save_edit(self, region: str, content: Content, based_on: int | None, what: str,
+                   finals: dict[str, str] | None = None, selfs: dict[str, str] | None = None,
+                   notes: dict[str, str] | None = None, note: str = "") -> int:
+        """A version edited on a page: the current rows with the given ratings or remarks put
+        over them, checked as a workbook's rows are; refused when it is not based on the
+        current version."""
+        finals, selfs, notes = finals or {}, selfs or {}, notes or {}
         with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             cur = db.execute("SELECT version_id FROM current WHERE year = ? AND region = ?", (self.year, region)).fetchone()
@@ -354,8 +340,9 @@ class Store:
             records = []
             for task in content.tasks.tasks_for_region(content.region(region)):
                 row = rows.get(task.id, {})
-                place = Problem("自评等次", task_label(task), "")
-                records.append(Record(place, region, task.id, row.get("final_rating", ""),
+                place = Problem(what, task_label(task), "")
+                records.append(Record(place, region, task.id,
+                                      finals.get(task.id, row.get("final_rating", "")),
                                       selfs.get(task.id, row.get("self_rating", "")),
                                       notes.get(task.id, row.get("remarks", ""))))
             try:
