@@ -14,19 +14,7 @@ import pytest
 
 from pipeline.web import create_app
 
-from .test_web import CONTENT, blanks, filled, status_of, token  # noqa: F401  (fixture)
-
-
-@pytest.fixture
-def app(tmp_path):
-    app = create_app(CONTENT, tmp_path / "work")
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from .test_web import CONTENT, app, blanks, client, filled, status_of, token  # noqa: F401  (fixtures)
 
 
 def wait_for_generation(client, timeout: float = 600) -> str:
