@@ -28,7 +28,7 @@ PYTHON = sys.executable
 # name → (module files, the tests that exercise its rules)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "rating": (["pipeline/rating.py"], ["tests/test_planted_rating.py"]),
-    "results": (["pipeline/results.py"], ["tests/test_planted_results.py", "tests/test_results.py"]),
+    "results": (["pipeline/results.py"], ["tests/test_results_rules.py"]),
     "returns": (["pipeline/returns.py"], ["tests/test_returns.py"]),
     "closing": (["pipeline/pagination.py"], ["tests/test_planted_closing.py::test_plan_by_hand",
                                              "tests/test_planted_pagination.py"]),
