@@ -140,11 +140,11 @@ def check_records(records: list[Record], content: Content, source: str, encoding
             continue
         task = content.tasks.task(rec.task.strip())
         if task is None:
-            problems.append(_problem(rec.at("task"), f"编号“{rec.task}”不在任务表中（应如 14.4）"))
+            problems.append(_problem(rec.where, f"编号“{rec.task}”不在任务表中（应如 14.4）"))
             continue
         if task not in content.tasks.tasks_for_region(region):
             problems.append(_problem(
-                rec.at("task"), f"{task_label(task)}不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
+                rec.where, f"{task_label(task)}不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
             continue
         # every message names the task, unless its place already does (a page's row)
         label = "" if f"第 {task.id} 项" in str(rec.where.line) else task_label(task) + "："
@@ -167,9 +167,9 @@ def check_records(records: list[Record], content: Content, source: str, encoding
             continue  # an empty row (CONTRACT.md: a row with neither rating is ignored)
         key = (region.name, task.id)
         if key in first_seen:
-            problems.append(_problem(rec.at("task"), f"{region.name}{task_label(task)}重复（与{_place(first_seen[key])}重复），请只保留一处"))
+            problems.append(_problem(rec.where, f"{region.name}{task_label(task)}重复（与{_place(first_seen[key])}重复），请只保留一处"))
             continue
-        first_seen[key] = rec.at("task")
+        first_seen[key] = rec.where
         where = rec.at("rating")
         place = f"{where.file} {where.line}" if isinstance(where.line, str) else f"第 {where.line} 行"
         results.by_region.setdefault(region.name, {})[task.id] = TaskResult(rating, self_rating, remarks, place)
@@ -190,7 +190,8 @@ def suggest(name: str, content: Content) -> str:
     if not name:
         return ""
     starting = [n for n in names if n.startswith(name)]
-    found = starting if len(starting) == 1 else get_close_matches(name, names, n=3, cutoff=0.6)
+    # else at most three names at least 0.6 alike (difflib's defaults)
+    found = starting if len(starting) == 1 else get_close_matches(name, names)
     return f"，您是不是要找：{'、'.join(found)}" if found else ""
 
 
@@ -204,18 +205,18 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
         try:
             return data.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError as exc:
-            line = data[:exc.start].decode("utf-16", errors="ignore").count("\n") + 1
+            line = data[:exc.start].decode("utf-16").count("\n") + 1  # the units before it are whole
             raise DataError(Problem(name, line, "UTF-16 文件中有无法识别的字节，请用“CSV UTF-8”另存")) from None
     if b"\x00" in data[:8192]:
         raise DataError(Problem(name, None, "这不是文本文件（含二进制内容），请另存为 CSV 后重试"))
     try:
         return data.decode("utf-8-sig"), "UTF-8"
     except UnicodeDecodeError as exc:
-        bad_line = data.count(b"\n", 0, exc.start) + 1
+        bad_line = data[:exc.start].count(b"\n") + 1
     # Some lines UTF-8 with Chinese, others not: two files pasted together; GB18030 would
     # "succeed" and garble the UTF-8 lines, so refuse and say where
     for line in data.split(b"\n"):
-        if any(b > 0x7F for b in line):
+        if not line.isascii():
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError:
@@ -225,7 +226,7 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "GB18030"
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = data[:exc.start].count(b"\n") + 1
         raise DataError(Problem(name, line, "无法识别文件编码（既不是 UTF-8 也不是 GB18030），请用“CSV UTF-8”另存")) from None
 
 
@@ -246,8 +247,8 @@ def escape_cell(text: str) -> str:
 def read_csv_records(path: Path) -> tuple[list[Record], str]:
     name = display_path(path)
     text, encoding = decode_csv(read_bytes(path, MAX_CSV_BYTES), name)
-    check_control_characters(text.replace("\r", "").replace("\t", " "), name)
-    first = text.split("\n", 1)[0]
+    check_control_characters(text, name)  # tab, CR and LF are not among them
+    first = text.partition("\n")[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -399,7 +400,7 @@ def results_csv(results: Results, content: Content) -> bytes:
     """A results CSV in the contract's columns, regions and tasks in table order; UTF-8 with BOM
     so Excel opens it right; formula-like text escaped (OWASP)."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out)  # rows end in \r\n, as Excel writes them
     writer.writerow(["地区", "编号", "等次", "自评等次", "备注"])
     for region in content.regions.regions:
         rated = results.by_region.get(region.name)

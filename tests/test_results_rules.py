@@ -137,6 +137,14 @@ def test_every_bad_row_is_named_with_what_to_fix():
     ]
 
 
+def test_a_record_points_at_its_own_cells():
+    cells = {"task": "考评表!C5", "rating": "考评表!H5"}
+    row = Record(Problem("a.xlsx", "考评表!C5", ""), "朝阳区", "2.1", "好", cells=cells)
+    assert row.at("rating") == Problem("a.xlsx", "考评表!H5", "")
+    assert row.at("remarks") == Problem("a.xlsx", "考评表!C5", "")  # no cell of its own: the row's
+    assert rec(7).at("rating") == Problem("r.csv", 7, "")
+
+
 def test_a_bad_final_rating_is_reported_before_the_self_rating():
     assert problems(check_records, [rec(2, rating="好", self_rating="坏")], CONTENT, "r.csv", "UTF-8") == [
         Problem("r.csv", 2, f"{T21}：考评等次“好”无效，{RATINGS_HINT}")]
@@ -276,6 +284,10 @@ def test_decode_utf16_with_a_broken_character_names_its_line():
     data = b"\xff\xfe" + "地区\n朝阳区\n".encode("utf-16-le") + b"\x00\xd8" + "a".encode("utf-16-le")
     assert problems(decode_csv, data, "u.csv") == [
         Problem("u.csv", 3, "UTF-16 文件中有无法识别的字节，请用“CSV UTF-8”另存")]
+    # 上 (U+4E0A) holds the byte of a line feed: only whole UTF-16 units count
+    data = "上\n下".encode("utf-16") + b"\x00\xdc"
+    assert problems(decode_csv, data, "u.csv") == [
+        Problem("u.csv", 2, "UTF-16 文件中有无法识别的字节，请用“CSV UTF-8”另存")]
     assert problems(decode_csv, b"\xfe\xff\xd8\x00\x00a", "u.csv") == [
         Problem("u.csv", 1, "UTF-16 文件中有无法识别的字节，请用“CSV UTF-8”另存")]
 
@@ -304,8 +316,12 @@ def test_decode_refuses_utf8_and_gb18030_mixed():
 
 
 def test_decode_refuses_an_unknown_encoding():
-    assert problems(decode_csv, b"a,b\nc,d\ne\x80\n", "x.csv") == [
-        Problem("x.csv", 3, "无法识别文件编码（既不是 UTF-8 也不是 GB18030），请用“CSV UTF-8”另存")]
+    message = "无法识别文件编码（既不是 UTF-8 也不是 GB18030），请用“CSV UTF-8”另存"
+    assert problems(decode_csv, b"a,b\nc,d\ne\x80\n", "x.csv") == [Problem("x.csv", 3, message)]
+    assert problems(decode_csv, b"\n\n\x80", "x.csv") == [Problem("x.csv", 3, message)]
+    # lines are what is compared: UTF-8 and GB18030 words on one line are not two files pasted together
+    line = "朝阳区".encode() + b" " + "优秀".encode("gb18030") + b"\x80"
+    assert problems(decode_csv, b"\n" + line, "x.csv") == [Problem("x.csv", 2, message)]
 
 
 # --- CSV: the leading ' that keeps a formula a text (OWASP) ----------------------------------
@@ -349,6 +365,18 @@ def test_read_csv_rows(tmp_path):
 def test_read_csv_columns_in_any_order_optional_ones_left_out(tmp_path):
     path = write(tmp_path, "\n , ,\n 等次 ,地区,编号,\n'=2,朝阳区,'-2.1,\n")
     assert read_csv_records(path)[0] == [Record(Problem(str(path), 4, ""), "朝阳区", "-2.1", "=2")]
+
+
+def test_read_csv_with_old_mac_line_ends(tmp_path):
+    path = write(tmp_path, "地区,编号,等次\r朝阳区,2.1,优秀\r九台区,1.1,达标\r")
+    assert read_csv_records(path)[0] == [Record(Problem(str(path), 2, ""), "朝阳区", "2.1", "优秀"),
+                                         Record(Problem(str(path), 3, ""), "九台区", "1.1", "达标")]
+
+
+def test_read_csv_undecodable_file_named(tmp_path):
+    path = write(tmp_path, b"\x00\x01", "table.xls")
+    assert problems(read_csv_records, path) == [
+        Problem(str(path), None, "这不是文本文件（含二进制内容），请另存为 CSV 后重试")]
 
 
 def test_read_tab_separated(tmp_path):
