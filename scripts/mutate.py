@@ -38,6 +38,18 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
 EQUIVALENT: dict[str, str] = {
     "pipeline.rating.x_explain__mutmut_29":
         "failed_text is only used when failed_ok holds, so its 有未达标 branch is never printed",
+    "pipeline.results.x_decode_csv__mutmut_6": "\"UTF-16\" names the same codec as \"utf-16\" (codec names ignore case)",
+    "pipeline.results.x_decode_csv__mutmut_14": "\"UTF-16\" names the same codec as \"utf-16\" (codec names ignore case)",
+    "pipeline.results.x_decode_csv__mutmut_39": "\"UTF-8-SIG\" names the same codec as \"utf-8-sig\" (codec names ignore case)",
+    "pipeline.results.x_decode_csv__mutmut_52": "\"UTF-8\" names the same codec as \"utf-8\" (codec names ignore case)",
+    "pipeline.results.x_decode_csv__mutmut_65": "\"GB18030\" names the same codec as \"gb18030\" (codec names ignore case)",
+    "pipeline.results.x_results_csv__mutmut_34": "\"UTF-8\" names the same codec as \"utf-8\" (codec names ignore case)",
+    "pipeline.results.x_workbook_region__mutmut_3":
+        "only the region is read back, and the name labels only problems and warnings, never the region",
+    "pipeline.results.x_workbook_region__mutmut_7":
+        "only the region is read back, and the name labels only problems and warnings, never the region",
+    "pipeline.results.x_workbook_region__mutmut_8":
+        "only the region is read back, and the name labels only problems and warnings, never the region",
 }
 
 GOAL = 0.90
