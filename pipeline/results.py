@@ -341,16 +341,26 @@ class Collected:
 
 def expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
     """Files as given, and every .xlsx inside a given folder (sorted); other files in a folder
-    are listed as skipped, never dropped in silence."""
-    files, skipped = [], []
+    are listed as skipped, never dropped in silence. A file given twice (also as part of a given
+    folder, or spelled another way) is one file: read once, not two returns of one region."""
+    files, skipped, seen = [], [], set()
+
+    def first_time(path: Path) -> bool:
+        key = path.resolve()
+        new = key not in seen
+        seen.add(key)
+        return new
+
     for path in paths:
         if path.is_dir():
             for child in sorted(path.iterdir()):
+                if not first_time(child):
+                    continue
                 if child.is_file() and child.suffix.lower() == ".xlsx" and not child.name.startswith(("~$", ".")):
                     files.append(child)
                 elif child.is_file():
                     skipped.append(display_path(child))
-        else:
+        elif first_time(path):
             files.append(path)
     return files, skipped
 

@@ -547,6 +547,11 @@ def test_expand_folders_and_files(tmp_path):
         [single, folder / "A.XLSX", folder / "b.xlsx"],
         [str(folder / ".隐藏.xlsx"), str(folder / "c.xls"), str(folder / "~$b.xlsx"), str(folder / "说明.txt")])
     assert expand([]) == ([], [])
+    # one file named twice, or a folder and a file in it: each file once, in the order first named
+    again = tmp_path / "." / "交回" / "b.xlsx"
+    assert expand([folder / "b.xlsx", folder, again, folder, single, single]) == (
+        [folder / "b.xlsx", folder / "A.XLSX", single],
+        [str(folder / ".隐藏.xlsx"), str(folder / "c.xls"), str(folder / "~$b.xlsx"), str(folder / "说明.txt")])
     assert expand([folder / "子目录"]) == ([folder / "子目录" / "d.xlsx"], [])
 
 
@@ -598,6 +603,11 @@ def test_collect_holds_back_two_returns_for_one_region(tmp_path):
     assert list(outcome.results.by_region) == ["九台区"]
     assert outcome.results.files == {"九台区": [str(c)]}
     assert outcome.warnings == {} and outcome.skipped == []
+    (tmp_path / "九台").mkdir()
+    d = write(tmp_path / "九台", filled("九台区"), "d.xlsx")
+    once = collect([d, tmp_path / "." / "九台" / "d.xlsx", tmp_path / "九台", d], CONTENT)  # one file, named 4 times
+    assert once.accepted == {str(d): "九台区"} and once.rejected == {}
+    assert once.skipped == [] and once.results.files == {"九台区": [str(d)]}
     three = collect([a, b, write(tmp_path, filled("朝阳区"), "朝阳区.xlsx")], CONTENT)
     assert three.rejected[str(a)] == [Problem(f"{a}、{b}、{tmp_path / '朝阳区.xlsx'}", None,
                                               "朝阳区有 3 份考评表，请只保留一份后重新汇总")]
