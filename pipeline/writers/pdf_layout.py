@@ -302,8 +302,15 @@ def _shared_font(obj) -> _Font:
     return font
 
 
-_KNOWN_STARTS: dict[bytes, list[bytes]] = {}
-_STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)  # a block's first bytes → blocks that start a stream
+_KNOWN_STARTS: dict[bytes, list[tuple[bytes, bytes]]] = {}  # a block's first bytes → (block, its sha1) that start a stream
+# Stamps (forms.py's _place_stamps: the ratings, the 样例 mark), each a form XObject named by what
+# it shows ("/GWStamp" + a hash of its text and box: the same name always draws the same), read
+# once per worker at each place it is drawn (a rating's cell and text repeat from region to
+# region). Any other form XObject (the filled layer, "/GWFilledN", named by page) is read each time.
+_STAMPS: dict[tuple, CachedBlock] = {}
+_STAMPS_KEPT = 8192  # a few items each; a worker's forms have ~2,000 rated cells
+_STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) Do Q")
+_STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
 
 
 class _Reader:
@@ -331,19 +338,42 @@ class _Reader:
         return self.fonts[key]
 
     def _chunks(self, data: bytes):
-        """_chunks(data), skipping the scan of a block already seen at the start of a stream (a
-        filled form's page: its blank page wrapped in q … Q, then the filled layer)."""
-        for block in _KNOWN_STARTS.get(data[:256], ()):
+        """_chunks(data) as (kind, bytes, digest or None), skipping the scan (and the hash) of a
+        block already seen at the start of a stream (a filled form's page: its blank page wrapped
+        in q … Q, then the filled layer)."""
+        for block, digest in _KNOWN_STARTS.get(data[:256], ()):
             if data.startswith(block) and data[len(block):len(block) + 1] in (b"", b"\n", b" ", b"\r"):
-                return [("block", block)] + list(_chunks(data[len(block):]))
+                return [("block", block, digest)] + [(k, c, None) for k, c in _chunks(data[len(block):])]
         key = hashlib.sha1(data).digest()
         found = _STREAMS.get(key)
         if found is None:
-            found = list(_chunks(data))
+            found = [(k, c, None) for k, c in _chunks(data)]
             if len(_STREAMS) >= _BLOCKS_KEPT:
                 _STREAMS.pop(next(iter(_STREAMS)))
             _STREAMS[key] = found
         return found
+
+    def _stamps(self, chunk: bytes, resources, state: _State, items: list) -> bool:
+        """A block of stamps only (forms.py's _place_stamps: "q", then one "q 1 0 0 1 x y cm
+        /GWStamp… Do Q" per stamp, then "Q"): each stamp, at its place, read once per worker
+        (_STAMPS). False (nothing read) for any other block."""
+        if b"/GWStamp" not in chunk:
+            return False
+        placed = _STAMP.findall(chunk)
+        if not placed or _STAMP.sub(b"", chunk).split() != [b"q", b"Q"]:
+            return False
+        base = state.key()
+        for x, y, name in placed:
+            key = (name, x, y, base)
+            cached = _STAMPS.get(key)
+            if cached is None:
+                cached = CachedBlock()
+                self._interpret(b"q 1 0 0 1 %s %s cm /%s Do Q" % (x, y, name), resources, state.copy(), cached, 0)
+                if len(_STAMPS) >= _STAMPS_KEPT:
+                    _STAMPS.pop(next(iter(_STAMPS)))
+                _STAMPS[key] = cached
+            items.append(cached)
+        return True
 
     def _signature(self, resources) -> tuple:
         """What the font names of a resource dictionary stand for (their maps and widths)."""
@@ -367,10 +397,13 @@ class _Reader:
         else:
             data = contents.read_bytes()
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
-            for kind, chunk in self._chunks(data):
+            for kind, chunk, digest in self._chunks(data):
                 blank = kind == "block" and chunk.startswith(BLANK_FORM)
-                if blank or (kind == "block" and len(chunk) >= _MIN_BLOCK):
-                    key = (hashlib.sha1(chunk).digest(), state.key(), self._signature(resources))
+                if kind == "block" and not blank and self._stamps(chunk, resources, state, items):
+                    continue
+                if blank or (kind == "block" and len(chunk) >= _MIN_BLOCK and b" Do" not in chunk):
+                    digest = digest or hashlib.sha1(chunk).digest()
+                    key = (digest, state.key(), self._signature(resources))
                     cached = _BLOCKS.get(key)
                     if cached is None:
                         cached = BlankFormPage() if blank else CachedBlock()
@@ -380,7 +413,7 @@ class _Reader:
                             _KNOWN_STARTS.clear()
                         _BLOCKS[key] = cached
                         if data.startswith(chunk):
-                            _KNOWN_STARTS.setdefault(chunk[:256], []).append(chunk)
+                            _KNOWN_STARTS.setdefault(chunk[:256], []).append((chunk, digest))
                     items.append(cached)
                 else:
                     state = self._interpret(chunk, resources, state, items, depth)
