@@ -19,8 +19,10 @@ fixed timestamps: the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+import json
 import struct
 import zlib
 from dataclasses import dataclass
@@ -63,6 +65,7 @@ class _FontUse:
     source: str  # the Fandol file the PDF embedded
     glyphs: set
     unicodes: set
+    file: "_Deflated | None" = None  # its subset, once made (a form's template faces keep theirs)
 
 
 class OfdWriter:
@@ -75,7 +78,8 @@ class OfdWriter:
         # font ids fixed by role (1, 2, …): a page's XML does not depend on which faces others use
         self.font_ids = {role: n for n, role in enumerate(self.layout.fonts, 1)}
         self._fragments: dict[tuple, tuple] = {}  # (id(CachedBlock), font ids) → (block, XML pieces, texts, usage)
-        self._templates: dict[tuple, dict] = {}  # (id(CachedBlock), k) → a template page (_template)
+        self._templates: dict[tuple, dict] = {}  # (BlankFormPage.key, k) → a template page (_template)
+        self._bases: dict[tuple, dict] = {}  # a form's template pages → their faces (_FontUse, with file)
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
@@ -97,8 +101,33 @@ class OfdWriter:
     def render(self, view: DocumentView, pdf: bytes, fingerprint: str) -> tuple[bytes, int]:
         """The OFD bytes and page count. ``fingerprint``: what the document is made from
         (fingerprint.py); the DocID is derived from it."""
-        pages = read_pdf(pdf)
-        return self.write(view, pages, fingerprint), len(pages)
+        pages = read_pdf(pdf, known=self._has_template)
+        try:
+            return self.write(view, pages, fingerprint), len(pages)
+        except _NeedsItems:  # a template page named but not read, and not at hand after all
+            pages = read_pdf(pdf)
+            return self.write(view, pages, fingerprint), len(pages)
+
+    def _has_template(self, key: str, k: int) -> bool:
+        """Whether template page ``k`` of that blank form page is at hand: written in this
+        process, or in the disk cache (template_cache: by what it draws and this writer's code)."""
+        if (key, k) in self._templates:
+            return True
+        entry = _load_template(self._cache_key(key, k))
+        if entry is None:
+            return False
+        self._keep_template((key, k), entry)
+        return True
+
+    def _cache_key(self, key: str, k: int) -> str:
+        return hashlib.sha256(f"{key} {k} {_code_version()} {sorted(self.font_ids.items())} "
+                              f"{sorted(self.fonts.items())}".encode()).hexdigest()[:40]
+
+    def _keep_template(self, key: tuple, entry: dict) -> None:
+        if len(self._templates) > 256:
+            self._templates.clear()
+            self._bases.clear()
+        self._templates[key] = entry
 
     # --- the package --------------------------------------------------------------------------
     def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
@@ -132,15 +161,24 @@ class OfdWriter:
                             fonts[run.font] = filled.setdefault(role, self._use(run.font, roles))
                         else:
                             fonts[run.font] = base.setdefault(role, self._use(run.font))
-        template_files, template_ids = [], {}
+        template_files, template_ids, entries = [], {}, []
         for k, (number, block) in enumerate(templates):
             tid, entry = self._template(k, block)
             template_ids[number] = tid
             template_files.append((f"Doc_0/Tpls/Tpl_{k}/Content.xml", entry["xml"]))
-            for role, (glyphs, unicodes) in entry["usage"].items():
-                use = base.setdefault(role, self._use("GW-" + role))
-                use.glyphs |= glyphs
-                use.unicodes |= unicodes
+            entries.append(entry)
+        if templates:  # the template pages' faces: the same for every document of the form
+            forms = tuple((block.key, k) for k, (_, block) in enumerate(templates))
+            found = self._bases.get(forms)
+            if found is None:
+                found = {}
+                for entry in entries:
+                    for role, (glyphs, unicodes) in entry["usage"].items():
+                        use = found.setdefault(role, self._use("GW-" + role))
+                        use.glyphs |= set(glyphs)
+                        use.unicodes |= set(unicodes)
+                self._bases[forms] = found
+            base.update(found)
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
@@ -149,8 +187,8 @@ class OfdWriter:
                                        offset))
         if ids.max >= TEMPLATE_IDS:
             raise OverflowError("too many objects for the template id ranges")
-        max_id = max([ids.max] + [TEMPLATE_IDS + k * TEMPLATE_STRIDE + self._template(k, b)[1]["count"] + 1
-                                  for k, (_, b) in enumerate(templates)])
+        max_id = max([ids.max] + [TEMPLATE_IDS + k * TEMPLATE_STRIDE + entry["count"] + 1
+                                  for k, entry in enumerate(entries)])
         tags = tag_objects(view, objects)
         uses = sorted(list(base.values()) + list(filled.values()), key=lambda u: u.id)
         files: list = []
@@ -161,7 +199,9 @@ class OfdWriter:
         if uses:
             files.append(("Doc_0/PublicRes.xml", self._public_res(uses).encode()))
             for use in uses:
-                files.append((f"Doc_0/Res/font_{use.id}.ttf", _font_file(use)))
+                if use.file is None:
+                    use.file = _font_file(use)
+                files.append((f"Doc_0/Res/font_{use.id}.ttf", use.file))
         files += template_files
         for number, content in enumerate(contents):
             files.append((f"Doc_0/Pages/Page_{number}/Content.xml", content.encode()))
@@ -170,13 +210,16 @@ class OfdWriter:
             files.append(("Doc_0/Tags/gongwen.xml", self._tag_file(tags, page_ids).encode()))
         return _zip(files)
 
-    def _template(self, k: int, block: CachedBlock) -> tuple[int, dict]:
+    def _template(self, k: int, block: BlankFormPage) -> tuple[int, dict]:
         """Template page ``k`` of a document showing this block: its id, XML (compressed once),
         object count and the glyphs it uses. Its ids are fixed by ``k``: the same file in every
-        document of the form."""
-        key = (id(block), k)
+        document of the form. Kept in the process and on disk (template_cache)."""
+        key = (block.key, k)
         entry = self._templates.get(key)
-        if entry is None or entry["block"] is not block:
+        if entry is None and not self._has_template(block.key, k) and block.stub:
+            raise _NeedsItems(block.key)
+        entry = self._templates.get(key)
+        if entry is None:
             tid = TEMPLATE_IDS + k * TEMPLATE_STRIDE
             usage: dict[str, _FontUse] = {}
             parts = []
@@ -191,11 +234,10 @@ class OfdWriter:
                 raise OverflowError("too many objects on one template page")
             xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
                    f'<ofd:Layer ID="{tid + 1}" Type="Body">{"".join(parts)}</ofd:Layer></ofd:Content></ofd:Page>\n')
-            entry = {"block": block, "xml": _Deflated.of(xml.encode()), "count": len(block),
-                     "usage": {role: (u.glyphs, u.unicodes) for role, u in usage.items()}}
-            if len(self._templates) > 256:
-                self._templates.clear()
-            self._templates[key] = entry
+            entry = {"xml": _Deflated.of(xml.encode()), "count": len(block),
+                     "usage": {role: (sorted(u.glyphs), sorted(u.unicodes)) for role, u in usage.items()}}
+            self._keep_template(key, entry)
+            _store_template(self._cache_key(block.key, k), entry)
         return TEMPLATE_IDS + k * TEMPLATE_STRIDE, entry
 
     def _use(self, pdf_font: str, offset: int = 0) -> _FontUse:
@@ -444,15 +486,99 @@ class _Deflated:
     """A file's bytes deflated once (raw deflate, level 1), with its CRC and size: kept for files
     many documents share (template pages, font subsets) and copied into each package as is."""
 
-    __slots__ = ("data", "crc", "size")
+    __slots__ = ("data", "crc", "size", "method")
 
-    def __init__(self, data: bytes, crc: int, size: int):
-        self.data, self.crc, self.size = data, crc, size
+    def __init__(self, data: bytes, crc: int, size: int, method: int = 8):
+        self.data, self.crc, self.size, self.method = data, crc, size, method
 
     @classmethod
     def of(cls, raw: bytes) -> "_Deflated":
+        if len(raw) < STORED_BELOW:  # (a page holding its template's reference and little else)
+            return cls(raw, zlib.crc32(raw), len(raw), 0)
         packer = zlib.compressobj(1, zlib.DEFLATED, -15)
         return cls(packer.compress(raw) + packer.flush(), zlib.crc32(raw), len(raw))
+
+
+STORED_BELOW = 1024  # bytes: smaller files are stored (APPNOTE method 0), not deflated
+
+
+class _NeedsItems(Exception):
+    """A template page the reader did not read (it was at hand) is needed after all."""
+
+
+# --- the template cache ---------------------------------------------------------------------------
+# A blank form's page as a template page (its XML deflated, object count, glyphs by face) kept on
+# disk beside the TrueType faces (ofd_fonts.cache_root()/ofd-templates), named by what the page
+# draws (BlankFormPage.key: its content stream bytes, graphics state, fonts), its place k among
+# the document's template pages, the faces and this writer's code: the first document of a form
+# in a worker reads it instead of the page (~40 ms for a checklist's 13 pages); likewise the
+# template pages' font subsets (_font_file). Each is the same file that writing it would give:
+# the output does not depend on the cache.
+TEMPLATE_CACHE_FILES = 4000  # past that, the older half is removed
+
+
+@functools.lru_cache(maxsize=1)
+def _code_version() -> str:
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("ofd.py", "pdf_layout.py", "ofd_fonts.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _template_dir():
+    from .ofd_fonts import cache_root
+    return cache_root() / "ofd-templates"
+
+
+def _load_file(name: str, meta: dict | None = None) -> "_Deflated | None":
+    """A deflated file kept in the cache (its header: a JSON line; ``meta`` gets the header)."""
+    try:
+        raw = (_template_dir() / f"{name}.bin").read_bytes()
+        head, data = raw.split(b"\n", 1)
+        found = json.loads(head)
+        if len(data) != found["length"] or found["name"] != name:
+            return None
+        if meta is not None:
+            meta.update(found)
+        return _Deflated(data, found["crc"], found["size"], found["method"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or damaged: made again
+
+
+def _store_file(name: str, file: "_Deflated", **extra) -> None:
+    from ..output import atomic_write
+
+    head = json.dumps({"name": name, "length": len(file.data), "crc": file.crc, "size": file.size,
+                       "method": file.method, **extra}, separators=(",", ":")).encode()
+    directory = _template_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(directory / f"{name}.bin", head + b"\n" + file.data)
+        files = list(directory.glob("*.bin"))
+        if len(files) > TEMPLATE_CACHE_FILES:
+            for old in sorted(files, key=lambda f: f.stat().st_mtime)[:len(files) // 2]:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache: a document is written all the same
+
+
+def _load_template(name: str) -> dict | None:
+    meta: dict = {}
+    xml = _load_file(name, meta)
+    if xml is None:
+        return None
+    try:
+        return {"xml": xml, "count": int(meta["count"]),
+                "usage": {role: (glyphs, unicodes) for role, (glyphs, unicodes) in meta["usage"].items()}}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _store_template(name: str, entry: dict) -> None:
+    _store_file(name, entry["xml"], count=entry["count"], usage=entry["usage"])
 
 
 _FONT_FILES: dict[tuple, _Deflated] = {}
@@ -465,7 +591,18 @@ def _font_file(use: _FontUse) -> _Deflated:
     key = (use.source, tuple(sorted(use.glyphs)), tuple(sorted(use.unicodes)))
     found = _FONT_FILES.get(key)
     if found is None:
-        found = _Deflated.of(face(use.source).subset(use.unicodes, use.glyphs))
+        # a large subset (a form's template faces: ~1,000 glyphs, ~5 ms to make and deflate) is
+        # kept on disk too, by the face, the glyphs and characters, HarfBuzz's version and this code
+        name = None
+        if len(key[1]) >= 64:
+            from .ofd_fonts import _source_hash, harfbuzz_version
+            name = "font-" + hashlib.sha256(repr((_source_hash(use.source), key[1], key[2], harfbuzz_version(),
+                                                  _code_version())).encode()).hexdigest()[:40]
+            found = _load_file(name)
+        if found is None:
+            found = _Deflated.of(face(use.source).subset(use.unicodes, use.glyphs))
+            if name is not None:
+                _store_file(name, found)
         if len(_FONT_FILES) >= 64:
             _FONT_FILES.pop(next(iter(_FONT_FILES)))
         _FONT_FILES[key] = found
@@ -482,12 +619,12 @@ def _zip(files: list) -> bytes:
         entry = content if isinstance(content, _Deflated) else _Deflated.of(content)
         encoded = name.encode("utf-8")
         offset = out.tell()
-        # version 20, flags: bit 11 (UTF-8 names), deflate
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, 8, dos_time, dos_date,
+        # version 20, flags: bit 11 (UTF-8 names), deflate (8) or stored (0)
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, entry.method, dos_time, dos_date,
                               entry.crc, len(entry.data), entry.size, len(encoded), 0))
         out.write(encoded)
         out.write(entry.data)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, 8, dos_time,
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, entry.method, dos_time,
                                    dos_date, entry.crc, len(entry.data), entry.size, len(encoded),
                                    0, 0, 0, 0, 0o100644 << 16, offset) + encoded)
     start = out.tell()

@@ -123,6 +123,7 @@ hb_set_t *hb_subset_input_set (hb_subset_input_t *input, int set_type);
 void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned value);
 hb_face_t *hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
 hb_face_t *hb_subset_preprocess (hb_face_t *source);
+const char *hb_version_string (void);
 """
 HB_MEMORY_MODE_READONLY = 1
 HB_SUBSET_FLAGS_NO_HINTING = 0x1
@@ -141,7 +142,14 @@ def _harfbuzz():
     ffi.cdef(_CDEF)
     hb = ffi.dlopen(ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0")
     hbs = ffi.dlopen(ctypes.util.find_library("harfbuzz-subset") or "libharfbuzz-subset.so.0")
+    ffi.typeof("unsigned int *")  # (parsed once here, not in the first subset)
     return ffi, hb, hbs
+
+
+def harfbuzz_version() -> str:
+    """HarfBuzz's version (what a subset's bytes may depend on: cached subsets are named by it)."""
+    ffi, hb, _ = _harfbuzz()
+    return ffi.string(hb.hb_version_string()).decode()
 
 
 class Face:

@@ -74,7 +74,15 @@ class CachedBlock(list):
 
 class BlankFormPage(CachedBlock):
     """A blank form's page under a filled form's texts: the block forms.py marks (BLANK_FORM),
-    the same in every document filling that form (the OFD draws it as a template page)."""
+    the same in every document filling that form (the OFD draws it as a template page).
+
+    ``key`` names what it draws (its bytes, the graphics state it starts in, its fonts); a
+    ``stub`` holds no items: the reader was told (``read_pdf``'s ``known``) that its reader has
+    that template page already, so it was not read."""
+
+    def __init__(self, key: str, stub: bool = False):
+        super().__init__()
+        self.key, self.stub = key, stub
 
 
 # How forms.py opens a page's content that is its blank form's page, as it lays texts over it:
@@ -286,7 +294,8 @@ def _font_key(obj) -> tuple:
     descendants = obj.get("/DescendantFonts")
     widths = descendants[0].get("/W") if descendants is not None else None
     return (str(obj.get("/BaseFont")),
-            hashlib.sha1(obj.ToUnicode.read_bytes()).digest() if "/ToUnicode" in obj else b"",
+            hashlib.sha1(obj.ToUnicode.read_raw_bytes() + repr(obj.ToUnicode.get("/Filter")).encode()).digest()
+            if "/ToUnicode" in obj else b"",
             hashlib.sha1(widths.unparse()).digest() if widths is not None else b"")
 
 
@@ -313,21 +322,52 @@ _STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) 
 _STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
 
 
+# Whole pages already read, by their content stream's stored (compressed) bytes, page box and
+# fonts: a filled form's pages that hold nothing filled in (most of a region's checklist) are the
+# same stream in every document of the form, and are not even decompressed again. Only pages
+# whose content draws no form XObject but stamps (named by content) are kept: any other XObject
+# (the filled layer) may draw something else under the same name.
+_PAGES: dict[tuple, list] = {}
+_PAGES_KEPT = 400
+_OTHER_DO = re.compile(rb"/(?!GWStamp[0-9a-f]+\s)[^\s/\[\]<>(){}%]+\s+Do\b")
+
+
 class _Reader:
-    def __init__(self):
+    def __init__(self, known=None):
         self.fonts: dict = {}
         self.signatures: dict = {}
+        self.known = known  # (template key, k) → whether the caller has that template page
+        self.blanks = 0  # blank form pages met so far in the document (k of the next)
+        self._whole = False  # the page last read draws no form XObject but stamps
 
     def page(self, page) -> LaidOutPage:
+        import pikepdf
+
+        obj = page.obj
         box = [float(v) for v in page.mediabox]
-        if int(page.obj.get("/Rotate", 0)) % 360:
+        if int(obj.get("/Rotate", 0)) % 360:
             raise UnsupportedContent("PDF 页面带旋转（不支持）")
         width, height = box[2] - box[0], box[3] - box[1]
         out = LaidOutPage(width * MM_PER_PT, height * MM_PER_PT)
         # device space: PDF points, then to mm with y down
         to_mm: Matrix = (MM_PER_PT, 0.0, 0.0, -MM_PER_PT, -box[0] * MM_PER_PT, box[3] * MM_PER_PT)
         state = _State(ctm=to_mm)
-        self._run(page.obj, page.obj.get("/Resources"), state, out.items, 0)
+        resources = obj.get("/Resources")
+        contents = obj.get("/Contents")
+        key = None
+        if self.known is not None and isinstance(contents, pikepdf.Stream):
+            key = (hashlib.sha1(contents.read_raw_bytes()).digest(), repr(contents.get("/Filter")),
+                   tuple(box), self._signature(resources))
+            found = _PAGES.get(key)
+            if found is not None:
+                self.blanks += sum(isinstance(item, BlankFormPage) for item in found)
+                out.items = list(found)
+                return out
+        self._run(obj, resources, state, out.items, 0)
+        if key is not None and self._whole:
+            if len(_PAGES) >= _PAGES_KEPT:
+                _PAGES.pop(next(iter(_PAGES)))
+            _PAGES[key] = list(out.items)
         return out
 
     def _font_of(self, resources, name):
@@ -344,6 +384,11 @@ class _Reader:
         for block, digest in _KNOWN_STARTS.get(data[:256], ()):
             if data.startswith(block) and data[len(block):len(block) + 1] in (b"", b"\n", b" ", b"\r"):
                 return [("block", block, digest)] + [(k, c, None) for k, c in _chunks(data[len(block):])]
+        if data.startswith(BLANK_FORM):  # (forms.py's mark: the blank page ends at its last EMC Q)
+            end = data.rfind(BLANK_FORM_END)
+            if end > 0:
+                end += len(BLANK_FORM_END) - 1  # (up to the Q)
+                return [("block", data[:end], None)] + [(k, c, None) for k, c in _chunks(data[end:])]
         key = hashlib.sha1(data).digest()
         found = _STREAMS.get(key)
         if found is None:
@@ -396,6 +441,8 @@ class _Reader:
             data = b"\n".join(c.read_bytes() for c in contents)
         else:
             data = contents.read_bytes()
+        if depth == 0:
+            self._whole = _OTHER_DO.search(data) is None  # (the page may be kept: _PAGES)
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
             for kind, chunk, digest in self._chunks(data):
                 blank = kind == "block" and chunk.startswith(BLANK_FORM)
@@ -404,16 +451,22 @@ class _Reader:
                 if blank or (kind == "block" and len(chunk) >= _MIN_BLOCK and b" Do" not in chunk):
                     digest = digest or hashlib.sha1(chunk).digest()
                     key = (digest, state.key(), self._signature(resources))
+                    if blank:
+                        name = hashlib.sha1(repr(key).encode()).hexdigest()
+                        k, self.blanks = self.blanks, self.blanks + 1
+                    if data.startswith(chunk) and not any(c == chunk for c, _ in _KNOWN_STARTS.get(chunk[:256], ())):
+                        _KNOWN_STARTS.setdefault(chunk[:256], []).append((chunk, digest))
                     cached = _BLOCKS.get(key)
+                    if cached is None and blank and self.known is not None and self.known(name, k):
+                        items.append(BlankFormPage(name, stub=True))
+                        continue
                     if cached is None:
-                        cached = BlankFormPage() if blank else CachedBlock()
+                        cached = BlankFormPage(name) if blank else CachedBlock()
                         self._interpret(chunk, resources, state.copy(), cached, depth)
                         if len(_BLOCKS) >= _BLOCKS_KEPT:
                             _BLOCKS.pop(next(iter(_BLOCKS)))
                             _KNOWN_STARTS.clear()
                         _BLOCKS[key] = cached
-                        if data.startswith(chunk):
-                            _KNOWN_STARTS.setdefault(chunk[:256], []).append((chunk, digest))
                     items.append(cached)
                 else:
                     state = self._interpret(chunk, resources, state, items, depth)
@@ -770,10 +823,13 @@ def _check_text_clip(run: GlyphRun, clips) -> None:
         raise UnsupportedContent("PDF 中的文字处在非凸多边形的裁剪路径下（不支持）")
 
 
-def read_pdf(data: bytes) -> list[LaidOutPage]:
-    """Every page of the PDF, its text runs and paths in painting order."""
+def read_pdf(data: bytes, known=None) -> list[LaidOutPage]:
+    """Every page of the PDF, its text runs and paths in painting order. ``known(key, k)``: whether
+    the caller already has what the k-th blank form page of the document (named ``key``) draws;
+    such a page is then a stub (BlankFormPage.stub), not read, and pages seen before may be
+    reused whole (_PAGES)."""
     import pikepdf
 
-    reader = _Reader()
+    reader = _Reader(known)
     with pikepdf.open(io.BytesIO(data)) as pdf:
         return [reader.page(page) for page in pdf.pages]
