@@ -120,8 +120,10 @@ class OfdWriter:
         return True
 
     def _cache_key(self, key: str, k: int) -> str:
+        from .ofd_fonts import _source_hash
+        faces = sorted((role, _source_hash(path)) for role, path in self.fonts.items())
         return hashlib.sha256(f"{key} {k} {_code_version()} {sorted(self.font_ids.items())} "
-                              f"{sorted(self.fonts.items())}".encode()).hexdigest()[:40]
+                              f"{faces}".encode()).hexdigest()[:40]
 
     def _keep_template(self, key: tuple, entry: dict) -> None:
         if len(self._templates) > 256:
@@ -353,7 +355,7 @@ class OfdWriter:
                 else:
                     xml.append(_path("\x00", item))
             entry = (block, "".join(xml).split("\x00"), texts, usage)
-            if len(self._fragments) > 160:
+            if len(self._fragments) > FRAGMENTS_KEPT:
                 self._fragments.clear()
             self._fragments[key] = entry
         _, pieces, texts, usage = entry
@@ -478,6 +480,7 @@ class _Ids:
         return self.max
 
 
+FRAGMENTS_KEPT = 16384  # blocks' XML kept: each stamp at each place is one (pdf_layout._STAMPS)
 TEMPLATE_IDS = 1_000_000  # template k's ids: TEMPLATE_IDS + k × TEMPLATE_STRIDE + i
 TEMPLATE_STRIDE = 100_000
 

@@ -131,7 +131,9 @@ class _State:
     rise: float = 0.0
 
     def copy(self) -> "_State":
-        return _State(**self.__dict__)
+        new = object.__new__(_State)  # (not through __init__: q is frequent)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def key(self) -> tuple:
         return (self.ctm, self.fill, self.stroke, self.line_width, self.clips,
@@ -290,13 +292,16 @@ _FONTS: dict[tuple, _Font] = {}
 
 
 def _font_key(obj) -> tuple:
-    """A font dictionary's identity across documents: its name, ToUnicode map and widths."""
+    """A font dictionary's identity across documents: its name (WeasyPrint's: the face, from its
+    description) and ToUnicode map (stored bytes), and the length of its widths array. The widths
+    themselves are the face's for the glyphs the map lists (WeasyPrint keeps the face's glyph
+    ids and maps every glyph it shows), so they are not hashed (that took ~0.2 ms a face)."""
     descendants = obj.get("/DescendantFonts")
     widths = descendants[0].get("/W") if descendants is not None else None
     return (str(obj.get("/BaseFont")),
             hashlib.sha1(obj.ToUnicode.read_raw_bytes() + repr(obj.ToUnicode.get("/Filter")).encode()).digest()
             if "/ToUnicode" in obj else b"",
-            hashlib.sha1(widths.unparse()).digest() if widths is not None else b"")
+            len(widths) if widths is not None else -1)
 
 
 def _shared_font(obj) -> _Font:
