@@ -143,8 +143,18 @@ class _State:
 
 # PDF 32000-1 §7.2: numbers, names, hex and literal strings, array brackets (a "<<" too, to
 # refuse it), operators. WeasyPrint's content streams hold nothing else (no inline images).
-_TOKEN = re.compile(rb"([-+]?(?:\d+\.?\d*|\.\d+))(?![\w.])|(/[^\s/\[\]<>(){}%]*)|(<[0-9A-Fa-f\s]*>)"
+# The first alternative takes a whole "[…] TJ" of hex strings and numbers (how WeasyPrint shows
+# text: most of a page's tokens) in one match, its parts split by _TJ_PART.
+# The second takes a whole ruled line as WeasyPrint draws each table border: "q q /name gs
+# r g b RG w w x y m x y l S Q Q" (a quarter of a table page's tokens).
+_N = rb"([-+]?(?:\d+\.?\d*|\.\d+))"
+_TOKEN = re.compile(rb"\[((?:<[0-9A-Fa-f]*>|[-+]?[0-9.]+|\s)*)\]\s*TJ(?![\w'\"*])"
+                    rb"|q\s+q\s+/[^\s/\[\]<>(){}%]+\s+gs\s+" + _N + rb"\s+" + _N + rb"\s+" + _N + rb"\s+RG\s+"
+                    + _N + rb"\s+w\s+" + _N + rb"\s+" + _N + rb"\s+m\s+" + _N + rb"\s+" + _N
+                    + rb"\s+l\s+S\s+Q\s+Q(?=\s|$)"
+                    rb"|([-+]?(?:\d+\.?\d*|\.\d+))(?![\w.])|(/[^\s/\[\]<>(){}%]*)|(<[0-9A-Fa-f\s]*>)"
                     rb"|(\((?:\\.|[^\\()])*\))|(\[|\]|<<|>>)|([A-Za-z'\"*]+|%[^\n]*)")
+_TJ_PART = re.compile(rb"<([0-9A-Fa-f]*)>|([-+]?(?:\d+\.?\d*|\.\d+))")
 
 
 def _literal(raw: bytes) -> bytes:
@@ -489,7 +499,24 @@ class _Reader:
         tm = tlm = IDENTITY
         args: list = []
         array: list | None = None
-        for number, name, hexstring, literal, bracket, o in _TOKEN.findall(data):
+        for shown, r, g, b, width, x0, y0, x1, y1, number, name, hexstring, literal, bracket, o in _TOKEN.findall(data):
+            if r and not path:  # a ruled line (q … Q: the state after it is the state before)
+                ruled = state.copy()
+                ruled.stroke, ruled.line_width = _rgb((r, g, b)), float(width)
+                ctm = state.ctm
+                self._paint(items, [[("M", *apply(ctm, float(x0), float(y0))),
+                                     ("L", *apply(ctm, float(x1), float(y1)))]], ruled, True, False, False)
+                continue
+            if r:
+                raise UnsupportedContent("PDF 内容流中路径未结束就有 q（不支持）")
+            if shown:
+                parts = [bytes.fromhex(h.decode()) if h or not n else float(n) for h, n in _TJ_PART.findall(shown)]
+                args = []
+                tm = self._show(items, parts, tm, state)
+                continue
+            if not (number or name or hexstring or literal or bracket or o):
+                args = []  # "[] TJ" (the first alternative, empty): shows nothing
+                continue
             if number:
                 (array if array is not None else args).append(float(number))
                 continue
