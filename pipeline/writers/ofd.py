@@ -502,7 +502,11 @@ class _Deflated:
         return cls(packer.compress(raw) + packer.flush(), zlib.crc32(raw), len(raw))
 
 
-STORED_BELOW = 1024  # bytes: smaller files are stored (APPNOTE method 0), not deflated
+# Files stored (APPNOTE method 0), not deflated: XML under 4 KB (a filled form's page: its
+# template's reference, the texts filled in, the stamps) and the small font subsets of a
+# document's own texts (under 64 glyphs, ~20 KB): deflating them took ~1 ms of a report's ~4 ms,
+# for ~50 KB more in a ~400 KB file. Large subsets (kept across documents) are deflated.
+STORED_BELOW = 4096
 
 
 class _NeedsItems(Exception):
@@ -603,8 +607,11 @@ def _font_file(use: _FontUse) -> _Deflated:
                                                   _code_version())).encode()).hexdigest()[:40]
             found = _load_file(name)
         if found is None:
-            found = _Deflated.of(face(use.source).subset(use.unicodes, use.glyphs))
-            if name is not None:
+            subset = face(use.source).subset(use.unicodes, use.glyphs)
+            if name is None:  # a document's own few glyphs: stored (STORED_BELOW)
+                found = _Deflated(subset, zlib.crc32(subset), len(subset), 0)
+            else:
+                found = _Deflated.of(subset)
                 _store_file(name, found)
         if len(_FONT_FILES) >= 64:
             _FONT_FILES.pop(next(iter(_FONT_FILES)))
