@@ -83,10 +83,10 @@ class OfdWriter:
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
-        (HarfBuzz) and character map."""
+        (HarfBuzz, preprocessed for subsetting) and character map."""
         from .ofd_fonts import face
         for role, source in self.fonts.items():
-            face(source)
+            face(source).subset(set(), {0})  # (HarfBuzz's subsetting functions bound, once)
             self._cmap(role)
 
     def _cmap(self, role: str) -> dict[int, int]:

@@ -332,6 +332,7 @@ _KNOWN_STARTS: dict[bytes, list[tuple[bytes, bytes]]] = {}  # a block's first by
 # once per worker at each place it is drawn (a rating's cell and text repeat from region to
 # region). Any other form XObject (the filled layer, "/GWFilledN", named by page) is read each time.
 _STAMPS: dict[tuple, CachedBlock] = {}
+_STAMP_BLOCKS: dict[tuple, CachedBlock] = {}  # a page's stamps, by the bytes drawing them all
 _STAMPS_KEPT = 8192  # a few items each; a worker's forms have ~2,000 rated cells
 _STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) Do Q")
 _STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
@@ -419,10 +420,15 @@ class _Reader:
         (_STAMPS). False (nothing read) for any other block."""
         if b"/GWStamp" not in chunk:
             return False
+        base = state.key()
+        whole = _STAMP_BLOCKS.get((chunk, base))  # the same stamps at the same places (a page
+        if whole is not None:                      # whose ratings are the same as another region's)
+            items.append(whole)
+            return True
         placed = _STAMP.findall(chunk)
         if not placed or _STAMP.sub(b"", chunk).split() != [b"q", b"Q"]:
             return False
-        base = state.key()
+        whole = CachedBlock()
         for x, y, name in placed:
             key = (name, x, y, base)
             cached = _STAMPS.get(key)
@@ -432,7 +438,11 @@ class _Reader:
                 if len(_STAMPS) >= _STAMPS_KEPT:
                     _STAMPS.pop(next(iter(_STAMPS)))
                 _STAMPS[key] = cached
-            items.append(cached)
+            whole.extend(cached)
+        if len(_STAMP_BLOCKS) >= _STAMPS_KEPT:
+            _STAMP_BLOCKS.pop(next(iter(_STAMP_BLOCKS)))
+        _STAMP_BLOCKS[(chunk, base)] = whole
+        items.append(whole)
         return True
 
     def _signature(self, resources) -> tuple:
@@ -456,10 +466,13 @@ class _Reader:
             data = b"\n".join(c.read_bytes() for c in contents)
         else:
             data = contents.read_bytes()
-        if depth == 0:
-            self._whole = _OTHER_DO.search(data) is None  # (the page may be kept: _PAGES)
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
-            for kind, chunk, digest in self._chunks(data):
+            chunks = self._chunks(data)
+            # the page may be kept whole (_PAGES) when what is drawn over its blank form (whose
+            # block is kept by its bytes all the same) uses no form XObject but stamps
+            self._whole = not any(_OTHER_DO.search(chunk) for kind, chunk, _ in chunks
+                                  if b"Do" in chunk and not (kind == "block" and chunk.startswith(BLANK_FORM)))
+            for kind, chunk, digest in chunks:
                 blank = kind == "block" and chunk.startswith(BLANK_FORM)
                 if kind == "block" and not blank and self._stamps(chunk, resources, state, items):
                     continue
@@ -486,6 +499,8 @@ class _Reader:
                 else:
                     state = self._interpret(chunk, resources, state, items, depth)
             return
+        if depth == 0:
+            self._whole = False
         self._interpret(data, resources, state, items, depth)
 
     def _interpret(self, data: bytes, resources, state: _State, items: list, depth: int) -> "_State":
