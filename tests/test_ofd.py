@@ -400,6 +400,34 @@ def test_byte_reproducible(out, tmp_path):
     assert len(ids) == 2
 
 
+def test_disk_cache_does_not_change_the_bytes(out, tmp_path):
+    """The OFD writer keeps converted template pages and font subsets on disk (by content): a
+    process that writes them (empty cache) and one that reads them back make the same bytes as
+    this process did, page for page of every form (a report, a letter, a region's checklist)."""
+    import os
+    import shutil
+    import sys
+
+    from pipeline.writers.ofd_fonts import cache_root
+
+    cache = tmp_path / "cache"
+    # the TrueType faces (minutes to convert) shared; the templates and subsets start empty
+    shutil.copytree(cache_root() / "ofd-fonts", cache / "ofd-fonts", ignore=shutil.ignore_patterns("*.lock"))
+    env = dict(os.environ, GONGWEN_CACHE_DIR=str(cache))
+    made = []
+    for run in ("cold", "warm"):
+        target = tmp_path / run
+        for args in (("report", "--results", SAMPLE, "--region", REGION), ("checklist", "--region", REGION)):
+            subprocess.run([sys.executable, "-m", "pipeline", *map(str, args), "--format", "ofd", "--out", str(target)],
+                           cwd=ROOT, env=env, check=True, capture_output=True)
+        made.append(target)
+        if run == "cold":
+            assert list((cache / "ofd-templates").glob("*.bin")), "the first run keeps its template pages"
+    for name in (DOCS["report"], DOCS["letter"], DOCS["checklist"]):
+        reference = (out / f"{name}.ofd").read_bytes()
+        assert all((target / f"{name}.ofd").read_bytes() == reference for target in made), name
+
+
 def test_characters_the_fandol_faces_lack(workdir, wcli):
     """Drawn in the PDF from a system face (☃, DejaVu) or as a box (𠀀, in no face here), the
     clerk warned; the OFD keeps the characters, in order and in place, and is written all the same.
