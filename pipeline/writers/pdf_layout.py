@@ -333,6 +333,18 @@ _KNOWN_STARTS: dict[bytes, list[tuple[bytes, bytes]]] = {}  # a block's first by
 # region). Any other form XObject (the filled layer, "/GWFilledN", named by page) is read each time.
 _STAMPS: dict[tuple, CachedBlock] = {}
 _STAMP_BLOCKS: dict[tuple, CachedBlock] = {}  # a page's stamps, by the bytes drawing them all
+_STAMP_FORMS: dict[tuple, list] = {}  # a stamp drawn at the page's origin
+
+
+def _moved(item, dx: float, dy: float):
+    """A glyph run or painted path moved by (dx, dy) mm."""
+    if isinstance(item, GlyphRun):
+        a, b, c, d, e, f = item.matrix
+        return GlyphRun(item.font, item.size, (a, b, c, d, e + dx, f + dy), item.rise, item.glyphs, item.text,
+                        item.origins, item.end, item.color)
+    subpaths = [[seg if seg[0] == "C" else (seg[0],) + tuple(v + (dx if i % 2 == 0 else dy) for i, v in enumerate(seg[1:]))
+                 for seg in sub] for sub in item.subpaths]
+    return Shape(subpaths, item.stroke, item.fill, item.line_width, item.even_odd)
 _STAMPS_KEPT = 8192  # a few items each; a worker's forms have ~2,000 rated cells
 _STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) Do Q")
 _STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
@@ -418,7 +430,7 @@ class _Reader:
         """A block of stamps only (forms.py's _place_stamps: "q", then one "q 1 0 0 1 x y cm
         /GWStamp… Do Q" per stamp, then "Q"): each stamp, at its place, read once per worker
         (_STAMPS). False (nothing read) for any other block."""
-        if b"/GWStamp" not in chunk:
+        if b"/GWStamp" not in chunk or state.clips:  # (moved stamps: no clip of the page's)
             return False
         base = state.key()
         whole = _STAMP_BLOCKS.get((chunk, base))  # the same stamps at the same places (a page
@@ -429,12 +441,22 @@ class _Reader:
         if not placed or _STAMP.sub(b"", chunk).split() != [b"q", b"Q"]:
             return False
         whole = CachedBlock()
+        a, b, c, d = state.ctm[:4]
         for x, y, name in placed:
             key = (name, x, y, base)
             cached = _STAMPS.get(key)
             if cached is None:
-                cached = CachedBlock()
-                self._interpret(b"q 1 0 0 1 %s %s cm /%s Do Q" % (x, y, name), resources, state.copy(), cached, 0)
+                # the stamp drawn at the page's origin, read once, then moved where it goes
+                # (always so, wherever it was met first: the same numbers in every process)
+                drawn = _STAMP_FORMS.get((name, base))
+                if drawn is None:
+                    drawn = []
+                    self._interpret(b"q 1 0 0 1 0 0 cm /%s Do Q" % name, resources, state.copy(), drawn, 0)
+                    if len(_STAMP_FORMS) >= _STAMPS_KEPT:
+                        _STAMP_FORMS.pop(next(iter(_STAMP_FORMS)))
+                    _STAMP_FORMS[(name, base)] = drawn
+                tx, ty = float(x), float(y)
+                cached = CachedBlock(_moved(item, a * tx + c * ty, b * tx + d * ty) for item in drawn)
                 if len(_STAMPS) >= _STAMPS_KEPT:
                     _STAMPS.pop(next(iter(_STAMPS)))
                 _STAMPS[key] = cached
