@@ -42,6 +42,7 @@ test: setup-test
 
 bench: setup
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/ofd.py
 
 # mutation score of the modules that hold rules (minutes; not part of `make test`)
 mutate: setup-test

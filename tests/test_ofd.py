@@ -1,9 +1,10 @@
 """OFD (GB/T 33190-2016): every document also as OFD, read back by a reader that is not ours.
 
 The standard's XSD is not at hand under a licence we can ship, so the structural rules we rely
-on are written out below, each with its clause. The independent reader is ``ofdkit`` (text runs
-with positions, page sizes, DocInfo); page images are drawn from the OFD's own embedded fonts and
-paths by ``ofdraster`` (FreeType via Pillow) and compared with poppler's rendering of the PDF.
+on are written out below, each with its clause. The independent readers are ``ofdkit`` (text runs
+with positions, page sizes, DocInfo) and ``ofd.js`` in Chromium (glyphs as it draws them, see
+the end of this file); page images are drawn from the OFD's own embedded fonts and paths by
+``ofdraster`` (FreeType via Pillow) and compared with poppler's rendering of the PDF.
 """
 
 from __future__ import annotations
