@@ -125,6 +125,25 @@ class OfdWriter:
         return hashlib.sha256(f"{key} {k} {_code_version()} {sorted(self.font_ids.items())} "
                               f"{faces}".encode()).hexdigest()[:40]
 
+    def _load_bases(self, forms: tuple) -> dict | None:
+        """A form's template faces (their subsets) as kept on disk by a process before."""
+        record = _load_file(self._cache_key(repr(forms), -1))
+        if record is None:
+            return None
+        try:
+            data = record.data if record.method == 0 else zlib.decompress(record.data, -15)
+            names = json.loads(data)
+            found = {}
+            for role, name in names.items():
+                use = self._use("GW-" + role)
+                use.file = _load_file(name)
+                if use.file is None:
+                    return None
+                found[role] = use
+            return found
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return None
+
     def _keep_template(self, key: tuple, entry: dict) -> None:
         if len(self._templates) > 256:
             self._templates.clear()
@@ -171,15 +190,19 @@ class OfdWriter:
             entries.append(entry)
         if templates:  # the template pages' faces: the same for every document of the form
             forms = tuple((block.key, k) for k, (_, block) in enumerate(templates))
-            found = self._bases.get(forms)
+            found = self._bases.get(forms) or self._load_bases(forms)
             if found is None:
                 found = {}
                 for entry in entries:
-                    for role, (glyphs, unicodes) in entry["usage"].items():
+                    for role, (glyphs, unicodes) in _usage(entry).items():
                         use = found.setdefault(role, self._use("GW-" + role))
                         use.glyphs |= set(glyphs)
                         use.unicodes |= set(unicodes)
-                self._bases[forms] = found
+                names = {}
+                for role, use in found.items():
+                    use.file, names[role] = _font_file(use, keep=True)
+                _store_file(self._cache_key(repr(forms), -1), _Deflated.of(json.dumps(names).encode()))
+            self._bases[forms] = found
             base.update(found)
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
@@ -202,7 +225,7 @@ class OfdWriter:
             files.append(("Doc_0/PublicRes.xml", self._public_res(uses).encode()))
             for use in uses:
                 if use.file is None:
-                    use.file = _font_file(use)
+                    use.file = _font_file(use)[0]
                 files.append((f"Doc_0/Res/font_{use.id}.ttf", use.file))
         files += template_files
         for number, content in enumerate(contents):
@@ -541,29 +564,31 @@ def _template_dir():
 
 
 def _load_file(name: str, meta: dict | None = None) -> "_Deflated | None":
-    """A deflated file kept in the cache (its header: a JSON line; ``meta`` gets the header)."""
+    """A deflated file kept in the cache (its header: a JSON line; ``meta`` gets the header, and
+    as "tail" the bytes kept after the file)."""
     try:
         raw = (_template_dir() / f"{name}.bin").read_bytes()
         head, data = raw.split(b"\n", 1)
         found = json.loads(head)
-        if len(data) != found["length"] or found["name"] != name:
+        length = found["length"]
+        if len(data) != length + found.get("tail", 0) or found["name"] != name:
             return None
         if meta is not None:
-            meta.update(found)
-        return _Deflated(data, found["crc"], found["size"], found["method"])
+            meta.update(found, tail=data[length:])
+        return _Deflated(data[:length] if found.get("tail") else data, found["crc"], found["size"], found["method"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: made again
 
 
-def _store_file(name: str, file: "_Deflated", **extra) -> None:
+def _store_file(name: str, file: "_Deflated", tail: bytes = b"", **extra) -> None:
     from ..output import atomic_write
 
     head = json.dumps({"name": name, "length": len(file.data), "crc": file.crc, "size": file.size,
-                       "method": file.method, **extra}, separators=(",", ":")).encode()
+                       "method": file.method, "tail": len(tail), **extra}, separators=(",", ":")).encode()
     directory = _template_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        atomic_write(directory / f"{name}.bin", head + b"\n" + file.data)
+        atomic_write(directory / f"{name}.bin", head + b"\n" + file.data + tail)
         files = list(directory.glob("*.bin"))
         if len(files) > TEMPLATE_CACHE_FILES:
             for old in sorted(files, key=lambda f: f.stat().st_mtime)[:len(files) // 2]:
@@ -573,46 +598,55 @@ def _store_file(name: str, file: "_Deflated", **extra) -> None:
 
 
 def _load_template(name: str) -> dict | None:
+    """A template page kept on disk; its glyphs by face (JSON after the XML) read only when
+    needed (_usage: a form's faces not kept yet)."""
     meta: dict = {}
     xml = _load_file(name, meta)
     if xml is None:
         return None
     try:
-        return {"xml": xml, "count": int(meta["count"]),
-                "usage": {role: (glyphs, unicodes) for role, (glyphs, unicodes) in meta["usage"].items()}}
+        return {"xml": xml, "count": int(meta["count"]), "usage_json": meta["tail"]}
     except (KeyError, TypeError, ValueError):
         return None
 
 
+def _usage(entry: dict) -> dict:
+    if "usage" not in entry:
+        entry["usage"] = {role: (glyphs, unicodes) for role, (glyphs, unicodes) in json.loads(entry["usage_json"]).items()}
+    return entry["usage"]
+
+
 def _store_template(name: str, entry: dict) -> None:
-    _store_file(name, entry["xml"], count=entry["count"], usage=entry["usage"])
+    _store_file(name, entry["xml"], json.dumps(entry["usage"], separators=(",", ":")).encode(), count=entry["count"])
 
 
-_FONT_FILES: dict[tuple, _Deflated] = {}
+_FONT_FILES: dict[tuple, tuple] = {}
 
 
-def _font_file(use: _FontUse) -> _Deflated:
-    """The face subset to these glyphs, deflated (kept: every document of a form has the same)."""
+def _font_file(use: _FontUse, keep: bool = False) -> tuple[_Deflated, str | None]:
+    """The face subset to these glyphs (kept in the process: every document of a form has the
+    same), and the name it is kept under on disk (a large subset, or ``keep``), else None."""
     from .ofd_fonts import face
 
-    key = (use.source, tuple(sorted(use.glyphs)), tuple(sorted(use.unicodes)))
+    key = (use.source, tuple(sorted(use.glyphs)), tuple(sorted(use.unicodes)), keep)
     found = _FONT_FILES.get(key)
     if found is None:
         # a large subset (a form's template faces: ~1,000 glyphs, ~5 ms to make and deflate) is
         # kept on disk too, by the face, the glyphs and characters, HarfBuzz's version and this code
-        name = None
-        if len(key[1]) >= 64:
+        name, file = None, None
+        if keep or len(key[1]) >= 64:
             from .ofd_fonts import _source_hash, harfbuzz_version
             name = "font-" + hashlib.sha256(repr((_source_hash(use.source), key[1], key[2], harfbuzz_version(),
                                                   _code_version())).encode()).hexdigest()[:40]
-            found = _load_file(name)
-        if found is None:
+            file = _load_file(name)
+        if file is None:
             subset = face(use.source).subset(use.unicodes, use.glyphs)
             if name is None:  # a document's own few glyphs: stored (STORED_BELOW)
-                found = _Deflated(subset, zlib.crc32(subset), len(subset), 0)
+                file = _Deflated(subset, zlib.crc32(subset), len(subset), 0)
             else:
-                found = _Deflated.of(subset)
-                _store_file(name, found)
+                file = _Deflated.of(subset)
+                _store_file(name, file)
+        found = (file, name)
         if len(_FONT_FILES) >= 64:
             _FONT_FILES.pop(next(iter(_FONT_FILES)))
         _FONT_FILES[key] = found
