@@ -203,8 +203,16 @@ class OfdWriter:
             found = self._bases.get(forms) or self._load_bases(forms)
             if found is None:
                 found = {}
-                for entry in entries:
-                    for role, (glyphs, unicodes) in _usage(entry).items():
+                for k, (_, block) in enumerate(templates):
+                    usage = _usage(entries[k])
+                    if usage is None:  # damaged in the disk cache: the page written again
+                        if block.stub:
+                            self._templates.pop((block.key, k), None)
+                            raise _NeedsItems(block.key)
+                        entries[k] = self._make_template(k, block)
+                        template_files[k] = (template_files[k][0], entries[k]["xml"])
+                        usage = entries[k]["usage"]
+                    for role, (glyphs, unicodes) in usage.items():
                         use = found.setdefault(role, self._use("GW-" + role))
                         use.glyphs |= set(glyphs)
                         use.unicodes |= set(unicodes)
@@ -253,27 +261,30 @@ class OfdWriter:
         entry = self._templates.get(key)
         if entry is None and not self._has_template(block.key, k) and block.stub:
             raise _NeedsItems(block.key)
-        entry = self._templates.get(key)
-        if entry is None:
-            tid = TEMPLATE_IDS + k * TEMPLATE_STRIDE
-            usage: dict[str, _FontUse] = {}
-            parts = []
-            for index, item in enumerate(block, 2):
-                if isinstance(item, GlyphRun):
-                    role = self._role(item.font)
-                    use = usage.setdefault(role, self._use(item.font))
-                    parts.append(self._text(tid + index, item, use))
-                else:
-                    parts.append(_path(tid + index, item))
-            if len(block) + 2 >= TEMPLATE_STRIDE:
-                raise OverflowError("too many objects on one template page")
-            xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
-                   f'<ofd:Layer ID="{tid + 1}" Type="Body">{"".join(parts)}</ofd:Layer></ofd:Content></ofd:Page>\n')
-            entry = {"xml": _Deflated.of(xml.encode()), "count": len(block),
-                     "usage": {role: (sorted(u.glyphs), sorted(u.unicodes)) for role, u in usage.items()}}
-            self._keep_template(key, entry)
-            _store_template(self._cache_key(block.key, k), entry)
+        entry = self._templates.get(key) or self._make_template(k, block)
         return TEMPLATE_IDS + k * TEMPLATE_STRIDE, entry
+
+    def _make_template(self, k: int, block: BlankFormPage) -> dict:
+        """Template page ``k`` written from the block's items, and kept (in the process, on disk)."""
+        tid = TEMPLATE_IDS + k * TEMPLATE_STRIDE
+        usage: dict[str, _FontUse] = {}
+        parts = []
+        for index, item in enumerate(block, 2):
+            if isinstance(item, GlyphRun):
+                role = self._role(item.font)
+                use = usage.setdefault(role, self._use(item.font))
+                parts.append(self._text(tid + index, item, use))
+            else:
+                parts.append(_path(tid + index, item))
+        if len(block) + 2 >= TEMPLATE_STRIDE:
+            raise OverflowError("too many objects on one template page")
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
+               f'<ofd:Layer ID="{tid + 1}" Type="Body">{"".join(parts)}</ofd:Layer></ofd:Content></ofd:Page>\n')
+        entry = {"xml": _Deflated.of(xml.encode()), "count": len(block),
+                 "usage": {role: (sorted(u.glyphs), sorted(u.unicodes)) for role, u in usage.items()}}
+        self._keep_template((block.key, k), entry)
+        _store_template(self._cache_key(block.key, k), entry)
+        return entry
 
     def _use(self, pdf_font: str, offset: int = 0) -> _FontUse:
         role = self._role(pdf_font)
@@ -581,8 +592,8 @@ def _load_file(name: str, meta: dict | None = None) -> "_Deflated | None":
         head, data = raw.split(b"\n", 1)
         found = json.loads(head)
         length = found["length"]
-        if len(data) != length + found.get("tail", 0) or found["name"] != name:
-            return None
+        if len(data) != length + found.get("tail", 0) or found["name"] != name or zlib.adler32(data) != found["check"]:
+            return None  # (cut short, or damaged: the checksum of what is stored)
         if meta is not None:
             meta.update(found, tail=data[length:])
         return _Deflated(data[:length] if found.get("tail") else data, found["crc"], found["size"], found["method"])
@@ -594,7 +605,8 @@ def _store_file(name: str, file: "_Deflated", tail: bytes = b"", **extra) -> Non
     from ..output import atomic_write
 
     head = json.dumps({"name": name, "length": len(file.data), "crc": file.crc, "size": file.size,
-                       "method": file.method, "tail": len(tail), **extra}, separators=(",", ":")).encode()
+                       "method": file.method, "tail": len(tail), "check": zlib.adler32(file.data + tail), **extra},
+                      separators=(",", ":")).encode()
     directory = _template_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -620,9 +632,14 @@ def _load_template(name: str) -> dict | None:
         return None
 
 
-def _usage(entry: dict) -> dict:
+def _usage(entry: dict) -> dict | None:
+    """A template page's glyphs by face; None when the disk cache's copy is damaged."""
     if "usage" not in entry:
-        entry["usage"] = {role: (glyphs, unicodes) for role, (glyphs, unicodes) in json.loads(entry["usage_json"]).items()}
+        try:
+            entry["usage"] = {role: (list(glyphs), list(unicodes))
+                              for role, (glyphs, unicodes) in json.loads(entry["usage_json"]).items()}
+        except (ValueError, TypeError, AttributeError):
+            return None
     return entry["usage"]
 
 

@@ -345,6 +345,8 @@ def _moved(item, dx: float, dy: float):
     subpaths = [[seg if seg[0] == "C" else (seg[0],) + tuple(v + (dx if i % 2 == 0 else dy) for i, v in enumerate(seg[1:]))
                  for seg in sub] for sub in item.subpaths]
     return Shape(subpaths, item.stroke, item.fill, item.line_width, item.even_odd)
+
+
 _STAMPS_KEPT = 8192  # a few items each; a worker's forms have ~2,000 rated cells
 _STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) Do Q")
 _STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
