@@ -3,13 +3,15 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# the tests' second OFD reader (ofd.js, npm), installed from tests/ofdjs's lock file
+OFDJS  := $(VENV)/ofdjs/.installed-stamp
 
 .PHONY: setup setup-test system system-test run serve test bench mutate clean
 
 setup: system $(STAMP)
 
-# the tests also drive real clients (LibreOffice); `make run` does not need them
-setup-test: system-test $(STAMP)
+# the tests also drive real clients (LibreOffice, Chromium, ofd.js); `make run` does not need them
+setup-test: system-test $(STAMP) $(OFDJS)
 
 system:
 	@bash scripts/setup-system.sh
@@ -21,6 +23,12 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+
+$(OFDJS): tests/ofdjs/package.json tests/ofdjs/package-lock.json
+	@mkdir -p $(VENV)/ofdjs
+	cp tests/ofdjs/package.json tests/ofdjs/package-lock.json $(VENV)/ofdjs/
+	cd $(VENV)/ofdjs && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $(OFDJS)
 
 run: setup
 	$(VENV)/bin/pipeline validate --results content/results_2016_sample.csv
@@ -34,6 +42,7 @@ test: setup-test
 
 bench: setup
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/ofd.py
 
 # mutation score of the modules that hold rules (minutes; not part of `make test`)
 mutate: setup-test

@@ -11,10 +11,13 @@
 #   fonts-liberation2                  Times New Roman's metrics, so LibreOffice sets digits as Word
 #   chromium                           the browser the web page's test drives (Playwright, no download)
 #   poppler-utils                      pdftoppm, to compare filled and fully laid-out pages as images
+#   npm                                installs the tests' second OFD reader, ofd.js (tests/ofdjs);
+#                                      only when no npm is on the PATH (a Node.js build may bring its own)
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 texlive-lang-chinese)
 if [ "${1:-}" = "--test" ]; then
   packages+=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 chromium poppler-utils)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 missing=()
 for p in "${packages[@]}"; do

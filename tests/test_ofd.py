@@ -1,9 +1,10 @@
 """OFD (GB/T 33190-2016): every document also as OFD, read back by a reader that is not ours.
 
 The standard's XSD is not at hand under a licence we can ship, so the structural rules we rely
-on are written out below, each with its clause. The independent reader is ``ofdkit`` (text runs
-with positions, page sizes, DocInfo); page images are drawn from the OFD's own embedded fonts and
-paths by ``ofdraster`` (FreeType via Pillow) and compared with poppler's rendering of the PDF.
+on are written out below, each with its clause. The independent readers are ``ofdkit`` (text runs
+with positions, page sizes, DocInfo) and ``ofd.js`` in Chromium (glyphs as it draws them, see
+the end of this file); page images are drawn from the OFD's own embedded fonts and paths by
+``ofdraster`` (FreeType via Pillow) and compared with poppler's rendering of the PDF.
 """
 
 from __future__ import annotations
@@ -400,6 +401,40 @@ def test_byte_reproducible(out, tmp_path):
     assert len(ids) == 2
 
 
+def test_disk_cache_does_not_change_the_bytes(out, tmp_path):
+    """The OFD writer keeps converted template pages and font subsets on disk (by content): a
+    process that writes them (empty cache) and one that reads them back make the same bytes as
+    this process did, page for page of every form (a report, a letter, a region's checklist); so
+    does one finding every kept file damaged."""
+    import os
+    import shutil
+    import sys
+
+    from pipeline.writers.ofd_fonts import cache_root
+
+    cache = tmp_path / "cache"
+    # the TrueType faces (minutes to convert) shared; the templates and subsets start empty
+    shutil.copytree(cache_root() / "ofd-fonts", cache / "ofd-fonts", ignore=shutil.ignore_patterns("*.lock"))
+    env = dict(os.environ, GONGWEN_CACHE_DIR=str(cache))
+    made = []
+    for run in ("cold", "warm", "damaged"):
+        if run == "damaged":  # a byte changed in each kept file: each is found out and made again
+            for kept in (cache / "ofd-templates").glob("*.bin"):
+                data = bytearray(kept.read_bytes())
+                data[-1 - len(data) // 3] ^= 0x01
+                kept.write_bytes(bytes(data))
+        target = tmp_path / run
+        for args in (("report", "--results", SAMPLE, "--region", REGION), ("checklist", "--region", REGION)):
+            subprocess.run([sys.executable, "-m", "pipeline", *map(str, args), "--format", "ofd", "--out", str(target)],
+                           cwd=ROOT, env=env, check=True, capture_output=True)
+        made.append(target)
+        if run == "cold":
+            assert list((cache / "ofd-templates").glob("*.bin")), "the first run keeps its template pages"
+    for name in (DOCS["report"], DOCS["letter"], DOCS["checklist"]):
+        reference = (out / f"{name}.ofd").read_bytes()
+        assert all((target / f"{name}.ofd").read_bytes() == reference for target in made), name
+
+
 def test_characters_the_fandol_faces_lack(workdir, wcli):
     """Drawn in the PDF from a system face (☃, DejaVu) or as a box (𠀀, in no face here), the
     clerk warned; the OFD keeps the characters, in order and in place, and is written all the same.
@@ -430,3 +465,85 @@ def test_draft_summary_carries_its_mark_on_every_page(workdir, wcli):
     with ofdkit.open(path) as doc:
         assert all("征求意见稿" in page.text() for page in doc.pages)
         assert "九台区" in doc.text()
+
+
+# --- a second reader: ofd.js in Chromium ----------------------------------------------------------
+# ofd.js 0.2.6 (npm; the last release whose UMD bundle reads OFD without an authorisation code:
+# 1.x is a shell around a licensed core), installed by `make setup-test` from tests/ofdjs's lock
+# file into .venv/ofdjs, run in Debian's Chromium (Playwright). It parses the package itself
+# (its own zip and XML code) and draws each glyph as an SVG <text> at the place it computes from
+# Boundary, CTM, TextCode X/Y and DeltaX, templates included.
+OFDJS = ROOT / ".venv" / "ofdjs" / "node_modules" / "ofd.js" / "lib" / "ofd.umd.js"
+OFDJS_GLYPHS = """async (b64) => {
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const docs = await new Promise((resolve, reject) => ofd.parseOfdDocument({
+      ofd: bytes.buffer, success: resolve, fail: (e) => reject(new Error(String(e)))}));
+  const holder = document.getElementById('pages');
+  const pages = [];
+  for (const div of ofd.renderOfd(1000, docs[0])) {
+    holder.appendChild(div);
+    const frame = div.getBoundingClientRect();
+    const glyphs = [];
+    for (const t of div.querySelectorAll('text')) {  // each glyph's origin, in px of the page
+      const at = new DOMPoint(parseFloat(t.getAttribute('x')), parseFloat(t.getAttribute('y')))
+          .matrixTransform(t.getScreenCTM());
+      glyphs.push([t.textContent, at.x - frame.left, at.y - frame.top]);
+    }
+    pages.push({width: frame.width, height: frame.height, glyphs});
+    holder.removeChild(div);
+  }
+  return pages;
+}"""
+
+
+@pytest.fixture(scope="module")
+def ofdjs_page():
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import CHROMIUM, require
+
+    chromium = require(CHROMIUM)
+    if not OFDJS.is_file():
+        pytest.fail(f"测试需要 ofd.js（{OFDJS.relative_to(ROOT)}）：请运行 make setup-test", pytrace=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_content("<!DOCTYPE html><html><body style='margin:0'><div id='pages'></div></body></html>")
+        page.add_script_tag(path=str(OFDJS))
+        yield page, errors
+        browser.close()
+
+
+@pytest.mark.parametrize("kind", ["notice", "checklist", "letter"])
+def test_ofdjs_reads_the_same_text_at_the_same_places(pairs, ofdjs_page, kind):
+    """ofd.js: as many pages as the PDF, each page's glyphs the PDF's characters in the PDF's
+    order, each glyph's origin within 0.2 mm of the PDF glyph's."""
+    import base64
+
+    page, errors = ofdjs_page
+    ofd_path, pdf_path = pairs[kind]
+    pages = page.evaluate(OFDJS_GLYPHS, base64.b64encode(ofd_path.read_bytes()).decode())
+    assert not errors, errors
+    with pdfplumber.open(pdf_path) as pdf:
+        assert len(pages) == len(pdf.pages)
+        for number, (got, pdf_page) in enumerate(zip(pages, pdf.pages)):
+            px_per_mm = got["width"] / (pdf_page.width * MM)
+            assert abs(got["height"] / px_per_mm - pdf_page.height * MM) < 0.1
+            chars = pdf_chars(pdf_page)
+            assert chars, f"page {number + 1} has text"
+            assert "".join(g[0] for g in got["glyphs"]) == "".join(c["text"] for c in chars), f"page {number + 1}"
+            for (char, x, y), c in zip(got["glyphs"], chars):
+                dx = x / px_per_mm - c["matrix"][4] * MM
+                dy = y / px_per_mm - (pdf_page.height - c["matrix"][5]) * MM
+                assert abs(dx) <= 0.2 and abs(dy) <= 0.2, (number + 1, char, dx, dy)
+    if kind == "letter":  # and the comparison can fail: the first page's text moved by 0.3 mm
+        moved = page.evaluate(OFDJS_GLYPHS, base64.b64encode(_shift_text(ofd_path.read_bytes(), 0, 0.3)).decode())
+        with pdfplumber.open(pdf_path) as pdf:
+            first = pdf_chars(pdf.pages[0])
+            px_per_mm = moved[0]["width"] / (pdf.pages[0].width * MM)
+            shifts = [x / px_per_mm - c["matrix"][4] * MM for (_, x, _), c in zip(moved[0]["glyphs"], first)]
+        assert min(shifts) > 0.25, min(shifts)

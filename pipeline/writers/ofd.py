@@ -19,8 +19,11 @@ fixed timestamps: the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import io
+import json
 import struct
 import zlib
 from dataclasses import dataclass
@@ -63,6 +66,7 @@ class _FontUse:
     source: str  # the Fandol file the PDF embedded
     glyphs: set
     unicodes: set
+    file: "_Deflated | None" = None  # its subset, once made (a form's template faces keep theirs)
 
 
 class OfdWriter:
@@ -75,14 +79,15 @@ class OfdWriter:
         # font ids fixed by role (1, 2, …): a page's XML does not depend on which faces others use
         self.font_ids = {role: n for n, role in enumerate(self.layout.fonts, 1)}
         self._fragments: dict[tuple, tuple] = {}  # (id(CachedBlock), font ids) → (block, XML pieces, texts, usage)
-        self._templates: dict[tuple, dict] = {}  # (id(CachedBlock), k) → a template page (_template)
+        self._templates: dict[tuple, dict] = {}  # (BlankFormPage.key, k) → a template page (_template)
+        self._bases: dict[tuple, dict] = {}  # a form's template pages → their faces (_FontUse, with file)
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
-        (HarfBuzz) and character map."""
+        (HarfBuzz, preprocessed for subsetting) and character map."""
         from .ofd_fonts import face
         for role, source in self.fonts.items():
-            face(source)
+            face(source).subset(set(), {0})  # (HarfBuzz's subsetting functions bound, once)
             self._cmap(role)
 
     def _cmap(self, role: str) -> dict[int, int]:
@@ -97,8 +102,63 @@ class OfdWriter:
     def render(self, view: DocumentView, pdf: bytes, fingerprint: str) -> tuple[bytes, int]:
         """The OFD bytes and page count. ``fingerprint``: what the document is made from
         (fingerprint.py); the DocID is derived from it."""
-        pages = read_pdf(pdf)
-        return self.write(view, pages, fingerprint), len(pages)
+        # The reader and writer make no reference cycles (what they drop is freed as it goes):
+        # the cyclic garbage collector is held off meanwhile, which would otherwise walk the
+        # layout kept for later documents again and again (~8% of a notice's OFD).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            pages = read_pdf(pdf, known=self._has_template)
+            try:
+                return self.write(view, pages, fingerprint), len(pages)
+            except _NeedsItems:  # a template page named but not read, and not at hand after all
+                pages = read_pdf(pdf)
+                return self.write(view, pages, fingerprint), len(pages)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _has_template(self, key: str, k: int) -> bool:
+        """Whether template page ``k`` of that blank form page is at hand: written in this
+        process, or in the disk cache (template_cache: by what it draws and this writer's code)."""
+        if (key, k) in self._templates:
+            return True
+        entry = _load_template(self._cache_key(key, k))
+        if entry is None:
+            return False
+        self._keep_template((key, k), entry)
+        return True
+
+    def _cache_key(self, key: str, k: int) -> str:
+        from .ofd_fonts import _source_hash
+        faces = sorted((role, _source_hash(path)) for role, path in self.fonts.items())
+        return hashlib.sha256(f"{key} {k} {_code_version()} {sorted(self.font_ids.items())} "
+                              f"{faces}".encode()).hexdigest()[:40]
+
+    def _load_bases(self, forms: tuple) -> dict | None:
+        """A form's template faces (their subsets) as kept on disk by a process before."""
+        record = _load_file(self._cache_key(repr(forms), -1))
+        if record is None:
+            return None
+        try:
+            data = record.data if record.method == 0 else zlib.decompress(record.data, -15)
+            names = json.loads(data)
+            found = {}
+            for role, name in names.items():
+                use = self._use("GW-" + role)
+                use.file = _load_file(name)
+                if use.file is None:
+                    return None
+                found[role] = use
+            return found
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return None
+
+    def _keep_template(self, key: tuple, entry: dict) -> None:
+        if len(self._templates) > 256:
+            self._templates.clear()
+            self._bases.clear()
+        self._templates[key] = entry
 
     # --- the package --------------------------------------------------------------------------
     def write(self, view: DocumentView, pages: list[LaidOutPage], fingerprint: str) -> bytes:
@@ -132,15 +192,36 @@ class OfdWriter:
                             fonts[run.font] = filled.setdefault(role, self._use(run.font, roles))
                         else:
                             fonts[run.font] = base.setdefault(role, self._use(run.font))
-        template_files, template_ids = [], {}
+        template_files, template_ids, entries = [], {}, []
         for k, (number, block) in enumerate(templates):
             tid, entry = self._template(k, block)
             template_ids[number] = tid
             template_files.append((f"Doc_0/Tpls/Tpl_{k}/Content.xml", entry["xml"]))
-            for role, (glyphs, unicodes) in entry["usage"].items():
-                use = base.setdefault(role, self._use("GW-" + role))
-                use.glyphs |= glyphs
-                use.unicodes |= unicodes
+            entries.append(entry)
+        if templates:  # the template pages' faces: the same for every document of the form
+            forms = tuple((block.key, k) for k, (_, block) in enumerate(templates))
+            found = self._bases.get(forms) or self._load_bases(forms)
+            if found is None:
+                found = {}
+                for k, (_, block) in enumerate(templates):
+                    usage = _usage(entries[k])
+                    if usage is None:  # damaged in the disk cache: the page written again
+                        if block.stub:
+                            self._templates.pop((block.key, k), None)
+                            raise _NeedsItems(block.key)
+                        entries[k] = self._make_template(k, block)
+                        template_files[k] = (template_files[k][0], entries[k]["xml"])
+                        usage = entries[k]["usage"]
+                    for role, (glyphs, unicodes) in usage.items():
+                        use = found.setdefault(role, self._use("GW-" + role))
+                        use.glyphs |= set(glyphs)
+                        use.unicodes |= set(unicodes)
+                names = {}
+                for role, use in found.items():
+                    use.file, names[role] = _font_file(use, keep=True)
+                _store_file(self._cache_key(repr(forms), -1), _Deflated.of(json.dumps(names).encode()))
+            self._bases[forms] = found
+            base.update(found)
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
@@ -149,8 +230,8 @@ class OfdWriter:
                                        offset))
         if ids.max >= TEMPLATE_IDS:
             raise OverflowError("too many objects for the template id ranges")
-        max_id = max([ids.max] + [TEMPLATE_IDS + k * TEMPLATE_STRIDE + self._template(k, b)[1]["count"] + 1
-                                  for k, (_, b) in enumerate(templates)])
+        max_id = max([ids.max] + [TEMPLATE_IDS + k * TEMPLATE_STRIDE + entry["count"] + 1
+                                  for k, entry in enumerate(entries)])
         tags = tag_objects(view, objects)
         uses = sorted(list(base.values()) + list(filled.values()), key=lambda u: u.id)
         files: list = []
@@ -161,7 +242,9 @@ class OfdWriter:
         if uses:
             files.append(("Doc_0/PublicRes.xml", self._public_res(uses).encode()))
             for use in uses:
-                files.append((f"Doc_0/Res/font_{use.id}.ttf", _font_file(use)))
+                if use.file is None:
+                    use.file = _font_file(use)[0]
+                files.append((f"Doc_0/Res/font_{use.id}.ttf", use.file))
         files += template_files
         for number, content in enumerate(contents):
             files.append((f"Doc_0/Pages/Page_{number}/Content.xml", content.encode()))
@@ -170,33 +253,38 @@ class OfdWriter:
             files.append(("Doc_0/Tags/gongwen.xml", self._tag_file(tags, page_ids).encode()))
         return _zip(files)
 
-    def _template(self, k: int, block: CachedBlock) -> tuple[int, dict]:
+    def _template(self, k: int, block: BlankFormPage) -> tuple[int, dict]:
         """Template page ``k`` of a document showing this block: its id, XML (compressed once),
         object count and the glyphs it uses. Its ids are fixed by ``k``: the same file in every
-        document of the form."""
-        key = (id(block), k)
+        document of the form. Kept in the process and on disk (template_cache)."""
+        key = (block.key, k)
         entry = self._templates.get(key)
-        if entry is None or entry["block"] is not block:
-            tid = TEMPLATE_IDS + k * TEMPLATE_STRIDE
-            usage: dict[str, _FontUse] = {}
-            parts = []
-            for index, item in enumerate(block, 2):
-                if isinstance(item, GlyphRun):
-                    role = self._role(item.font)
-                    use = usage.setdefault(role, self._use(item.font))
-                    parts.append(self._text(tid + index, item, use))
-                else:
-                    parts.append(_path(tid + index, item))
-            if len(block) + 2 >= TEMPLATE_STRIDE:
-                raise OverflowError("too many objects on one template page")
-            xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
-                   f'<ofd:Layer ID="{tid + 1}" Type="Body">{"".join(parts)}</ofd:Layer></ofd:Content></ofd:Page>\n')
-            entry = {"block": block, "xml": _Deflated.of(xml.encode()), "count": len(block),
-                     "usage": {role: (u.glyphs, u.unicodes) for role, u in usage.items()}}
-            if len(self._templates) > 256:
-                self._templates.clear()
-            self._templates[key] = entry
+        if entry is None and not self._has_template(block.key, k) and block.stub:
+            raise _NeedsItems(block.key)
+        entry = self._templates.get(key) or self._make_template(k, block)
         return TEMPLATE_IDS + k * TEMPLATE_STRIDE, entry
+
+    def _make_template(self, k: int, block: BlankFormPage) -> dict:
+        """Template page ``k`` written from the block's items, and kept (in the process, on disk)."""
+        tid = TEMPLATE_IDS + k * TEMPLATE_STRIDE
+        usage: dict[str, _FontUse] = {}
+        parts = []
+        for index, item in enumerate(block, 2):
+            if isinstance(item, GlyphRun):
+                role = self._role(item.font)
+                use = usage.setdefault(role, self._use(item.font))
+                parts.append(self._text(tid + index, item, use))
+            else:
+                parts.append(_path(tid + index, item))
+        if len(block) + 2 >= TEMPLATE_STRIDE:
+            raise OverflowError("too many objects on one template page")
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
+               f'<ofd:Layer ID="{tid + 1}" Type="Body">{"".join(parts)}</ofd:Layer></ofd:Content></ofd:Page>\n')
+        entry = {"xml": _Deflated.of(xml.encode()), "count": len(block),
+                 "usage": {role: (sorted(u.glyphs), sorted(u.unicodes)) for role, u in usage.items()}}
+        self._keep_template((block.key, k), entry)
+        _store_template(self._cache_key(block.key, k), entry)
+        return entry
 
     def _use(self, pdf_font: str, offset: int = 0) -> _FontUse:
         role = self._role(pdf_font)
@@ -311,7 +399,7 @@ class OfdWriter:
                 else:
                     xml.append(_path("\x00", item))
             entry = (block, "".join(xml).split("\x00"), texts, usage)
-            if len(self._fragments) > 160:
+            if len(self._fragments) > FRAGMENTS_KEPT:
                 self._fragments.clear()
             self._fragments[key] = entry
         _, pieces, texts, usage = entry
@@ -436,6 +524,7 @@ class _Ids:
         return self.max
 
 
+FRAGMENTS_KEPT = 16384  # blocks' XML kept: each stamp at each place is one (pdf_layout._STAMPS)
 TEMPLATE_IDS = 1_000_000  # template k's ids: TEMPLATE_IDS + k × TEMPLATE_STRIDE + i
 TEMPLATE_STRIDE = 100_000
 
@@ -444,28 +533,147 @@ class _Deflated:
     """A file's bytes deflated once (raw deflate, level 1), with its CRC and size: kept for files
     many documents share (template pages, font subsets) and copied into each package as is."""
 
-    __slots__ = ("data", "crc", "size")
+    __slots__ = ("data", "crc", "size", "method")
 
-    def __init__(self, data: bytes, crc: int, size: int):
-        self.data, self.crc, self.size = data, crc, size
+    def __init__(self, data: bytes, crc: int, size: int, method: int = 8):
+        self.data, self.crc, self.size, self.method = data, crc, size, method
 
     @classmethod
     def of(cls, raw: bytes) -> "_Deflated":
+        if len(raw) < STORED_BELOW:  # (a page holding its template's reference and little else)
+            return cls(raw, zlib.crc32(raw), len(raw), 0)
         packer = zlib.compressobj(1, zlib.DEFLATED, -15)
         return cls(packer.compress(raw) + packer.flush(), zlib.crc32(raw), len(raw))
 
 
-_FONT_FILES: dict[tuple, _Deflated] = {}
+# Files stored (APPNOTE method 0), not deflated: XML under 4 KB (a filled form's page: its
+# template's reference, the texts filled in, the stamps) and the small font subsets of a
+# document's own texts (under 64 glyphs, ~20 KB): deflating them took ~1 ms of a report's ~4 ms,
+# for ~50 KB more in a ~400 KB file. Large subsets (kept across documents) are deflated.
+STORED_BELOW = 4096
 
 
-def _font_file(use: _FontUse) -> _Deflated:
-    """The face subset to these glyphs, deflated (kept: every document of a form has the same)."""
+class _NeedsItems(Exception):
+    """A template page the reader did not read (it was at hand) is needed after all."""
+
+
+# --- the template cache ---------------------------------------------------------------------------
+# A blank form's page as a template page (its XML deflated, object count, glyphs by face) kept on
+# disk beside the TrueType faces (ofd_fonts.cache_root()/ofd-templates), named by what the page
+# draws (BlankFormPage.key: its content stream bytes, graphics state, fonts), its place k among
+# the document's template pages, the faces and this writer's code: the first document of a form
+# in a worker reads it instead of the page (~40 ms for a checklist's 13 pages); likewise the
+# template pages' font subsets (_font_file). Each is the same file that writing it would give:
+# the output does not depend on the cache.
+TEMPLATE_CACHE_FILES = 4000  # past that, the older half is removed
+
+
+@functools.lru_cache(maxsize=1)
+def _code_version() -> str:
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("ofd.py", "pdf_layout.py", "ofd_fonts.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _template_dir():
+    from .ofd_fonts import cache_root
+    return cache_root() / "ofd-templates"
+
+
+def _load_file(name: str, meta: dict | None = None) -> "_Deflated | None":
+    """A deflated file kept in the cache (its header: a JSON line; ``meta`` gets the header, and
+    as "tail" the bytes kept after the file)."""
+    try:
+        raw = (_template_dir() / f"{name}.bin").read_bytes()
+        head, data = raw.split(b"\n", 1)
+        found = json.loads(head)
+        length = found["length"]
+        if len(data) != length + found.get("tail", 0) or found["name"] != name or zlib.adler32(data) != found["check"]:
+            return None  # (cut short, or damaged: the checksum of what is stored)
+        if meta is not None:
+            meta.update(found, tail=data[length:])
+        return _Deflated(data[:length] if found.get("tail") else data, found["crc"], found["size"], found["method"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or damaged: made again
+
+
+def _store_file(name: str, file: "_Deflated", tail: bytes = b"", **extra) -> None:
+    from ..output import atomic_write
+
+    head = json.dumps({"name": name, "length": len(file.data), "crc": file.crc, "size": file.size,
+                       "method": file.method, "tail": len(tail), "check": zlib.adler32(file.data + tail), **extra},
+                      separators=(",", ":")).encode()
+    directory = _template_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(directory / f"{name}.bin", head + b"\n" + file.data + tail)
+        files = list(directory.glob("*.bin"))
+        if len(files) > TEMPLATE_CACHE_FILES:
+            for old in sorted(files, key=lambda f: f.stat().st_mtime)[:len(files) // 2]:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache: a document is written all the same
+
+
+def _load_template(name: str) -> dict | None:
+    """A template page kept on disk; its glyphs by face (JSON after the XML) read only when
+    needed (_usage: a form's faces not kept yet)."""
+    meta: dict = {}
+    xml = _load_file(name, meta)
+    if xml is None:
+        return None
+    try:
+        return {"xml": xml, "count": int(meta["count"]), "usage_json": meta["tail"]}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _usage(entry: dict) -> dict | None:
+    """A template page's glyphs by face; None when the disk cache's copy is damaged."""
+    if "usage" not in entry:
+        try:
+            entry["usage"] = {role: (list(glyphs), list(unicodes))
+                              for role, (glyphs, unicodes) in json.loads(entry["usage_json"]).items()}
+        except (ValueError, TypeError, AttributeError):
+            return None
+    return entry["usage"]
+
+
+def _store_template(name: str, entry: dict) -> None:
+    _store_file(name, entry["xml"], json.dumps(entry["usage"], separators=(",", ":")).encode(), count=entry["count"])
+
+
+_FONT_FILES: dict[tuple, tuple] = {}
+
+
+def _font_file(use: _FontUse, keep: bool = False) -> tuple[_Deflated, str | None]:
+    """The face subset to these glyphs (kept in the process: every document of a form has the
+    same), and the name it is kept under on disk (a large subset, or ``keep``), else None."""
     from .ofd_fonts import face
 
-    key = (use.source, tuple(sorted(use.glyphs)), tuple(sorted(use.unicodes)))
+    key = (use.source, tuple(sorted(use.glyphs)), tuple(sorted(use.unicodes)), keep)
     found = _FONT_FILES.get(key)
     if found is None:
-        found = _Deflated.of(face(use.source).subset(use.unicodes, use.glyphs))
+        # a large subset (a form's template faces: ~1,000 glyphs, ~5 ms to make and deflate) is
+        # kept on disk too, by the face, the glyphs and characters, HarfBuzz's version and this code
+        name, file = None, None
+        if keep or len(key[1]) >= 64:
+            from .ofd_fonts import _source_hash, harfbuzz_version
+            name = "font-" + hashlib.sha256(repr((_source_hash(use.source), key[1], key[2], harfbuzz_version(),
+                                                  _code_version())).encode()).hexdigest()[:40]
+            file = _load_file(name)
+        if file is None:
+            subset = face(use.source).subset(use.unicodes, use.glyphs)
+            if name is None:  # a document's own few glyphs: stored (STORED_BELOW)
+                file = _Deflated(subset, zlib.crc32(subset), len(subset), 0)
+            else:
+                file = _Deflated.of(subset)
+                _store_file(name, file)
+        found = (file, name)
         if len(_FONT_FILES) >= 64:
             _FONT_FILES.pop(next(iter(_FONT_FILES)))
         _FONT_FILES[key] = found
@@ -482,12 +690,12 @@ def _zip(files: list) -> bytes:
         entry = content if isinstance(content, _Deflated) else _Deflated.of(content)
         encoded = name.encode("utf-8")
         offset = out.tell()
-        # version 20, flags: bit 11 (UTF-8 names), deflate
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, 8, dos_time, dos_date,
+        # version 20, flags: bit 11 (UTF-8 names), deflate (8) or stored (0)
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, entry.method, dos_time, dos_date,
                               entry.crc, len(entry.data), entry.size, len(encoded), 0))
         out.write(encoded)
         out.write(entry.data)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, 8, dos_time,
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, entry.method, dos_time,
                                    dos_date, entry.crc, len(entry.data), entry.size, len(encoded),
                                    0, 0, 0, 0, 0o100644 << 16, offset) + encoded)
     start = out.tell()

@@ -74,7 +74,15 @@ class CachedBlock(list):
 
 class BlankFormPage(CachedBlock):
     """A blank form's page under a filled form's texts: the block forms.py marks (BLANK_FORM),
-    the same in every document filling that form (the OFD draws it as a template page)."""
+    the same in every document filling that form (the OFD draws it as a template page).
+
+    ``key`` names what it draws (its bytes, the graphics state it starts in, its fonts); a
+    ``stub`` holds no items: the reader was told (``read_pdf``'s ``known``) that its reader has
+    that template page already, so it was not read."""
+
+    def __init__(self, key: str, stub: bool = False):
+        super().__init__()
+        self.key, self.stub = key, stub
 
 
 # How forms.py opens a page's content that is its blank form's page, as it lays texts over it:
@@ -123,7 +131,9 @@ class _State:
     rise: float = 0.0
 
     def copy(self) -> "_State":
-        return _State(**self.__dict__)
+        new = object.__new__(_State)  # (not through __init__: q is frequent)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def key(self) -> tuple:
         return (self.ctm, self.fill, self.stroke, self.line_width, self.clips,
@@ -133,8 +143,18 @@ class _State:
 
 # PDF 32000-1 §7.2: numbers, names, hex and literal strings, array brackets (a "<<" too, to
 # refuse it), operators. WeasyPrint's content streams hold nothing else (no inline images).
-_TOKEN = re.compile(rb"([-+]?(?:\d+\.?\d*|\.\d+))(?![\w.])|(/[^\s/\[\]<>(){}%]*)|(<[0-9A-Fa-f\s]*>)"
+# The first alternative takes a whole "[…] TJ" of hex strings and numbers (how WeasyPrint shows
+# text: most of a page's tokens) in one match, its parts split by _TJ_PART.
+# The second takes a whole ruled line as WeasyPrint draws each table border: "q q /name gs
+# r g b RG w w x y m x y l S Q Q" (a quarter of a table page's tokens).
+_N = rb"([-+]?(?:\d+\.?\d*|\.\d+))"
+_TOKEN = re.compile(rb"\[((?:<[0-9A-Fa-f]*>|[-+]?[0-9.]+|\s)*)\]\s*TJ(?![\w'\"*])"
+                    rb"|q\s+q\s+/[^\s/\[\]<>(){}%]+\s+gs\s+" + _N + rb"\s+" + _N + rb"\s+" + _N + rb"\s+RG\s+"
+                    + _N + rb"\s+w\s+" + _N + rb"\s+" + _N + rb"\s+m\s+" + _N + rb"\s+" + _N
+                    + rb"\s+l\s+S\s+Q\s+Q(?=\s|$)"
+                    rb"|([-+]?(?:\d+\.?\d*|\.\d+))(?![\w.])|(/[^\s/\[\]<>(){}%]*)|(<[0-9A-Fa-f\s]*>)"
                     rb"|(\((?:\\.|[^\\()])*\))|(\[|\]|<<|>>)|([A-Za-z'\"*]+|%[^\n]*)")
+_TJ_PART = re.compile(rb"<([0-9A-Fa-f]*)>|([-+]?(?:\d+\.?\d*|\.\d+))")
 
 
 def _literal(raw: bytes) -> bytes:
@@ -282,12 +302,16 @@ _FONTS: dict[tuple, _Font] = {}
 
 
 def _font_key(obj) -> tuple:
-    """A font dictionary's identity across documents: its name, ToUnicode map and widths."""
+    """A font dictionary's identity across documents: its name (WeasyPrint's: the face, from its
+    description) and ToUnicode map (stored bytes), and the length of its widths array. The widths
+    themselves are the face's for the glyphs the map lists (WeasyPrint keeps the face's glyph
+    ids and maps every glyph it shows), so they are not hashed (that took ~0.2 ms a face)."""
     descendants = obj.get("/DescendantFonts")
     widths = descendants[0].get("/W") if descendants is not None else None
     return (str(obj.get("/BaseFont")),
-            hashlib.sha1(obj.ToUnicode.read_bytes()).digest() if "/ToUnicode" in obj else b"",
-            hashlib.sha1(widths.unparse()).digest() if widths is not None else b"")
+            hashlib.sha1(obj.ToUnicode.read_raw_bytes() + repr(obj.ToUnicode.get("/Filter")).encode()).digest()
+            if "/ToUnicode" in obj else b"",
+            len(widths) if widths is not None else -1)
 
 
 def _shared_font(obj) -> _Font:
@@ -302,25 +326,78 @@ def _shared_font(obj) -> _Font:
     return font
 
 
-_KNOWN_STARTS: dict[bytes, list[bytes]] = {}
-_STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)  # a block's first bytes → blocks that start a stream
+_KNOWN_STARTS: dict[bytes, list[tuple[bytes, bytes]]] = {}  # a block's first bytes → (block, its sha1) that start a stream
+# Stamps (forms.py's _place_stamps: the ratings, the 样例 mark), each a form XObject named by what
+# it shows ("/GWStamp" + a hash of its text and box: the same name always draws the same), read
+# once per worker at each place it is drawn (a rating's cell and text repeat from region to
+# region). Any other form XObject (the filled layer, "/GWFilledN", named by page) is read each time.
+_STAMPS: dict[tuple, CachedBlock] = {}
+_STAMP_BLOCKS: dict[tuple, CachedBlock] = {}  # a page's stamps, by the bytes drawing them all
+_STAMP_FORMS: dict[tuple, list] = {}  # a stamp drawn at the page's origin
+
+
+def _moved(item, dx: float, dy: float):
+    """A glyph run or painted path moved by (dx, dy) mm."""
+    if isinstance(item, GlyphRun):
+        a, b, c, d, e, f = item.matrix
+        return GlyphRun(item.font, item.size, (a, b, c, d, e + dx, f + dy), item.rise, item.glyphs, item.text,
+                        item.origins, item.end, item.color)
+    subpaths = [[seg if seg[0] == "C" else (seg[0],) + tuple(v + (dx if i % 2 == 0 else dy) for i, v in enumerate(seg[1:]))
+                 for seg in sub] for sub in item.subpaths]
+    return Shape(subpaths, item.stroke, item.fill, item.line_width, item.even_odd)
+
+
+_STAMPS_KEPT = 8192  # a few items each; a worker's forms have ~2,000 rated cells
+_STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) Do Q")
+_STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
+
+
+# Whole pages already read, by their content stream's stored (compressed) bytes, page box and
+# fonts: a filled form's pages that hold nothing filled in (most of a region's checklist) are the
+# same stream in every document of the form, and are not even decompressed again. Only pages
+# whose content draws no form XObject but stamps (named by content) are kept: any other XObject
+# (the filled layer) may draw something else under the same name.
+_PAGES: dict[tuple, list] = {}
+_PAGES_KEPT = 400
+_OTHER_DO = re.compile(rb"/(?!GWStamp[0-9a-f]+\s)[^\s/\[\]<>(){}%]+\s+Do\b")
 
 
 class _Reader:
-    def __init__(self):
+    def __init__(self, known=None):
         self.fonts: dict = {}
         self.signatures: dict = {}
+        self.known = known  # (template key, k) → whether the caller has that template page
+        self.blanks = 0  # blank form pages met so far in the document (k of the next)
+        self._whole = False  # the page last read draws no form XObject but stamps
 
     def page(self, page) -> LaidOutPage:
+        import pikepdf
+
+        obj = page.obj
         box = [float(v) for v in page.mediabox]
-        if int(page.obj.get("/Rotate", 0)) % 360:
+        if int(obj.get("/Rotate", 0)) % 360:
             raise UnsupportedContent("PDF 页面带旋转（不支持）")
         width, height = box[2] - box[0], box[3] - box[1]
         out = LaidOutPage(width * MM_PER_PT, height * MM_PER_PT)
         # device space: PDF points, then to mm with y down
         to_mm: Matrix = (MM_PER_PT, 0.0, 0.0, -MM_PER_PT, -box[0] * MM_PER_PT, box[3] * MM_PER_PT)
         state = _State(ctm=to_mm)
-        self._run(page.obj, page.obj.get("/Resources"), state, out.items, 0)
+        resources = obj.get("/Resources")
+        contents = obj.get("/Contents")
+        key = None
+        if self.known is not None and isinstance(contents, pikepdf.Stream):
+            key = (hashlib.sha1(contents.read_raw_bytes()).digest(), repr(contents.get("/Filter")),
+                   tuple(box), self._signature(resources))
+            found = _PAGES.get(key)
+            if found is not None:
+                self.blanks += sum(isinstance(item, BlankFormPage) for item in found)
+                out.items = list(found)
+                return out
+        self._run(obj, resources, state, out.items, 0)
+        if key is not None and self._whole:
+            if len(_PAGES) >= _PAGES_KEPT:
+                _PAGES.pop(next(iter(_PAGES)))
+            _PAGES[key] = list(out.items)
         return out
 
     def _font_of(self, resources, name):
@@ -331,19 +408,66 @@ class _Reader:
         return self.fonts[key]
 
     def _chunks(self, data: bytes):
-        """_chunks(data), skipping the scan of a block already seen at the start of a stream (a
-        filled form's page: its blank page wrapped in q … Q, then the filled layer)."""
-        for block in _KNOWN_STARTS.get(data[:256], ()):
+        """_chunks(data) as (kind, bytes, digest or None), skipping the scan (and the hash) of a
+        block already seen at the start of a stream (a filled form's page: its blank page wrapped
+        in q … Q, then the filled layer)."""
+        for block, digest in _KNOWN_STARTS.get(data[:256], ()):
             if data.startswith(block) and data[len(block):len(block) + 1] in (b"", b"\n", b" ", b"\r"):
-                return [("block", block)] + list(_chunks(data[len(block):]))
+                return [("block", block, digest)] + [(k, c, None) for k, c in _chunks(data[len(block):])]
+        if data.startswith(BLANK_FORM):  # (forms.py's mark: the blank page ends at its last EMC Q)
+            end = data.rfind(BLANK_FORM_END)
+            if end > 0:
+                end += len(BLANK_FORM_END) - 1  # (up to the Q)
+                return [("block", data[:end], None)] + [(k, c, None) for k, c in _chunks(data[end:])]
         key = hashlib.sha1(data).digest()
         found = _STREAMS.get(key)
         if found is None:
-            found = list(_chunks(data))
+            found = [(k, c, None) for k, c in _chunks(data)]
             if len(_STREAMS) >= _BLOCKS_KEPT:
                 _STREAMS.pop(next(iter(_STREAMS)))
             _STREAMS[key] = found
         return found
+
+    def _stamps(self, chunk: bytes, resources, state: _State, items: list) -> bool:
+        """A block of stamps only (forms.py's _place_stamps: "q", then one "q 1 0 0 1 x y cm
+        /GWStamp… Do Q" per stamp, then "Q"): each stamp, at its place, read once per worker
+        (_STAMPS). False (nothing read) for any other block."""
+        if b"/GWStamp" not in chunk or state.clips:  # (moved stamps: no clip of the page's)
+            return False
+        base = state.key()
+        whole = _STAMP_BLOCKS.get((chunk, base))  # the same stamps at the same places (a page
+        if whole is not None:                      # whose ratings are the same as another region's)
+            items.append(whole)
+            return True
+        placed = _STAMP.findall(chunk)
+        if not placed or _STAMP.sub(b"", chunk).split() != [b"q", b"Q"]:
+            return False
+        whole = CachedBlock()
+        a, b, c, d = state.ctm[:4]
+        for x, y, name in placed:
+            key = (name, x, y, base)
+            cached = _STAMPS.get(key)
+            if cached is None:
+                # the stamp drawn at the page's origin, read once, then moved where it goes
+                # (always so, wherever it was met first: the same numbers in every process)
+                drawn = _STAMP_FORMS.get((name, base))
+                if drawn is None:
+                    drawn = []
+                    self._interpret(b"q 1 0 0 1 0 0 cm /%s Do Q" % name, resources, state.copy(), drawn, 0)
+                    if len(_STAMP_FORMS) >= _STAMPS_KEPT:
+                        _STAMP_FORMS.pop(next(iter(_STAMP_FORMS)))
+                    _STAMP_FORMS[(name, base)] = drawn
+                tx, ty = float(x), float(y)
+                cached = CachedBlock(_moved(item, a * tx + c * ty, b * tx + d * ty) for item in drawn)
+                if len(_STAMPS) >= _STAMPS_KEPT:
+                    _STAMPS.pop(next(iter(_STAMPS)))
+                _STAMPS[key] = cached
+            whole.extend(cached)
+        if len(_STAMP_BLOCKS) >= _STAMPS_KEPT:
+            _STAMP_BLOCKS.pop(next(iter(_STAMP_BLOCKS)))
+        _STAMP_BLOCKS[(chunk, base)] = whole
+        items.append(whole)
+        return True
 
     def _signature(self, resources) -> tuple:
         """What the font names of a resource dictionary stand for (their maps and widths)."""
@@ -367,24 +491,40 @@ class _Reader:
         else:
             data = contents.read_bytes()
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
-            for kind, chunk in self._chunks(data):
+            chunks = self._chunks(data)
+            # the page may be kept whole (_PAGES) when what is drawn over its blank form (whose
+            # block is kept by its bytes all the same) uses no form XObject but stamps
+            self._whole = not any(_OTHER_DO.search(chunk) for kind, chunk, _ in chunks
+                                  if b"Do" in chunk and not (kind == "block" and chunk.startswith(BLANK_FORM)))
+            for kind, chunk, digest in chunks:
                 blank = kind == "block" and chunk.startswith(BLANK_FORM)
-                if blank or (kind == "block" and len(chunk) >= _MIN_BLOCK):
-                    key = (hashlib.sha1(chunk).digest(), state.key(), self._signature(resources))
+                if kind == "block" and not blank and self._stamps(chunk, resources, state, items):
+                    continue
+                if blank or (kind == "block" and len(chunk) >= _MIN_BLOCK and b" Do" not in chunk):
+                    digest = digest or hashlib.sha1(chunk).digest()
+                    key = (digest, state.key(), self._signature(resources))
+                    if blank:
+                        name = hashlib.sha1(repr(key).encode()).hexdigest()
+                        k, self.blanks = self.blanks, self.blanks + 1
+                    if data.startswith(chunk) and not any(c == chunk for c, _ in _KNOWN_STARTS.get(chunk[:256], ())):
+                        _KNOWN_STARTS.setdefault(chunk[:256], []).append((chunk, digest))
                     cached = _BLOCKS.get(key)
+                    if cached is None and blank and self.known is not None and self.known(name, k):
+                        items.append(BlankFormPage(name, stub=True))
+                        continue
                     if cached is None:
-                        cached = BlankFormPage() if blank else CachedBlock()
+                        cached = BlankFormPage(name) if blank else CachedBlock()
                         self._interpret(chunk, resources, state.copy(), cached, depth)
                         if len(_BLOCKS) >= _BLOCKS_KEPT:
                             _BLOCKS.pop(next(iter(_BLOCKS)))
                             _KNOWN_STARTS.clear()
                         _BLOCKS[key] = cached
-                        if data.startswith(chunk):
-                            _KNOWN_STARTS.setdefault(chunk[:256], []).append(chunk)
                     items.append(cached)
                 else:
                     state = self._interpret(chunk, resources, state, items, depth)
             return
+        if depth == 0:
+            self._whole = False
         self._interpret(data, resources, state, items, depth)
 
     def _interpret(self, data: bytes, resources, state: _State, items: list, depth: int) -> "_State":
@@ -398,7 +538,24 @@ class _Reader:
         tm = tlm = IDENTITY
         args: list = []
         array: list | None = None
-        for number, name, hexstring, literal, bracket, o in _TOKEN.findall(data):
+        for shown, r, g, b, width, x0, y0, x1, y1, number, name, hexstring, literal, bracket, o in _TOKEN.findall(data):
+            if r and not path:  # a ruled line (q … Q: the state after it is the state before)
+                ruled = state.copy()
+                ruled.stroke, ruled.line_width = _rgb((r, g, b)), float(width)
+                ctm = state.ctm
+                self._paint(items, [[("M", *apply(ctm, float(x0), float(y0))),
+                                     ("L", *apply(ctm, float(x1), float(y1)))]], ruled, True, False, False)
+                continue
+            if r:
+                raise UnsupportedContent("PDF 内容流中路径未结束就有 q（不支持）")
+            if shown:
+                parts = [bytes.fromhex(h.decode()) if h or not n else float(n) for h, n in _TJ_PART.findall(shown)]
+                args = []
+                tm = self._show(items, parts, tm, state)
+                continue
+            if not (number or name or hexstring or literal or bracket or o):
+                args = []  # "[] TJ" (the first alternative, empty): shows nothing
+                continue
             if number:
                 (array if array is not None else args).append(float(number))
                 continue
@@ -737,10 +894,13 @@ def _check_text_clip(run: GlyphRun, clips) -> None:
         raise UnsupportedContent("PDF 中的文字处在非凸多边形的裁剪路径下（不支持）")
 
 
-def read_pdf(data: bytes) -> list[LaidOutPage]:
-    """Every page of the PDF, its text runs and paths in painting order."""
+def read_pdf(data: bytes, known=None) -> list[LaidOutPage]:
+    """Every page of the PDF, its text runs and paths in painting order. ``known(key, k)``: whether
+    the caller already has what the k-th blank form page of the document (named ``key``) draws;
+    such a page is then a stub (BlankFormPage.stub), not read, and pages seen before may be
+    reused whole (_PAGES)."""
     import pikepdf
 
-    reader = _Reader()
+    reader = _Reader(known)
     with pikepdf.open(io.BytesIO(data)) as pdf:
         return [reader.page(page) for page in pdf.pages]
