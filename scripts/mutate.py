@@ -29,7 +29,8 @@ PYTHON = sys.executable
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "rating": (["pipeline/rating.py"], ["tests/test_planted_rating.py"]),
     "results": (["pipeline/results.py"], ["tests/test_planted_results.py", "tests/test_results.py"]),
-    "returns": (["pipeline/returns.py"], ["tests/test_returns.py"]),
+    "returns": (["pipeline/returns.py"], ["tests/test_returns_rules.py"]),
+    "guard": (["pipeline/web/guard.py"], ["tests/test_guard_rules.py"]),
     "closing": (["pipeline/pagination.py"], ["tests/test_planted_closing.py::test_plan_by_hand",
                                              "tests/test_planted_pagination.py"]),
 }

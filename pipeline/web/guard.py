@@ -104,7 +104,7 @@ class Sessions(SessionInterface):
         self.clock = clock
 
     def open_session(self, app, request) -> ServerSession:
-        token = request.cookies.get(self.get_cookie_name(app), "")
+        token = request.cookies.get(self.get_cookie_name(app))
         if token and len(token) < 100:
             data = self._load(token)
             if data is not None:
@@ -245,11 +245,10 @@ def safe_target(target: str | None, url_map, default: str = "/") -> str:
     browser drops the tab), a scheme, control characters or whitespace (CR LF), an unknown path."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return default
-    if any(c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in target):
+    # (line and paragraph separators are whitespace too; a path of one leading slash has no scheme or host)
+    if any(c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in target):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return default
     try:
         url_map.bind("localhost").match(parts.path, method="GET")
     except HTTPException:
@@ -316,10 +315,10 @@ def access(endpoint: str | None, method: str, full_path: str, region: str | None
 # --- the form token --------------------------------------------------------------------------------------
 
 
-def form_token_ok(sent: str | None, expected: str | None) -> bool:
+def form_token_ok(sent: str | None, expected: str) -> bool:
     """The form carries this session's token (compared in constant time, as UTF-8: a forged token
     in any characters is refused, not an error); no token is never one."""
-    return bool(sent) and hmac.compare_digest(sent.encode("utf-8"), (expected or "").encode("utf-8"))
+    return bool(sent) and hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8"))
 
 
 # --- downloads ---------------------------------------------------------------------------------------------
