@@ -219,6 +219,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     category = {t.id: c for c in book.table.categories for t in c.tasks}
     found: dict[str, int] = {}  # task id → its row (a good row)
     seen: dict[str, int] = {}  # task id → its row (good or not)
+    own: dict[str, int] = {}  # task id → the row carrying its 编号 and its own content (good or altered)
     good_rows: list[tuple[int, Task]] = []
     columns = CHECKLIST_COLUMNS
     table_end = (footer_row - 1) if footer_row else last_row
@@ -232,12 +233,12 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         task = next((t for t in form_tasks if t.id == task_id), None)
         expected = _expected(task, category, task_cells) if task else None
         mismatch = next((k for k in expected if cells[k] != expected[k]), None) if task else None
-        if task is not None and task.id in seen:
+        if task is not None and task.id in own:
             problems.append(Problem(name, at(row, col["id"]),
-                                    f"{task_label(task)}有两行（第 {seen[task.id]} 行和第 {row} 行），请删除多出的一行"))
+                                    f"{task_label(task)}有两行（第 {own[task.id]} 行和第 {row} 行），请删除多出的一行"))
             continue
         if task is not None and mismatch is None:
-            seen[task.id] = found[task.id] = row
+            seen[task.id] = found[task.id] = own[task.id] = row
             good_rows.append((row, task))
             previous = task
             continue
@@ -248,7 +249,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
             other_cells = _expected(other, category, task_cells)
             if any(cells[k] != other_cells[k] for k in ("excellent", "standard")):
                 other = None
-        if task is not None and other is not None:
+        if task is not None and other is not None:  # another task's row under this 编号: not this task's own
             seen.setdefault(task.id, row)
             seen.setdefault(other.id, row)
             problems.append(Problem(name, at(row, col["name"]),
@@ -256,6 +257,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
                                     f"（应为{task_label(task)}），行或单元格被挪动过；请用本系统生成的考评表重新填写"))
         elif task is not None:
             seen.setdefault(task.id, row)
+            own.setdefault(task.id, row)
             label = next(c for c in columns if c.key == mismatch).label
             problems.append(Problem(name, at(row, col[mismatch]),
                                     f"{task_label(task)}的“{label}”已被改动，请用本系统生成的考评表重新填写"))
