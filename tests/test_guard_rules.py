@@ -208,6 +208,13 @@ def test_a_cookie_of_100_characters_or_more_is_not_looked_up(store, length, foun
     assert client.get("/get").get_data(as_text=True) == ("九台区" if found else "—")
 
 
+def test_a_cookie_in_other_characters_is_no_session_and_no_error(store):
+    client = small_app(store, Clock()).test_client()
+    client.set_cookie("session", "令牌ab")
+    response = client.get("/get")
+    assert response.status_code == 200 and response.get_data(as_text=True) == "—"
+
+
 def test_every_session_ends(store):
     with store.connect() as db:
         for name in ("a", "b"):
@@ -330,7 +337,7 @@ def test_the_default_target_is_the_board(url_map):
 @pytest.mark.parametrize("asked, role, home, expected", [
     (None, "地区", "/return/九台区", "/return/九台区"), ("/", "地区", "/return/九台区", "/return/九台区"),
     ("/region/九台区", "地区", "/return/九台区", "/region/九台区"), ("//evil", "地区", "/return/九台区", "/return/九台区"),
-    (None, "考评", "/", "/"), ("/region/朝阳区?x=1", "考评", "/", "/region/朝阳区?x=1"), ("/", "考评", "/return/x", "/"),
+    (None, "考评", "/", "/"), (None, "考评", "/其他", "/其他"), ("/region/朝阳区?x=1", "考评", "/", "/region/朝阳区?x=1"), ("/", "考评", "/return/x", "/"),
 ])
 def test_where_a_sign_in_lands(url_map, asked, role, home, expected):
     assert landing(asked, url_map, role, home) == expected
@@ -368,12 +375,14 @@ ADMIN, REVIEWER, REGION, LOCAL = user("管理员"), user("考评"), user("地区
     ("save_ratings", "POST", "/region/九台区/ratings?", "九台区", None, True, ("login", "/")),
     ("password", "GET", "/password?", None, None, True, ("login", "/password")),
     (None, "GET", "/nowhere?", None, None, True, ("login", "/nowhere")),
+    (None, "GET", "/nowhereX?", None, None, True, ("login", "/nowhereX")),
     ("board", "GET", "/?", None, None, False, None),  # no password, no account: one clerk, this machine
     # a one-time code: change it first
     ("board", "GET", "/?", None, REVIEWER | {"must_change": True}, True, ("password", "")),
     (None, "GET", "/nowhere?", None, REGION | {"must_change": True}, True, ("password", "")),
     ("password", "POST", "/password?", None, REGION | {"must_change": True}, True, None),
     ("password", "GET", "/password?", None, REGION, True, None),
+    ("password", "POST", "/password?", None, ADMIN, True, None),  # every account changes its own password
     (None, "GET", "/nowhere?", None, REGION, True, None),  # not found comes next
     # the one clerk of before: everything
     ("accounts_add", "POST", "/accounts/add?", None, LOCAL, True, None),

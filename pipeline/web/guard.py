@@ -243,14 +243,15 @@ def safe_target(target: str | None, url_map, default: str = "/") -> str:
     """``target`` when it is a page of this site (a path of one of its routes, query kept);
     ``default`` for anything else: another host (``//evil``, ``/\\evil``, ``/%09/evil`` once the
     browser drops the tab), a scheme, control characters or whitespace (CR LF), an unknown path."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    if not target or not target.startswith("/") or target.startswith("//"):
         return default
-    # (line and paragraph separators are whitespace too; a path of one leading slash has no scheme or host)
+    # a backslash anywhere (``/\\evil`` too); line and paragraph separators are whitespace; a path of
+    # one leading slash has no scheme or host
     if any(c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in target):
         return default
     parts = urlsplit(target)
     try:
-        url_map.bind("localhost").match(parts.path, method="GET")
+        url_map.bind("localhost").match(parts.path)  # as a GET (the adapter's default method)
     except HTTPException:
         return default
     return target
@@ -369,11 +370,8 @@ def host_allowed(request_host: str, hosts: set[str]) -> bool:
 def same_origin(request) -> bool:
     """The POST came from a page of this site: its Origin (or, without one, its Referer) names
     the host the request was sent to."""
-    origin = request.headers.get("Origin", "")
-    if origin == "null":  # an opaque origin (a sandboxed frame, a file)
-        return False
-    source = origin or request.headers.get("Referer", "")
+    source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source:
-        return False
+        return False  # an opaque origin ("null": a sandboxed frame, a file) fails the scheme below
     parts = urlsplit(source)
     return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
