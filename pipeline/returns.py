@@ -337,10 +337,9 @@ def sheet_rows(rows_with_values: list[int]) -> int:
 
 def _expected(task: Task, category: dict, task_cells) -> dict[str, str]:
     cells = task_cells(task)
-    cat = category.get(task.id)
-    return {"number": str(cat.number) if cat else "", "category": cat.name if cat else "",
-            "id": task.id, "name": "\n".join(cells["name"]), "excellent": "\n".join(cells["excellent"]),
-            "standard": "\n".join(cells["standard"])}
+    cat = category[task.id]  # every task of a form is in one of the table's categories
+    return {"number": str(cat.number), "category": cat.name, "id": task.id, "name": "\n".join(cells["name"]),
+            "excellent": "\n".join(cells["excellent"]), "standard": "\n".join(cells["standard"])}
 
 
 def _longest_ordered(values: list[int]) -> set[int]:
@@ -368,9 +367,9 @@ def _read_footer(footer_row: int, width: int, fields, text, value, at) -> Footer
     starts = {(footer_row + offset, column) for _label, offset, column, _value in fields}
     for label, offset, column, value_column in fields:
         row = footer_row + offset
-        own = _clean(text(row, column))
-        found = own.startswith(_clean(label))
-        rest = own[len(_clean(label)):].lstrip("：:") if found else ""
+        own = text(row, column)
+        found = _clean(own).startswith(_clean(label))
+        rest = _after(own, len(_clean(label))).strip().lstrip("：:").strip() if found else ""  # as written
         parts = [rest] if rest else []
         where = at(row, value_column)
         c = column + 1
@@ -382,6 +381,14 @@ def _read_footer(footer_row: int, width: int, fields, text, value, at) -> Footer
             c += 1
         values[label] = " ".join(parts)
         cells[label] = where
-    labels = Footer.LABELS
-    return Footer(values.get(labels[0], ""), values.get(labels[1], ""), values.get(labels[2], ""),
-                  values.get(labels[3], ""), cells)
+    return Footer(*(values[label] for label in Footer.LABELS), cells=cells)
+
+
+def _after(text: str, count: int) -> str:
+    """``text`` after its first ``count`` characters that are not whitespace."""
+    for i, ch in enumerate(text):
+        if count == 0:
+            return text[i:]
+        if not ch.isspace():
+            count -= 1
+    return ""

@@ -41,6 +41,25 @@ EQUIVALENT: dict[str, str] = {
         "failed_text is only used when failed_ok holds, so its 有未达标 branch is never printed",
 }
 
+# guard.py: mutants that only change the case of SQL text (keywords and names ignore case in SQLite),
+# of a sqlite3.Row key (looked up ignoring case) or of a codec name ("UTF-8" is "utf-8").
+_GUARD_CASE = {
+    "x__hash": [7], "x__slow_hash": [13], "x_form_token_ok": [9, 12], "x_end_every_session": [3, 4],
+    "x_password_changed": [4, 10, 56, 59, 60], "xǁSessionsǁ_load": [10, 11, 21, 23, 29, 30, 33, 41, 42, 45],
+    "xǁSessionsǁsave_session": [31, 32, 57, 58, 66, 67, 83, 84], "xǁThrottleǁfailed": [7, 8, 10, 11],
+    "xǁThrottleǁsucceeded": [6, 7], "xǁThrottleǁwait": [16, 19],
+}
+EQUIVALENT.update({f"pipeline.web.guard.{function}__mutmut_{n}":
+                   "only the case of SQL text, a sqlite3.Row key or a codec name changes; all three ignore case"
+                   for function, numbers in _GUARD_CASE.items() for n in numbers})
+EQUIVALENT.update({
+    "pipeline.web.guard.xǁServerSessionǁ__init____mutmut_9": "modified = None instead of False: both false, only tested for truth",
+    "pipeline.web.guard.xǁServerSessionǁ__init____mutmut_11": "renew = None instead of False: both false, only tested for truth",
+    "pipeline.web.guard.xǁServerSessionǁ__init____mutmut_13": "ended = None instead of False: both false, only tested for truth",
+    "pipeline.web.guard.xǁSessionsǁsave_session__mutmut_42": "json.dumps(ensure_ascii=None) is ensure_ascii=False (only tested for truth)",
+    "pipeline.web.guard.xǁSessionsǁsave_session__mutmut_50": "secrets.token_urlsafe(None) is its default, the same 32 bytes",
+})
+
 GOAL = 0.90
 
 

@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 
 from pipeline.content import load_content
 from pipeline.errors import Problem
-from pipeline.returns import (Footer, Return, _check_file_name, _longest_ordered, read_return, sheet_rows,
-                              task_label)
+from pipeline.returns import (Footer, Return, _after, _check_file_name, _longest_ordered, read_return,
+                              sheet_rows, task_label)
 
 from .conftest import ROOT, Cli
 
@@ -84,8 +84,9 @@ def letter(column: int) -> str:
     return name
 
 
-def pack(grid: dict, sheets=("考评表",)) -> bytes:
-    """The grid ((row, column) → value) as the first sheet of a workbook whose sheets are ``sheets``."""
+def pack(grid: dict, sheets=("考评表",), date1904: bool = False) -> bytes:
+    """The grid ((row, column) → value) as the first sheet of a workbook whose sheets are ``sheets``
+    (dates counted from 1904 with ``date1904``, as old Excel for Mac did)."""
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     rows: dict[int, list] = {}
@@ -96,7 +97,8 @@ def pack(grid: dict, sheets=("考评表",)) -> bytes:
     data = "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in sorted(rows.items()))
     hyperlinks = "".join(f'<hyperlink ref="{ref}" r:id="rL{i}"/>' for i, (ref, _) in enumerate(links))
     parts = {
-        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>' + "".join(
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}">'
+        + ('<workbookPr date1904="1"/>' if date1904 else "") + "<sheets>" + "".join(
             f'<sheet name="{escape(n)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, n in enumerate(sheets))
         + "</sheets></workbook>",
         "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
@@ -198,6 +200,14 @@ def test_a_filled_return_is_accepted_with_its_records_and_footer(blank):
                                   {"填报单位（盖章）": "考评表!C48", "填报人": "考评表!F48",
                                    "联系电话": "考评表!C49", "填报日期": "考评表!F49"})
     assert found.footer.filled is True
+    assert (found.results.source, found.results.encoding) == (NAME, "XLSX")
+
+
+def test_dates_of_a_1904_workbook(blank):
+    grid = filled(blank, F49=Date(41262))
+    found = read_return(None, CONTENT, data=pack(grid, date1904=True), name=NAME)
+    assert found.accepted and found.footer.date == "2016年12月20日"
+    assert read(grid).footer.date == "2012年12月19日"  # the same number counted from 1900
 
 
 def test_self_ratings_alone_are_a_return_too(blank):
@@ -320,6 +330,12 @@ def test_spaces_and_line_breaks_in_the_level_and_header_are_no_change(blank):
     assert found.accepted and found.level == "县（市）", said(found)
 
 
+def test_an_empty_level(blank):
+    found = read(filled(blank, D2=None))
+    assert said(found) == ["九台区.xlsx:考评表!D2: 这是“”的考评表，九台区属于“县（市）”，请用九台区的考评表填写"]
+    assert found.level == ""
+
+
 @pytest.mark.parametrize("value, message", [
     (None, "未填写地区名称"), ("", "未填写地区名称"),
     ("九台", "地区“九台”不在地区名单中，请填写地区全称，您是不是要找：九台区"),
@@ -414,6 +430,12 @@ def test_an_altered_row_and_its_copy(blank):
                                 f"九台区.xlsx:考评表!C10: {L21}有两行（第 9 行和第 10 行），请删除多出的一行"]
 
 
+def test_a_row_whose_number_was_typed_over_and_that_tasks_row_deleted(blank):
+    grid = shift(move_rows(filled(blank, C9="2.2"), {10: None}), 11, -1)
+    assert said(read(grid)) == [f"九台区.xlsx:考评表!D9: 编号为 2.2 的这一行，考评内容和标准却是{L21}的"
+                                f"（应为{L22}），行或单元格被挪动过；{FIX}"]
+
+
 def test_a_row_whose_number_was_typed_over_with_no_task(blank):
     grid = filled(blank, C9="2.9")
     assert said(read(grid)) == [f"九台区.xlsx:考评表!C9: {L21}的编号被改成了“2.9”，应为 2.1；{FIX}"]
@@ -455,6 +477,19 @@ def test_the_first_row_moved_down(blank):
     assert said(read(grid)) == [f"九台区.xlsx:考评表!C7: {L11}这一行被移动过（现在第 7 行，应在表头之下），请按原顺序放回"]
 
 
+def test_a_deleted_row_placed_after_the_rows_in_order(blank):
+    grid = move_rows(filled(blank), {11: 9, 9: 10, 10: 11})  # 2.3 above 2.1 and 2.2
+    grid = shift(move_rows(grid, {12: None}), 13, -1)  # 2.4 deleted
+    assert said(read(grid)) == [
+        f"九台区.xlsx:考评表!C9: {L23}这一行被移动过（现在第 9 行，应在{L22}之后），请按原顺序放回",
+        f"九台区.xlsx:考评表!C12: 第 2.4 项“开展农房保险工作”这一行被删除了（应在第 12 行），{FIX}"]
+
+
+def test_a_value_just_above_the_footer_is_a_row_added(blank):
+    assert said(read(filled(blank, A47="补充说明"))) == [
+        f"九台区.xlsx:考评表!A47: 第 47 行不是考评表原有的任务行（位于{L201}之后），请删除此行；考评表的行不能增删"]
+
+
 def test_a_moved_row_and_a_deleted_one(blank):
     grid = move_rows(filled(blank), {9: 11, 10: 9, 11: 10})
     grid = shift(move_rows(grid, {45: None}), 46, -1)
@@ -472,6 +507,12 @@ def test_longest_run_in_order():
     assert _longest_ordered([3, 0, 1, 2, 4, 5]) == {1, 2, 3, 4, 5}
     assert _longest_ordered([0, 0, 1]) == {0, 2}  # strictly increasing
     assert _longest_ordered([5, 1, 2, 6, 3, 4]) == {1, 2, 4, 5}
+
+
+def test_text_after_a_label():
+    assert _after("填报人：王晓红", 3) == "：王晓红"
+    assert _after(" 填 报 人 ： 王 晓红", 3) == " ： 王 晓红"
+    assert _after("填报人", 3) == "" and _after("", 0) == "" and _after("王", 0) == "王"
 
 
 def test_sheet_rows():
@@ -495,6 +536,21 @@ def test_footer_values_after_their_labels_and_across_cells(blank):
                               ("联系电话", "13943112345"), ("填报日期", "2016年12月20日")]
     assert footer.cells == {"填报单位（盖章）": "考评表!C48", "填报人": "考评表!G48", "联系电话": "考评表!C49",
                             "填报日期": "考评表!F49"}
+
+
+def test_footer_values_up_to_the_last_column_and_in_letters(blank):
+    """A value typed after its label keeps its spaces (they were dropped with the label's)."""
+    grid = filled(blank)
+    grid.update({(48, 5): "填报人：Xu Li", (48, 6): None, (48, 9): "（签字）", (49, 1): " 联系 电话 ： X-1234 转 5 "})
+    footer = read(grid).footer
+    assert (footer.person, footer.phone) == ("Xu Li （签字）", "X-1234 转 5 0431-82345678")
+    assert footer.cells["填报人"] == "考评表!F48"
+
+
+def test_the_footer_label_above_the_header_is_not_the_footer(blank):
+    found = read(filled(blank, A3="填报单位（盖章）：别处"))
+    assert found.accepted and found.footer.unit == "九台区民政局"
+    assert warned(found) == [outside("A3")]
 
 
 def test_a_footer_label_changed_is_read_from_its_cells_only(blank):
@@ -527,12 +583,15 @@ def test_a_footer_formula_without_its_value(blank):
 
 
 def test_formulas_in_rating_and_remark_cells(blank):
-    found = read(filled(blank, H5=Formula('"优"&"秀"', "优秀"), G6=Formula("", None), I7=Formula("1+")))
+    found = read(filled(blank, H5=Formula('"优"&"秀"', "优秀"), G6=Formula("", None), I7=Formula("1+"),
+                        H8=Formula("B8")))
     assert said(found) == [
         f"九台区.xlsx:考评表!G6: 第 1.2 项“分别按不低于上年度城镇和农村居民人均可支配收入的20%和30%确定城乡低保标准，"
         "15个贫困县农村低保标准在此基础上适度提高”的自评等次是公式，但文件中没有它的计算结果；"
         "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字",
         f"九台区.xlsx:考评表!I7: {L13}的备注是公式（=1+），但文件中没有它的计算结果；"
+        "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字",
+        f"九台区.xlsx:考评表!H8: {L14}的考评等次是公式（=B8），但文件中没有它的计算结果；"
         "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字"]
     assert found.records[0].rating == "优秀" and found.results is None
 
@@ -565,6 +624,20 @@ def test_values_outside_the_form_are_named_and_ignored(blank):
     assert found.accepted
     assert warned(found) == [outside("G2"), outside("A3"), outside("B3"), outside("A50"), outside("A150"),
                              "九台区.xlsx: 另有 2 个单元格在考评表的填写位置之外，其内容也未读取"]
+
+
+def test_the_rows_read_end_150_rows_down(blank):
+    """4 header rows, the book's 44 tasks, 2 more, 100 spare: values past row 150 are named after
+    the others (the reader keeps their addresses as it meets them)."""
+    found = read(filled(blank, J5="x", A150="y", A151="z"))
+    assert warned(found) == [outside("A150"), outside("J5"), outside("A151")]
+
+
+def test_many_outside_are_counted(blank):
+    changes = {f"J{r}": f"x{r}" for r in range(1, 31)}
+    found = read(filled(blank, G2="旁注", **changes))
+    assert warned(found) == [outside("G2"), outside("J1"), outside("J2"), outside("J3"), outside("J4"),
+                             "九台区.xlsx: 另有 26 个单元格在考评表的填写位置之外，其内容也未读取"]
 
 
 def test_five_outside_are_named_and_no_count(blank):
