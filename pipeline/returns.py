@@ -181,7 +181,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     if text(*year_at) != str(book.year):
         problems.append(Problem(name, f"{SHEET}!{YEAR_CELL}", f"年度应为 {book.year}，现在是“{text(*year_at)}”"))
     region_name = value(*region_at)
-    region = content.region(region_name) if region_name else None
+    region = content.region(region_name)  # None for an empty name too
     if region is None and region_name:
         from .results import suggest
         problems.append(Problem(name, f"{SHEET}!{REGION_CELL}", f"地区“{region_name}”不在地区名单中，请填写地区全称"
@@ -218,7 +218,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     by_name = {t.name: t for t in form_tasks}
     category = {t.id: c for c in book.table.categories for t in c.tasks}
     found: dict[str, int] = {}  # task id → its row (a good row)
-    seen: dict[str, int] = {}  # task id → its row (good or not)
+    seen: set[str] = set()  # task ids with a row (good or not): not deleted
     own: dict[str, int] = {}  # task id → the row carrying its 编号 and its own content (good or altered)
     good_rows: list[tuple[int, Task]] = []
     columns = CHECKLIST_COLUMNS
@@ -238,7 +238,8 @@ def _read(data: bytes, content: Content, out: Return) -> None:
                                     f"{task_label(task)}有两行（第 {own[task.id]} 行和第 {row} 行），请删除多出的一行"))
             continue
         if task is not None and mismatch is None:
-            seen[task.id] = found[task.id] = own[task.id] = row
+            found[task.id] = own[task.id] = row
+            seen.add(task.id)
             good_rows.append((row, task))
             previous = task
             continue
@@ -250,19 +251,18 @@ def _read(data: bytes, content: Content, out: Return) -> None:
             if any(cells[k] != other_cells[k] for k in ("excellent", "standard")):
                 other = None
         if task is not None and other is not None:  # another task's row under this 编号: not this task's own
-            seen.setdefault(task.id, row)
-            seen.setdefault(other.id, row)
+            seen.update((task.id, other.id))
             problems.append(Problem(name, at(row, col["name"]),
                                     f"编号为 {task.id} 的这一行，考评内容和标准却是{task_label(other)}的"
                                     f"（应为{task_label(task)}），行或单元格被挪动过；请用本系统生成的考评表重新填写"))
         elif task is not None:
-            seen.setdefault(task.id, row)
-            own.setdefault(task.id, row)
+            seen.add(task.id)
+            own[task.id] = row
             label = next(c for c in columns if c.key == mismatch).label
             problems.append(Problem(name, at(row, col[mismatch]),
                                     f"{task_label(task)}的“{label}”已被改动，请用本系统生成的考评表重新填写"))
         elif other is not None:
-            seen.setdefault(other.id, row)
+            seen.add(other.id)
             problems.append(Problem(name, at(row, col["id"]),
                                     f"{task_label(other)}的编号被改成了“{task_id}”，应为 {other.id}；"
                                     "请用本系统生成的考评表重新填写"))
@@ -316,9 +316,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         raise DataError(problems)
 
     from .results import Record
-    for row, task in good_rows:
-        if task.id not in found:
-            continue
+    for row, task in good_rows:  # all in order (a moved row is a problem)
         label = task_label(task)
         values, cells = {}, {"region": f"{SHEET}!{REGION_CELL}"}
         for key, fkey, what in (("rating", "final_rating", "考评等次"), ("self_rating", "self_rating", "自评等次"),

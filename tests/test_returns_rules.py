@@ -57,6 +57,11 @@ class Date:
 
 
 @dataclass(frozen=True)
+class Empty:
+    """A cell holding an empty text (as some programs write one)."""
+
+
+@dataclass(frozen=True)
 class Link:
     text: str
     target: str
@@ -69,6 +74,8 @@ def _cell(ref: str, value) -> str:
         return f'<c r="{ref}" t="str">{f}{v}</c>'
     if isinstance(value, Date):
         return f'<c r="{ref}" s="1"><v>{value.serial}</v></c>'
+    if isinstance(value, Empty):
+        return f'<c r="{ref}" t="inlineStr"><is><t></t></is></c>'
     if isinstance(value, Link):
         value = value.text
     if isinstance(value, (int, float)):
@@ -235,6 +242,20 @@ def test_a_return_read_from_its_file_is_named_by_its_path(blank, tmp_path):
                              "已作为九台区的考评表接收，请核对是否交错了文件"]
 
 
+def test_a_large_workbook_from_a_file(blank, tmp_path):
+    """Up to 20 MiB (a workbook with photos of the evidence), read from its file too."""
+    path = tmp_path / "九台区.xlsx"
+    buffer = io.BytesIO(pack(filled(blank)))
+    with zipfile.ZipFile(buffer, "a") as z:
+        z.writestr("xl/media/image1.png", bytes(range(256)) * (5 * 4096))  # 5 MiB, stored
+    path.write_bytes(buffer.getvalue())
+    assert read_return(path, CONTENT).accepted
+    big = tmp_path / "大.xlsx"
+    with big.open("wb") as handle:
+        handle.truncate(25 * 1024 * 1024)
+    assert said(read_return(big, CONTENT)) == [f"{big}: 文件过大（25600 KiB），超过上限 20480 KiB，请检查是否选错文件"]
+
+
 def test_a_rating_that_is_not_one_is_named_at_its_cell(blank):
     found = read(filled(blank, H6="很好", G7="良"))
     assert not found.accepted and found.results is None and len(found.records) == 42
@@ -253,6 +274,7 @@ def test_a_rating_that_is_not_one_is_named_at_its_cell(blank):
     ("C:\\交回\\珲春市.xlsx", "文件名写的是珲春市，表内填写的地区是九台区"),
     ("珲春市、龙井市.xlsx", "文件名写的是珲春市、龙井市，表内填写的地区是九台区"),
     ("九台区/珲春市.xlsx", "文件名写的是珲春市，表内填写的地区是九台区"),
+    ("D:\\九台区\\珲春市.xlsx", "文件名写的是珲春市，表内填写的地区是九台区"),
 ])
 def test_a_file_named_after_another_region_is_taken_for_the_forms_region(blank, filename, warning):
     found = read(filled(blank), name="上传-1.xlsx", filename=filename)
@@ -385,15 +407,19 @@ def test_an_added_row(blank):
                                 "请删除此行；考评表的行不能增删"]
 
 
-def test_an_added_row_under_the_header_and_one_holding_only_a_formula(blank):
+def test_an_added_row_under_the_header_and_rows_holding_only_a_formula(blank):
     grid = shift(filled(blank), 5, 1)
     grid[(5, 9)] = Formula("1+1", "2")
     grid = shift(grid, 12, 1)
-    grid[(12, 2)] = Formula("", None)
+    grid[(12, 1)] = Formula("", None)
+    grid = shift(grid, 20, 1)
+    grid[(20, 9)] = Formula("", None)
     found = read(grid)
     assert said(found) == [
         "九台区.xlsx:考评表!I5: 第 5 行不是考评表原有的任务行（位于表头之下），请删除此行；考评表的行不能增删",
-        f"九台区.xlsx:考评表!B12: 第 12 行不是考评表原有的任务行（位于{L22}之后），请删除此行；考评表的行不能增删"]
+        f"九台区.xlsx:考评表!A12: 第 12 行不是考评表原有的任务行（位于{L22}之后），请删除此行；考评表的行不能增删",
+        "九台区.xlsx:考评表!I20: 第 20 行不是考评表原有的任务行（位于第 5.1 项“建立困难残疾人生活补贴和重度残疾人护理补贴制度”之后），"
+        "请删除此行；考评表的行不能增删"]
 
 
 def test_a_row_twice(blank):
@@ -648,6 +674,22 @@ def test_five_outside_are_named_and_no_count(blank):
 def test_the_forms_own_cells_are_not_outside(blank):
     found = read(filled(blank, A1="标题改了", A2="年", C2="层次", E2="地", B3=None))
     assert found.accepted and found.warnings == []
+
+
+def test_empty_texts_are_no_values(blank):
+    found = read(filled(blank, B1=Empty(), G2="旁注", A60=Empty(), I49=Empty()))
+    assert warned(found) == [outside("G2")]
+    grid = {k: v for k, v in filled(blank).items() if k[0] < 47}
+    grid.update({(40, 10): "旁注", (60, 1): Empty()})
+    assert warned(read(grid)) == [  # the form ends with its last task
+        "九台区.xlsx:考评表!J40: 此单元格不在考评表的填写位置（考评表!A1:I46）中，其内容未读取"]
+
+
+def test_without_a_footer_a_formula_further_down_is_a_row_added(blank):
+    grid = {k: v for k, v in filled(blank).items() if k[0] < 47}
+    grid[(60, 1)] = Formula("", None)
+    assert said(read(grid)) == [
+        f"九台区.xlsx:考评表!A60: 第 60 行不是考评表原有的任务行（位于{L201}之后），请删除此行；考评表的行不能增删"]
 
 
 def test_outside_the_form_without_a_footer(blank):
