@@ -336,8 +336,8 @@ def sheet_rows(rows_with_values: list[int]) -> int:
 def _expected(task: Task, category: dict, task_cells) -> dict[str, str]:
     cells = task_cells(task)
     cat = category[task.id]  # every task of a form is in one of the table's categories
-    return {"number": str(cat.number), "category": cat.name, "id": task.id, "name": "\n".join(cells["name"]),
-            "excellent": "\n".join(cells["excellent"]), "standard": "\n".join(cells["standard"])}
+    return {"number": str(cat.number), "category": cat.name, "id": task.id,
+            **{key: "\n".join(cells[key]) for key in ("name", "excellent", "standard")}}  # as the form prints them
 
 
 def _longest_ordered(values: list[int]) -> set[int]:

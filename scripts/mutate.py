@@ -58,6 +58,8 @@ EQUIVALENT.update({
     "pipeline.web.guard.xǁServerSessionǁ__init____mutmut_13": "ended = None instead of False: both false, only tested for truth",
     "pipeline.web.guard.xǁSessionsǁsave_session__mutmut_42": "json.dumps(ensure_ascii=None) is ensure_ascii=False (only tested for truth)",
     "pipeline.web.guard.xǁSessionsǁsave_session__mutmut_50": "secrets.token_urlsafe(None) is its default, the same 32 bytes",
+    "pipeline.web.guard.x_safe_target__mutmut_27": "the server name bound is never used: no route is tied to a host",
+    "pipeline.web.guard.x_safe_target__mutmut_28": "the server name bound is never used: no route is tied to a host",
 })
 
 GOAL = 0.90
