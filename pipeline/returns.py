@@ -135,6 +135,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     name = out.name
     book = content.tasks
     width = len(CHECKLIST_COLUMNS)
+    form_columns = range(1, width + 1)
     col = {c.key: i + 1 for i, c in enumerate(CHECKLIST_COLUMNS)}
     try:
         package = Package(data, MAX_XLSX_BYTES, MAX_XLSX_UNPACKED)
@@ -195,7 +196,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         problems.append(Problem(name, f"{SHEET}!{LEVEL_CELL}",
                                 f"这是“{text(*level_at)}”的考评表，{region.name}属于“{region.assessment_class.value}”，"
                                 f"请用{region.name}的考评表填写"))
-    labels = [_clean(text(HEADER_ROW, c)) for c in range(1, width + 1)]
+    labels = [_clean(text(HEADER_ROW, c)) for c in form_columns]
     if labels != [_clean(header_label(c)) for c in CHECKLIST_COLUMNS]:
         problems.append(Problem(name, at(HEADER_ROW, 1), "表头已被改动，请用本系统生成的考评表重新填写"))
     if problems:
@@ -227,7 +228,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     for row in range(HEADER_ROW + 1, table_end + 1):
         cells = {c.key: text(row, col[c.key]) for c in columns}
         if not any(cells.values()) and not any((row, c) in sheet.cells and sheet.cells[(row, c)].formula is not None
-                                               for c in range(1, width + 1)):
+                                               for c in form_columns):
             continue
         task_id = cells["id"]
         task = next((t for t in form_tasks if t.id == task_id), None)
@@ -271,7 +272,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
                                     f"{task_label(elsewhere)}不在{region.assessment_class.value}的考评表中，"
                                     "请删除此行"))
         else:
-            first = next(c for c in range(1, width + 1) if text(row, c) or (row, c) in sheet.cells
+            first = next(c for c in form_columns if text(row, c) or (row, c) in sheet.cells
                          and sheet.cells[(row, c)].formula is not None)
             after = f"位于{task_label(previous)}之后" if previous else "位于表头之下"
             problems.append(Problem(name, at(row, first),
