@@ -135,6 +135,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     name = out.name
     book = content.tasks
     width = len(CHECKLIST_COLUMNS)
+    form_columns = range(1, width + 1)
     col = {c.key: i + 1 for i, c in enumerate(CHECKLIST_COLUMNS)}
     try:
         package = Package(data, MAX_XLSX_BYTES, MAX_XLSX_UNPACKED)
@@ -181,7 +182,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     if text(*year_at) != str(book.year):
         problems.append(Problem(name, f"{SHEET}!{YEAR_CELL}", f"年度应为 {book.year}，现在是“{text(*year_at)}”"))
     region_name = value(*region_at)
-    region = content.region(region_name) if region_name else None
+    region = content.region(region_name)  # None for an empty name too
     if region is None and region_name:
         from .results import suggest
         problems.append(Problem(name, f"{SHEET}!{REGION_CELL}", f"地区“{region_name}”不在地区名单中，请填写地区全称"
@@ -195,7 +196,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         problems.append(Problem(name, f"{SHEET}!{LEVEL_CELL}",
                                 f"这是“{text(*level_at)}”的考评表，{region.name}属于“{region.assessment_class.value}”，"
                                 f"请用{region.name}的考评表填写"))
-    labels = [_clean(text(HEADER_ROW, c)) for c in range(1, width + 1)]
+    labels = [_clean(text(HEADER_ROW, c)) for c in form_columns]
     if labels != [_clean(header_label(c)) for c in CHECKLIST_COLUMNS]:
         problems.append(Problem(name, at(HEADER_ROW, 1), "表头已被改动，请用本系统生成的考评表重新填写"))
     if problems:
@@ -218,7 +219,8 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     by_name = {t.name: t for t in form_tasks}
     category = {t.id: c for c in book.table.categories for t in c.tasks}
     found: dict[str, int] = {}  # task id → its row (a good row)
-    seen: dict[str, int] = {}  # task id → its row (good or not)
+    seen: set[str] = set()  # task ids with a row (good or not): not deleted
+    own: dict[str, int] = {}  # task id → the row carrying its 编号 and its own content (good or altered)
     good_rows: list[tuple[int, Task]] = []
     columns = CHECKLIST_COLUMNS
     table_end = (footer_row - 1) if footer_row else last_row
@@ -226,18 +228,19 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     for row in range(HEADER_ROW + 1, table_end + 1):
         cells = {c.key: text(row, col[c.key]) for c in columns}
         if not any(cells.values()) and not any((row, c) in sheet.cells and sheet.cells[(row, c)].formula is not None
-                                               for c in range(1, width + 1)):
+                                               for c in form_columns):
             continue
         task_id = cells["id"]
         task = next((t for t in form_tasks if t.id == task_id), None)
         expected = _expected(task, category, task_cells) if task else None
         mismatch = next((k for k in expected if cells[k] != expected[k]), None) if task else None
-        if task is not None and task.id in seen:
+        if task is not None and task.id in own:
             problems.append(Problem(name, at(row, col["id"]),
-                                    f"{task_label(task)}有两行（第 {seen[task.id]} 行和第 {row} 行），请删除多出的一行"))
+                                    f"{task_label(task)}有两行（第 {own[task.id]} 行和第 {row} 行），请删除多出的一行"))
             continue
         if task is not None and mismatch is None:
-            seen[task.id] = found[task.id] = row
+            found[task.id] = own[task.id] = row
+            seen.add(task.id)
             good_rows.append((row, task))
             previous = task
             continue
@@ -248,19 +251,19 @@ def _read(data: bytes, content: Content, out: Return) -> None:
             other_cells = _expected(other, category, task_cells)
             if any(cells[k] != other_cells[k] for k in ("excellent", "standard")):
                 other = None
-        if task is not None and other is not None:
-            seen.setdefault(task.id, row)
-            seen.setdefault(other.id, row)
+        if task is not None and other is not None:  # another task's row under this 编号: not this task's own
+            seen.update((task.id, other.id))
             problems.append(Problem(name, at(row, col["name"]),
                                     f"编号为 {task.id} 的这一行，考评内容和标准却是{task_label(other)}的"
                                     f"（应为{task_label(task)}），行或单元格被挪动过；请用本系统生成的考评表重新填写"))
         elif task is not None:
-            seen.setdefault(task.id, row)
+            seen.add(task.id)
+            own[task.id] = row
             label = next(c for c in columns if c.key == mismatch).label
             problems.append(Problem(name, at(row, col[mismatch]),
                                     f"{task_label(task)}的“{label}”已被改动，请用本系统生成的考评表重新填写"))
         elif other is not None:
-            seen.setdefault(other.id, row)
+            seen.add(other.id)
             problems.append(Problem(name, at(row, col["id"]),
                                     f"{task_label(other)}的编号被改成了“{task_id}”，应为 {other.id}；"
                                     "请用本系统生成的考评表重新填写"))
@@ -269,7 +272,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
                                     f"{task_label(elsewhere)}不在{region.assessment_class.value}的考评表中，"
                                     "请删除此行"))
         else:
-            first = next(c for c in range(1, width + 1) if text(row, c) or (row, c) in sheet.cells
+            first = next(c for c in form_columns if text(row, c) or (row, c) in sheet.cells
                          and sheet.cells[(row, c)].formula is not None)
             after = f"位于{task_label(previous)}之后" if previous else "位于表头之下"
             problems.append(Problem(name, at(row, first),
@@ -314,9 +317,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         raise DataError(problems)
 
     from .results import Record
-    for row, task in good_rows:
-        if task.id not in found:
-            continue
+    for row, task in good_rows:  # all in order (a moved row is a problem)
         label = task_label(task)
         values, cells = {}, {"region": f"{SHEET}!{REGION_CELL}"}
         for key, fkey, what in (("rating", "final_rating", "考评等次"), ("self_rating", "self_rating", "自评等次"),
@@ -335,10 +336,9 @@ def sheet_rows(rows_with_values: list[int]) -> int:
 
 def _expected(task: Task, category: dict, task_cells) -> dict[str, str]:
     cells = task_cells(task)
-    cat = category.get(task.id)
-    return {"number": str(cat.number) if cat else "", "category": cat.name if cat else "",
-            "id": task.id, "name": "\n".join(cells["name"]), "excellent": "\n".join(cells["excellent"]),
-            "standard": "\n".join(cells["standard"])}
+    cat = category[task.id]  # every task of a form is in one of the table's categories
+    return {"number": str(cat.number), "category": cat.name, "id": task.id,
+            **{key: "\n".join(cells[key]) for key in ("name", "excellent", "standard")}}  # as the form prints them
 
 
 def _longest_ordered(values: list[int]) -> set[int]:
@@ -366,9 +366,9 @@ def _read_footer(footer_row: int, width: int, fields, text, value, at) -> Footer
     starts = {(footer_row + offset, column) for _label, offset, column, _value in fields}
     for label, offset, column, value_column in fields:
         row = footer_row + offset
-        own = _clean(text(row, column))
-        found = own.startswith(_clean(label))
-        rest = own[len(_clean(label)):].lstrip("：:") if found else ""
+        own = text(row, column)
+        found = _clean(own).startswith(_clean(label))
+        rest = _after(own, len(_clean(label))).strip().lstrip("：:").strip() if found else ""  # as written
         parts = [rest] if rest else []
         where = at(row, value_column)
         c = column + 1
@@ -380,6 +380,14 @@ def _read_footer(footer_row: int, width: int, fields, text, value, at) -> Footer
             c += 1
         values[label] = " ".join(parts)
         cells[label] = where
-    labels = Footer.LABELS
-    return Footer(values.get(labels[0], ""), values.get(labels[1], ""), values.get(labels[2], ""),
-                  values.get(labels[3], ""), cells)
+    return Footer(*(values[label] for label in Footer.LABELS), cells=cells)
+
+
+def _after(text: str, count: int) -> str:
+    """``text`` after its first ``count`` characters that are not whitespace."""
+    for i, ch in enumerate(text):
+        if count == 0:
+            return text[i:]
+        if not ch.isspace():
+            count -= 1
+    return ""

@@ -29,7 +29,8 @@ PYTHON = sys.executable
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "rating": (["pipeline/rating.py"], ["tests/test_planted_rating.py"]),
     "results": (["pipeline/results.py"], ["tests/test_results_rules.py"]),
-    "returns": (["pipeline/returns.py"], ["tests/test_returns.py"]),
+    "returns": (["pipeline/returns.py"], ["tests/test_returns_rules.py"]),
+    "guard": (["pipeline/web/guard.py"], ["tests/test_guard_rules.py"]),
     "closing": (["pipeline/pagination.py"], ["tests/test_planted_closing.py::test_plan_by_hand",
                                              "tests/test_planted_pagination.py"]),
 }
@@ -51,6 +52,36 @@ EQUIVALENT: dict[str, str] = {
     "pipeline.results.x_workbook_region__mutmut_8":
         "only the region is read back, and the name labels only problems and warnings, never the region",
 }
+
+# guard.py: mutants that only change the case of SQL text (keywords and names ignore case in SQLite),
+# of a sqlite3.Row key (looked up ignoring case) or of a codec name ("UTF-8" is "utf-8").
+_GUARD_CASE = {
+    "x__hash": [7], "x__slow_hash": [13], "x_form_token_ok": [9, 12], "x_end_every_session": [3, 4],
+    "x_password_changed": [4, 10, 56, 59, 60], "xǁSessionsǁ_load": [10, 11, 21, 23, 29, 30, 33, 41, 42, 45],
+    "xǁSessionsǁsave_session": [31, 32, 57, 58, 66, 67, 83, 84], "xǁThrottleǁfailed": [7, 8, 10, 11],
+    "xǁThrottleǁsucceeded": [6, 7], "xǁThrottleǁwait": [16, 19],
+}
+EQUIVALENT.update({f"pipeline.web.guard.{function}__mutmut_{n}":
+                   "only the case of SQL text, a sqlite3.Row key or a codec name changes; all three ignore case"
+                   for function, numbers in _GUARD_CASE.items() for n in numbers})
+EQUIVALENT.update({
+    "pipeline.web.guard.xǁServerSessionǁ__init____mutmut_9": "modified = None instead of False: both false, only tested for truth",
+    "pipeline.web.guard.xǁServerSessionǁ__init____mutmut_11": "renew = None instead of False: both false, only tested for truth",
+    "pipeline.web.guard.xǁServerSessionǁ__init____mutmut_13": "ended = None instead of False: both false, only tested for truth",
+    "pipeline.web.guard.xǁSessionsǁsave_session__mutmut_42": "json.dumps(ensure_ascii=None) is ensure_ascii=False (only tested for truth)",
+    "pipeline.web.guard.xǁSessionsǁsave_session__mutmut_50": "secrets.token_urlsafe(None) is its default, the same 32 bytes",
+    "pipeline.web.guard.x_safe_target__mutmut_27": "the server name bound is never used: no route is tied to a host",
+    "pipeline.web.guard.x_safe_target__mutmut_28": "the server name bound is never used: no route is tied to a host",
+    "pipeline.returns.x__read__mutmut_212":
+        "the footer looked for from row 4 (>=): row 4's A cell is 序号, else the header was refused already",
+    "pipeline.returns.x__read__mutmut_258": "previous = '' instead of None: both false, only tested for truth",
+    "pipeline.returns.x__read__mutmut_488": "a deleted task placed with <=: the task itself has no row found, so is never counted",
+    "pipeline.returns.x__read__mutmut_518": "range(7) adds the row-2 cell of column 0, which no workbook has",
+    "pipeline.returns.x__longest_ordered__mutmut_4": "run lengths counted from 2: only compared with each other, same run chosen",
+    "pipeline.returns.x__longest_ordered__mutmut_18": "run lengths grown by 2: only compared with each other, same run chosen",
+    "pipeline.returns.x__check_file_name__mutmut_8":
+        "a backslash made 'XX/XX' only puts XX before the file's own name; no region name holds an X",
+})
 
 GOAL = 0.90
 

@@ -170,24 +170,20 @@ class Site:
         """A file named in the manifest, and only such a file; only while it matches the current
         results unless ``current_only`` is False."""
         from ..freshness import is_current
+        from .guard import manifest_file
 
-        entry = self.manifest().get(path)
-        if entry is None or (current_only and not is_current(entry, self.expected())):
-            return None
-        root = self.output.resolve()
-        target = (self.output / entry["path"]).resolve()
-        if root not in target.parents or not target.is_file():
-            return None
-        return target
+        return manifest_file(self.output, self.manifest(), path,
+                             (lambda entry: is_current(entry, self.expected())) if current_only else None)
 
     def zip_all(self) -> bytes:
         """Every current file (none marked 已过期), by its path in the output folder."""
-        root = self.output.resolve()
+        from .guard import inside
+
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for entry in self.documents():
-                target = (self.output / entry["path"]).resolve()
-                if entry["current"] and root in target.parents and target.is_file():
+                target = inside(self.output, entry["path"]) if entry["current"] else None
+                if target is not None:
                     archive.write(target, entry["path"])
         return buffer.getvalue()
 

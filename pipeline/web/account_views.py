@@ -2,7 +2,7 @@
 
 ``authorise`` runs before every request: it finds the signed-in account (ending its session when
 the account was disabled or its password changed), sends a first sign-in to the password page,
-and applies ``accounts.allowed`` and the region rule. Without accounts and without a password,
+and applies ``guard.access`` (the roles' rights and the region rule). Without accounts and without a password,
 on this machine only, the page is open as before (one clerk at one computer)."""
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ import datetime as dt
 from flask import (Response, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 
-from .accounts import ADMIN, ADMIN_ONLY, DEPARTMENT, OPEN, REGION, ROLES, AccountError, allowed
-from .guard import safe_target, wait_message
-
-LOCAL = "本机"  # the one clerk of a page without accounts, or the shared password of old: every right
+from .accounts import DEPARTMENT, REGION, ROLES, AccountError
+from .guard import LOCAL, access, account_session_ok, landing, safe_target, throttle_keys, wait_message
 
 
 def site():
@@ -34,7 +32,7 @@ def current_user() -> dict | None:
     uid = session.get("uid")
     if uid is not None:
         account = site().accounts.get(uid)
-        if account is None or account["disabled"] or account["password_set_at"] != session.get("pwset"):
+        if not account_session_ok(account, session.get("pwset")):
             session.end()  # disabled or given a new password since: this session is over
         else:
             user = {"id": account["id"], "name": account["name"], "role": account["role"],
@@ -67,33 +65,21 @@ def audit(event: str, **fields) -> None:
 
 
 def authorise():
-    """None when the request may go on; else the response that ends it (redirect or 403)."""
-    endpoint = request.endpoint
+    """None when the request may go on; else the response that ends it (redirect or 403), as
+    ``guard.access`` decides."""
     user = current_user()
-    if endpoint in OPEN and endpoint != "password":
+    decision = access(request.endpoint, request.method, request.full_path, (request.view_args or {}).get("name"),
+                      user, user is not None or auth_required())
+    if decision is None:
         return None
-    if user is None:
-        if not auth_required():
-            return None
-        target = request.full_path.rstrip("?") if request.method == "GET" else "/"
-        return redirect(url_for("login", next=target))
-    if user["must_change"] and endpoint not in ("password", "logout", "static"):
+    kind, value = decision
+    if kind == "login":
+        return redirect(url_for("login", next=value))
+    if kind == "password":
         return redirect(url_for("password"))
-    if endpoint is None or endpoint == "password":
-        return None  # not found, or the page every account has
-    if user["role"] == LOCAL:
-        return None
-    if user["role"] == REGION and endpoint == "board":
-        return redirect(url_for("return_page", name=user["region"]))
-    if not allowed(endpoint, user["role"]):
-        abort(403, "您的账号无权使用这个页面。")
-    if user["role"] == ADMIN and request.method == "POST" and endpoint not in ADMIN_ONLY | OPEN:
-        abort(403, "管理员账号只管理账号和截止日期；考评、退回、生成请用考评账号。")
-    if user["role"] == REGION:
-        name = (request.view_args or {}).get("name")
-        if name is not None and name != user["region"]:
-            abort(403, "只能查看和填报本地区的考评表。")
-    return None
+    if kind == "home":
+        return redirect(url_for("return_page", name=value))
+    abort(403, value)
 
 
 def sign_in():
@@ -107,7 +93,7 @@ def sign_in():
 
         name = request.form.get("account", "").strip()[:40]
         given = request.form.get("password", "")
-        keys = [f"地址 {request.remote_addr}", f"账号 {name or '管理员'}"]  # the shared password: as before
+        keys = throttle_keys(request.remote_addr, name)
         wait = throttle.wait(keys)
         if wait > 0:
             error, code = wait_message(wait), 429
@@ -121,8 +107,7 @@ def sign_in():
                 if account["must_change"]:
                     return redirect(url_for("password"))
                 default = url_for("return_page", name=account["region"]) if account["role"] == REGION else "/"
-                target = safe_target(request.args.get("next"), current_app.url_map, default)
-                return redirect(default if account["role"] == REGION and target == "/" else target)
+                return redirect(landing(request.args.get("next"), current_app.url_map, account["role"], default))
             if password and not name and not with_accounts and check_password(given, password):
                 # the shared password of before: only while there are no accounts (等保: no shared account)
                 throttle.succeeded(keys)

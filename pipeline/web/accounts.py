@@ -4,7 +4,8 @@ return.
 
 Passwords are kept only as salted scrypt hashes. Every new or reset password is a one-time code
 that must be changed at the first sign-in. What each role may reach is decided in one place
-(``ACCESS`` below, checked before every request), never in scattered page code.
+(``guard.access`` and ``guard.allowed``, over the endpoint sets below, checked before every
+request), never in scattered page code.
 """
 
 from __future__ import annotations
@@ -198,16 +199,3 @@ class Accounts:
     def end_sessions(self, account_id: int) -> int:
         with self.store.connect() as db:
             return db.execute("DELETE FROM sessions WHERE json_extract(data, '$.uid') = ?", (account_id,)).rowcount
-
-
-def allowed(endpoint: str | None, role: str | None) -> bool:
-    """Whether a role may reach an endpoint at all (the region check comes after)."""
-    if endpoint in OPEN:
-        return True
-    if role is None:
-        return False
-    if endpoint in ADMIN_ONLY:
-        return role == ADMIN
-    if role == REGION:
-        return endpoint in REGION_ENDPOINTS
-    return role in DEPARTMENT

@@ -1,5 +1,9 @@
 """What stands between the page and a hostile network: server-side sessions that end, sign-in
-throttling, redirects only to this site's own pages, the Host, Origin and Referer checked.
+throttling, redirects only to this site's own pages, the Host, Origin and Referer checked, the
+form token, who may reach which page, and downloads only of the files the manifest names.
+
+The decisions are small functions of plain values (the routes and ``account_views.authorise``
+ask them and act on the answer), so each can be tested, and mutation-tested, on its own.
 
 Sessions live in the database (only a hash of the cookie's token is stored): a session ends on
 sign-out, when idle too long, after a fixed lifetime, and all of them end when the password
@@ -9,15 +13,19 @@ changes (a restart with a new password file). The cookie carries nothing but the
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import secrets
 import unicodedata
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 from werkzeug.exceptions import HTTPException
+
+from .accounts import ADMIN, ADMIN_ONLY, DEPARTMENT, OPEN, REGION, REGION_ENDPOINTS
 
 IDLE_SECONDS = 30 * 60  # an idle session signs out by itself (等保: 登录失败处理)
 LIFETIME_SECONDS = 12 * 60 * 60  # and none lives longer than a working day
@@ -25,6 +33,7 @@ FREE_FAILURES = 5  # wrong passwords before any delay
 FIRST_DELAY = 1.0  # seconds after the 5th failure, doubling with each further one
 MAX_DELAY = 300.0  # at most 5 minutes
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+LOCAL = "本机"  # the one clerk of a page without accounts, or the shared password of old: every right
 
 SCHEMA = """
     CREATE TABLE sessions (
@@ -50,6 +59,17 @@ def _hash(token: str) -> str:
 
 
 # --- sessions ----------------------------------------------------------------------------------------
+
+
+def session_alive(created: float, seen: float, now: float) -> bool:
+    """A session neither idle longer than ``IDLE_SECONDS`` nor older than ``LIFETIME_SECONDS``."""
+    return now - seen <= IDLE_SECONDS and now - created <= LIFETIME_SECONDS
+
+
+def account_session_ok(account: dict | None, password_set_at: str | None) -> bool:
+    """A session signed in to ``account`` still holds: the account exists, is not disabled and
+    has kept the password the session was made under."""
+    return account is not None and not account["disabled"] and account["password_set_at"] == password_set_at
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -84,7 +104,7 @@ class Sessions(SessionInterface):
         self.clock = clock
 
     def open_session(self, app, request) -> ServerSession:
-        token = request.cookies.get(self.get_cookie_name(app), "")
+        token = request.cookies.get(self.get_cookie_name(app))
         if token and len(token) < 100:
             data = self._load(token)
             if data is not None:
@@ -98,7 +118,7 @@ class Sessions(SessionInterface):
             row = db.execute("SELECT data, created, seen FROM sessions WHERE token_hash = ?", (key,)).fetchone()
             if row is None:
                 return None
-            if now - row["seen"] > IDLE_SECONDS or now - row["created"] > LIFETIME_SECONDS:
+            if not session_alive(row["created"], row["seen"], now):
                 db.execute("DELETE FROM sessions WHERE token_hash = ?", (key,))
                 return None
             if now - row["seen"] > 30:
@@ -204,6 +224,12 @@ class Throttle:
             db.executemany("DELETE FROM sign_in_failures WHERE key = ?", [(k,) for k in keys])
 
 
+def throttle_keys(address: str | None, account: str) -> list[str]:
+    """What failed sign-ins are counted under: the address, and the account named (the shared
+    password of before: 管理员)."""
+    return [f"地址 {address}", f"账号 {account or '管理员'}"]
+
+
 def wait_message(seconds: float) -> str:
     seconds = math.ceil(seconds)
     text = f"{seconds} 秒" if seconds < 60 else f"{math.ceil(seconds / 60)} 分钟"
@@ -217,18 +243,105 @@ def safe_target(target: str | None, url_map, default: str = "/") -> str:
     """``target`` when it is a page of this site (a path of one of its routes, query kept);
     ``default`` for anything else: another host (``//evil``, ``/\\evil``, ``/%09/evil`` once the
     browser drops the tab), a scheme, control characters or whitespace (CR LF), an unknown path."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    if not target or not target.startswith("/") or target.startswith("//"):
         return default
-    if any(c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in target):
+    # a backslash anywhere (``/\\evil`` too); line and paragraph separators are whitespace; a path of
+    # one leading slash has no scheme or host
+    if any(c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in target):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return default
     try:
-        url_map.bind("localhost").match(parts.path, method="GET")
+        url_map.bind("localhost").match(parts.path)  # as a GET (the adapter's default method)
     except HTTPException:
         return default
     return target
+
+
+def landing(next_target: str | None, url_map, role: str | None, home: str) -> str:
+    """Where a sign-in goes: the page asked for when it is one of this site's, else ``home``;
+    a region's account goes to its own page rather than to the board."""
+    target = safe_target(next_target, url_map, home)
+    return home if role == REGION and target == "/" else target
+
+
+# --- who may reach what ---------------------------------------------------------------------------------
+
+
+def allowed(endpoint: str | None, role: str | None) -> bool:
+    """Whether a role may reach an endpoint at all (the region check comes after)."""
+    if endpoint in OPEN:
+        return True
+    if role is None:
+        return False
+    if endpoint in ADMIN_ONLY:
+        return role == ADMIN
+    if role == REGION:
+        return endpoint in REGION_ENDPOINTS
+    return role in DEPARTMENT
+
+
+NO_RIGHT = "您的账号无权使用这个页面。"
+ADMIN_NO_WORK = "管理员账号只管理账号和截止日期；考评、退回、生成请用考评账号。"
+OTHER_REGION = "只能查看和填报本地区的考评表。"
+
+
+def access(endpoint: str | None, method: str, full_path: str, region: str | None, user: dict | None,
+           auth_required: bool) -> tuple[str, str] | None:
+    """The decision before every request: None when it may go on; else ("login", the page to
+    come back to), ("password", ""), ("home", the account's region) or ("refuse", why: 403).
+    ``region``: the route's region name, if it has one; ``user``: the signed-in account."""
+    if endpoint in OPEN and endpoint != "password":
+        return None
+    if user is None:
+        if not auth_required:
+            return None
+        return "login", full_path.rstrip("?") if method == "GET" else "/"
+    if user["must_change"] and endpoint != "password":
+        return "password", ""
+    if endpoint is None or endpoint == "password":
+        return None  # not found, or the page every account has
+    if user["role"] == LOCAL:
+        return None
+    if user["role"] == REGION and endpoint == "board":
+        return "home", user["region"]
+    if not allowed(endpoint, user["role"]):
+        return "refuse", NO_RIGHT
+    if user["role"] == ADMIN and method == "POST" and endpoint not in ADMIN_ONLY:
+        return "refuse", ADMIN_NO_WORK
+    if user["role"] == REGION and region is not None and region != user["region"]:
+        return "refuse", OTHER_REGION
+    return None
+
+
+# --- the form token --------------------------------------------------------------------------------------
+
+
+def form_token_ok(sent: str | None, expected: str) -> bool:
+    """The form carries this session's token (compared in constant time, as UTF-8: a forged token
+    in any characters is refused, not an error); no token is never one."""
+    return bool(sent) and hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8"))
+
+
+# --- downloads ---------------------------------------------------------------------------------------------
+
+
+def inside(output: Path, relative: str) -> Path | None:
+    """The file at ``relative`` under ``output`` when it is one there (not a folder, not outside)."""
+    root = Path(output).resolve()
+    target = (Path(output) / relative).resolve()
+    if root not in target.parents or not target.is_file():
+        return None
+    return target
+
+
+def manifest_file(output: Path, manifest: dict[str, dict], path: str, is_current=None) -> Path | None:
+    """A file named in the manifest, and only such a file: the manifest itself, the build's cache
+    and anything else in ``output`` are not; with ``is_current`` (entry → bool), only while it
+    matches the current results."""
+    entry = manifest.get(path)
+    if entry is None or (is_current is not None and not is_current(entry)):
+        return None
+    return inside(output, entry["path"])
 
 
 # --- Host, Origin, Referer ------------------------------------------------------------------------------
@@ -257,11 +370,8 @@ def host_allowed(request_host: str, hosts: set[str]) -> bool:
 def same_origin(request) -> bool:
     """The POST came from a page of this site: its Origin (or, without one, its Referer) names
     the host the request was sent to."""
-    origin = request.headers.get("Origin", "")
-    if origin == "null":  # an opaque origin (a sandboxed frame, a file)
-        return False
-    source = origin or request.headers.get("Referer", "")
+    source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source:
-        return False
+        return False  # an opaque origin ("null": a sandboxed frame, a file) fails the scheme below
     parts = urlsplit(source)
     return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()

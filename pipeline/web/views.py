@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ..errors import DataError
 from ..model import AssessmentClass, Rating
 from . import MAX_FILES, STATUSES
-from .guard import host_allowed, same_origin
+from .guard import form_token_ok, host_allowed, same_origin
 
 MAX_ID = 2 ** 62  # ids beyond what the database can hold are simply not found
 
@@ -58,7 +58,7 @@ def register(app) -> None:
                            "请把文件改为简单的名字（如 九台区.xlsx）后重新上传。")
             except ValueError:
                 abort(400, "表单内容无法识别，未处理。请返回刷新页面后重试。")
-            if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+            if not form_token_ok(sent, session.get("csrf", "")):
                 abort(400, "表单已过期或来源不明（缺少校验码），请返回刷新页面后重试。")
 
     @app.after_request
