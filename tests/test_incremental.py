@@ -283,6 +283,86 @@ def test_layout_or_template_change_renders_what_uses_it(small, tmp_path):  # noq
     assert tree_digest(ROOT / "templates") == shipped
 
 
+def test_code_change_renders_the_files_that_code_makes(small, tmp_path):  # noqa: F811
+    """The fingerprint covers the program too: a change in the form filler (which makes the
+    region checklists, reports and letters from their blank forms) renders every PDF and DOCX
+    again, not the workbooks; a change in the workbook writer, the workbooks only."""
+    project = project_copy(tmp_path / "project")
+
+    def build():
+        done = subprocess.run([sys.executable, "-m", "pipeline", "build", "--jobs", "2", "--out", "o",
+                               "--format", "pdf", "--format", "docx", "--format", "xlsx"], cwd=small,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(project)},
+                              timeout=600)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return manifest(small / "o")
+
+    def redone(before, after):
+        return {p for p in after if after[p]["fingerprint"] != before[p]["fingerprint"]}
+
+    before = build()
+    assert redone(before, build()) == set()
+    forms = project / "pipeline" / "forms.py"
+    forms.write_text(forms.read_text(encoding="utf-8") + "\n# a change in the form filler\n", encoding="utf-8")
+    after = build()
+    assert redone(before, after) == {p for p in before if p.endswith((".pdf", ".docx"))}
+    assert any(p.startswith("等次函/") for p in redone(before, after))
+    xlsx = project / "pipeline" / "writers" / "xlsx.py"
+    xlsx.write_text(xlsx.read_text(encoding="utf-8") + "\n# a change in the workbook writer\n", encoding="utf-8")
+    assert redone(after, build()) == {p for p in after if p.endswith(".xlsx")}
+
+
+# Modules of the package that only hold data (what a view holds is fingerprinted as the view)
+DATA_ONLY = {"content.py", "errors.py", "model.py", "rating.py", "textfile.py", "texts.py", "views.py",
+             "yamlsource.py", "fingerprint.py"}
+
+
+def package_imports(relative: str) -> set[str]:
+    """The modules of ``pipeline`` a module of it imports (at the top or inside functions)."""
+    import ast
+
+    package = ROOT / "pipeline"
+    here = Path(relative).parent
+    found = set()
+    for node in ast.walk(ast.parse((package / relative).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = here
+            for _ in range(node.level - 1):
+                base = base.parent
+            module = (node.module or "").replace(".", "/")
+            names = [f"{module}/{a.name}" if module else a.name for a in node.names] + ([module] if module else [])
+            for name in names:
+                for candidate in ((base / name).with_suffix(".py"), base / name / "__init__.py"):
+                    if (package / candidate).is_file():
+                        found.add(candidate.as_posix())
+    return found
+
+
+def test_fingerprinted_code_covers_what_rendering_runs():
+    """Every module rendering can run (render.py and all it imports, transitively) is in the
+    code of some format's fingerprint, but for the data-only ones; and what each format's code
+    imports is fingerprinted with it (but for the other formats' writers, which the form
+    filler only calls for those formats, and what ``render`` dispatches to for other formats)."""
+    from pipeline.fingerprint import CODE
+
+    def closure(start) -> set[str]:
+        seen, todo = set(), list(start)
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo += package_imports(module)
+        return seen
+
+    writers = {f"writers/{n}" for n in ("pdf.py", "pdf_layout.py", "docx.py", "docx_styles.py",
+                                         "xlsx.py", "ofd.py", "ofd_fonts.py")}
+    covered = set().union(*CODE.values())
+    assert closure(["render.py"]) - DATA_ONLY - {"writers/__init__.py", "__init__.py"} <= covered
+    for fmt, modules in CODE.items():
+        missing = closure(set(modules) - {"render.py"}) - DATA_ONLY - writers - {"writers/__init__.py", "__init__.py"} - set(modules)
+        assert not missing, (fmt, missing)
+
+
 def test_deleted_or_tampered_file_is_rendered_again(small):  # noqa: F811
     cli = Cli(small)
     cli("build", "--jobs", "1", "--out", "o", "--format", "docx")
