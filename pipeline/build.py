@@ -230,13 +230,14 @@ def _preload(formats: set[str]) -> None:
     fork for: planning, and a build with nothing to do, import none of them."""
     if formats & {"pdf", "docx", "ofd", "html"}:
         import pikepdf  # noqa: F401
-        from .writers import pdf  # noqa: F401  (WeasyPrint)
+        from .writers import import_weasyprint, pdf  # noqa: F401  (WeasyPrint)
+        import_weasyprint()
         from .writers import docx  # noqa: F401
         import weasyprint  # noqa: F401
     if "ofd" in formats:
         from .writers import ofd  # noqa: F401  (fontTools)
     if "xlsx" in formats:
-        from .writers import xlsx  # noqa: F401  (openpyxl)
+        import openpyxl.writer.excel  # noqa: F401  (writers/xlsx.py imports it when it writes)
 
 
 def _reason(exc: BaseException) -> str:
@@ -246,6 +247,18 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, DocumentTimeout):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+# A worker process costs about 0.15 s CPU of its own (forked, then its fonts, stylesheets and
+# text shaping warmed up), as much as two or three documents: a few documents are rendered by
+# fewer processes (one: in this process, nothing forked), many by as many as asked.
+DOCUMENTS_PER_WORKER = 4
+
+
+def worker_count(asked: int | None, documents: int) -> int:
+    """The processes to render ``documents`` with: as many as asked (default: the CPU count),
+    but no more than one per ``DOCUMENTS_PER_WORKER`` documents."""
+    return max(1, min(asked or default_workers(), -(-documents // DOCUMENTS_PER_WORKER)))
 
 
 def default_workers() -> int:

@@ -39,6 +39,8 @@ def environment() -> jinja2.Environment:
 
 def check_harfbuzz_subset() -> None:
     """Refuse to run ~100× slower in silence (PITFALLS.md: fontTools fallback on CJK fonts)."""
+    from . import import_weasyprint
+    import_weasyprint()
     from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
     if not harfbuzz_subset or not harfbuzz.hb_version_atleast(4, 1, 0):
         raise RenderError(
