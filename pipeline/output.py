@@ -26,11 +26,20 @@ KIND_DIRS = {"notice": "通知", "checklist": "考评表", "report": "考评报�
 
 def normalize_zip(data: bytes) -> bytes:
     """Rewrite an OOXML package with sorted entries, fixed timestamps and fixed permissions."""
+    return write_package(read_package(data))
+
+
+def read_package(data: bytes) -> dict[str, bytes]:
+    """An OOXML package's parts by name."""
     src = zipfile.ZipFile(io.BytesIO(data))
-    names = src.namelist()
-    # [Content_Types].xml first, as Office writes it; the rest sorted
-    order = sorted(names, key=lambda n: (n != "[Content_Types].xml", n))
-    return write_zip([(name, src.read(name)) for name in order])
+    return {name: src.read(name) for name in src.namelist()}
+
+
+def write_package(parts: dict[str, bytes]) -> bytes:
+    """An OOXML package of these parts, normalized: [Content_Types].xml first, as Office writes
+    it, the rest sorted; fixed timestamps and permissions."""
+    order = sorted(parts, key=lambda n: (n != "[Content_Types].xml", n))
+    return write_zip([(name, parts[name]) for name in order])
 
 
 # Parts that are the same in every document (a DOCX's styles.xml and stylesWithEffects.xml:

@@ -58,6 +58,8 @@ STYLE_PARTS = {
     "report": ("page", "attachment"),
     "form": ("page", "attachment"),
     "overlay": ("page", "body", "attachment", "overlay"),  # forms.py: the filled texts
+    # forms.py: a letter's first part with its filled texts on pages after it
+    "letter+overlay": ("page", "letter", "body", "attachment", "overlay"),
 }
 ALL_PARTS = ("page", "file", "letter", "body", "attachment", "imprint", "overlay")
 
@@ -113,18 +115,28 @@ class PdfWriter:
         Where the first section breaks was planned from estimated lines (pagination.py); the
         real layout is checked, and when the estimate was off the plan is made again from the
         measured lines and the document laid out once more."""
-        html = self.html(view)
-        document = self._layout(html, view.kind)
-        if not view.sections[0].landscape and any(b.kind == "signature" for b in view.sections[0].blocks):
-            first = measure_first_section(document)
-            if first.needs_replan(view.sections[0]):
-                view = paginate(view, self.layout, first.starts(view.sections[0], self.layout.grid.chars))
-                html = self.html(view)
-                document = self._layout(html, view.kind)
+        view, html, document = self.laid_out(view)
         self.imprint_after_blank = view.imprint is not None and imprint_after_blank(document)
         pdf = document.write_pdf()
         self._check_glyphs(html)
         return pdf, len(document.pages)
+
+    def laid_out(self, view: DocumentView, tail: str = ""):
+        """The view laid out: (the view as laid out, its HTML, WeasyPrint's document). Where the
+        first section breaks was planned from estimated lines (pagination.py); the real layout
+        is checked, and when the estimate was off the plan is made again from the measured lines
+        and the document laid out once more. ``tail``: pages' HTML laid out after the
+        document's own, in the same pass (forms.py: a letter's filled texts)."""
+        kind = view.kind + ("+overlay" if tail else "")
+        html = _with_tail(self.html(view), tail)
+        document = self._layout(html, kind)
+        if not view.sections[0].landscape and any(b.kind == "signature" for b in view.sections[0].blocks):
+            first = measure_first_section(document)
+            if first.needs_replan(view.sections[0]):
+                view = paginate(view, self.layout, first.starts(view.sections[0], self.layout.grid.chars))
+                html = _with_tail(self.html(view), tail)
+                document = self._layout(html, kind)
+        return view, html, document
 
     def _check_glyphs(self, html: str) -> None:
         """A character the embedded faces lack is drawn from a system face or as a blank box:
@@ -139,6 +151,13 @@ class PdfWriter:
             title = re.search(r"<title>(.*?)</title>", html)
             LOG.warning("《%s》中有字不在 Fandol 字体里，PDF 中会改用系统字体或显示为空框：%s",
                         unescape(title.group(1)) if title else "", "".join(missing))
+
+
+def _with_tail(html: str, tail: str) -> str:
+    if not tail:
+        return html
+    at = html.rindex("</body>")
+    return html[:at] + tail + html[at:]
 
 
 def imprint_after_blank(document) -> bool:
