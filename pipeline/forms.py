@@ -288,6 +288,8 @@ class FormFiller:
             self._stamp(pdf, form, view)
         else:
             self._check_fit(form, view, layer_pages)
+            for page in layer_pages:  # the first part's fixed boxes (its 样例 mark) repeat on every
+                _only_body(page)      # page: the form's pages carry their own
             self.pdf.imprint_after_blank = False
             pdf = pikepdf.open(io.BytesIO(document.write_pdf()))
             self.pdf._check_glyphs(html)
@@ -507,6 +509,16 @@ def _body_after_first_section(text: str) -> str:
 def _insert_before_last_section(text: str, content: str) -> str:
     at = text.rindex(_LAST_SECTION)
     return text[:at] + content + text[at:]
+
+
+def _only_body(page) -> None:
+    """Take off a laid-out page what stands outside the body: the boxes of the document's
+    fixed elements, which WeasyPrint repeats on every page next to the body."""
+    for root in page._page_box.children:
+        element = getattr(root, "element", None)
+        if element is not None and element.tag == "html":
+            root.children = [box for box in root.children
+                             if getattr(box, "element", None) is not None and box.element.tag == "body"]
 
 
 def _mark_blank_form(page) -> None:
