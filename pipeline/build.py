@@ -168,6 +168,12 @@ def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
     out.remove_stale_temporaries()
     if workers <= 1:
         _worker_init(ignore_interrupt=False)
+        # as in a worker: what is there already (the content, the views' sources) stays out of
+        # the collector's way while the documents are made, and collections come less often;
+        # both undone after, for a process that goes on (the web site, the tests)
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
         try:
             for job, formats in jobs:
                 try:
@@ -177,6 +183,9 @@ def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
                 progress(1)
         except KeyboardInterrupt:  # the file being written was discarded whole
             outcome.interrupted = True
+        finally:
+            gc.unfreeze()
+            gc.set_threshold(*threshold)
         return outcome
     # fork: the workers inherit the parsed content, and the writers' libraries imported once
     # here (not once per worker: each would spend ~0.4 s CPU on it)
