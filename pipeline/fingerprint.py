@@ -100,7 +100,7 @@ def of_view(view, fmt: str) -> str:
 
 def of_formats(view, formats) -> dict[str, str]:
     """The fingerprints of a view in several formats (the view written out once)."""
-    text = repr(view).encode("utf-8")
+    text = hashlib.sha256(repr(view).encode("utf-8")).digest()  # hashed once for every format
     found = {}
     for fmt in formats:
         # a blank form (forms.py) is kept laid out as PDF and written as DOCX; a DOCX with a
