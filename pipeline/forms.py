@@ -260,13 +260,10 @@ class FormFiller:
         filled in as text (the attachment's title and the tally) are laid out in the same pass
         as the first part, on pages of their own after it, which are then laid over the form's
         pages and taken out: one layout and one set of font subsets for the letter's own text,
-        not two. When the first part takes other pages than its plan said, the form for those
-        pages is filled as any form is."""
+        not two. The form's first page stands for the first part, whatever pages that takes:
+        the form's pages carry no page numbers, each letter's are stamped on."""
         import pikepdf
 
-        from .documents import letter_form_at
-
-        planned = base.extra["form"].key[4]
         form = self.blank(base)
         first_view = replace(view, sections=view.sections[:1])
         cells, texts = self._slots(form, view)
@@ -275,42 +272,44 @@ class FormFiller:
         _, html, document = self.pdf.laid_out(first_view, tail)
         pages = len(document.pages) - len(order)
         layer_pages = document.pages[pages:]
-        if pages != planned or any(not p._page_box.page_type.name.startswith("overlay-") for p in layer_pages):
-            # another form (after as many pages as the first part has), filled the usual way
-            first, pages = self.pdf.render(first_view)
-            base = letter_form_at(base, pages)
-            form = self.blank(base)
-            pdf = pikepdf.open(io.BytesIO(first))
-            blank = pikepdf.open(io.BytesIO(form.pdf))  # kept open while its pages are copied
-            pdf.pages.extend(blank.pages[pages:])
-            for page in pdf.pages[pages:]:  # (the first part's pages are the letter's own)
-                _mark_blank_form(page)
-            self._stamp(pdf, form, view)
-        else:
-            self._check_fit(form, view, layer_pages)
-            for page in layer_pages:  # the first part's fixed boxes (its 样例 mark) repeat on every
-                _only_body(page)      # page: the form's pages carry their own
-            self.pdf.imprint_after_blank = False
-            pdf = pikepdf.open(io.BytesIO(document.write_pdf()))
-            self.pdf._check_glyphs(html)
-            layers = [pdf.pages[pages + i].as_form_xobject() for i in range(len(order))]
-            del pdf.pages[pages:]
-            blank = pikepdf.open(io.BytesIO(form.pdf))  # kept open while its pages are copied
-            pdf.pages.extend(blank.pages[pages:])
-            for page in pdf.pages[pages:]:
-                _mark_blank_form(page)
-            self._place_cells(pdf, form, cells)
-            for number, layer in zip(order, layers):
-                _lay_over(pdf.pages[number], layer, number)
+        if pages < 1 or any(not p._page_box.page_type.name.startswith("overlay-") for p in layer_pages):
+            raise Misfit("the filled texts did not take pages of their own after the first part")
+        self._check_fit(form, view, layer_pages)
+        for page in layer_pages:  # the first part's fixed boxes (its 样例 mark) repeat on every
+            _only_body(page)      # page: the form's pages carry their own
+        self.pdf.imprint_after_blank = False
+        pdf = pikepdf.open(io.BytesIO(document.write_pdf()))
+        self.pdf._check_glyphs(html)
+        layers = [pdf.pages[pages + i].as_form_xobject() for i in range(len(order))]
+        del pdf.pages[pages:]
+        blank = pikepdf.open(io.BytesIO(form.pdf))  # kept open while its pages are copied
+        pdf.pages.extend(blank.pages[1:])  # (its first page stands for the first part)
+        shift = pages - 1  # a page of the form → the letter's page
+        for page in pdf.pages[pages:]:
+            _mark_blank_form(page)
+        numbers = {n: [self._page_number(n + 1, form.page_sizes[n - shift])] for n in range(pages, len(pdf.pages))}
+        self._place_cells(pdf, form, {n + shift: placed for n, placed in cells.items()}, numbers)
+        for number, layer in zip(order, layers):
+            _lay_over(pdf.pages[number + shift], layer, number + shift)
         title = next((b for b in form.boxes if b.slot == "title"), None)
         if title is not None:  # the attachment's title in the outline, as a full layout has it
             with pdf.open_outline() as outline:
                 height = form.page_sizes[title.page][1] * 0.75
                 item = pikepdf.OutlineItem(view.extra["form"].values["title"], pikepdf.Array(
-                    [pdf.pages[title.page].obj, pikepdf.Name.XYZ, round(title.x * 0.75, 6),
+                    [pdf.pages[title.page + shift].obj, pikepdf.Name.XYZ, round(title.x * 0.75, 6),
                      round(height - title.y * 0.75, 6), 0]))
                 (outline.root[-1].children if outline.root else outline.root).append(item)
-        return self._save(pdf, view.title), form.pages
+        return self._save(pdf, view.title), len(pdf.pages)
+
+    def _page_number(self, number: int, size: tuple[float, float]) -> tuple:
+        """Page ``number``'s number, where the documents' page rules set it on a page of this
+        size, as a stamp drawn on the whole page."""
+        key = ("page-number", number) + tuple(size)
+        if key not in self._stamps:
+            from .writers.pdf import environment
+            html = environment().get_template("page_number.html.j2").render(number=number, landscape=size[0] > size[1])
+            self._sheet(key, html, page=number - 1)
+        return (key, self._stamps[key][1], 0.0, 0.0)
 
     def _slots(self, form: BlankForm, view: DocumentView) -> tuple[dict, dict]:
         """The document's texts by page of its form: the cells' (set once per process, as
@@ -403,8 +402,9 @@ class FormFiller:
             pages=[(size, [(box, list(lines), 0.0)])], title="")
         return self._sheet(key, html)
 
-    def _sheet(self, key: tuple, html: str):
-        """A one-page layer laid out once per process (and kept with the forms), as an XObject."""
+    def _sheet(self, key: tuple, html: str, page: int = 0):
+        """A layer (this page of ``html``) laid out once per process (and kept with the forms),
+        as an XObject."""
         sheet = self._stamps.get(key)
         if sheet is None:
             import hashlib
@@ -428,7 +428,7 @@ class FormFiller:
                 sheet = pikepdf.open(io.BytesIO(data))
             except pikepdf.PdfError:  # a damaged cache entry: set again
                 sheet = pikepdf.open(io.BytesIO(self.pdf._layout(html, "overlay").write_pdf()))
-            sheet = self._stamps[key] = (sheet, sheet.pages[0].as_form_xobject())
+            sheet = self._stamps[key] = (sheet, sheet.pages[page].as_form_xobject())
         return sheet[1]
 
     @staticmethod
