@@ -100,6 +100,7 @@ class DocxWriter:
         self.layout = layout or load_layout()
         self.reference = REFERENCE.read_bytes()
         self.tokens = False
+        self._style_ids: dict[str, str] | None = None
 
     # --- document ---------------------------------------------------------------------
     def render(self, view: DocumentView, tokens: bool = False, imprint_after_blank: bool = False) -> bytes:
@@ -130,8 +131,11 @@ class DocxWriter:
         doc = Document(io.BytesIO(self.reference))
         self.doc = doc
         self.view = view
-        # style ids looked up once: python-docx's name lookup walks every style on each call
-        self.style_ids = {key: doc.styles[name].style_id for key, name in STYLE_NAMES.items()}
+        # style ids looked up once per writer (the styles are the reference document's):
+        # python-docx's name lookup walks every style on each call
+        if self._style_ids is None:
+            self._style_ids = {key: doc.styles[name].style_id for key, name in STYLE_NAMES.items()}
+        self.style_ids = self._style_ids
         self.pitch = None
         for i, section_view in enumerate(view.sections):
             if i == 0:
