@@ -258,9 +258,10 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-# A worker process costs about 0.15 s CPU of its own (forked, then its fonts, stylesheets and
-# text shaping warmed up), as much as two or three documents: a few documents are rendered by
-# fewer processes (one: in this process, nothing forked), many by as many as asked.
+# A worker process costs CPU time of its own (forked, then its fonts, stylesheets and text
+# shaping warmed up: one region's change, 3 documents, took 2.3 s CPU in this process and
+# 2.6–2.75 s with two workers): a few documents are rendered by fewer processes (one: in this
+# process, nothing forked), many by as many as asked.
 DOCUMENTS_PER_WORKER = 4
 
 
