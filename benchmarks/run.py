@@ -1,9 +1,14 @@
 """Speed and memory of the pipeline on this machine, with its peers, printed as a table.
 
-    .venv/bin/python benchmarks/run.py            # everything (several minutes)
-    .venv/bin/python benchmarks/run.py --quick    # skip the full province builds
+    .venv/bin/python benchmarks/run.py                  # everything (about 10 minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --province-only  # the province builds and LibreOffice only
+    .venv/bin/python benchmarks/run.py --quick          # skip the full province builds
 
-Figures, not assertions: targets are judged by reading them (README, performance section).
+The cold province (with and without OFD) and LibreOffice converting its letters are run in turn,
+``--rounds`` times (default 3), as are the incremental builds; medians are shown with every round,
+and the ratio to LibreOffice in CPU time (user + sys, children included) of the same run, which
+the machine's other load affects alike. Figures, not assertions: targets are judged by reading
+them (README, performance section).
 """
 
 from __future__ import annotations
