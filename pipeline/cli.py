@@ -381,7 +381,7 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
     """生成全省全部文档：通知、考评表、考评报告、等次函和通报。"""
     import time
 
-    from .build import build as run_build, check_system, default_workers, describe, plan
+    from .build import build as run_build, check_system, describe, plan, worker_count
     from .jobs import all_jobs, missing_message
     from .output import OutputDir
 
@@ -395,7 +395,7 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
     for path in withdraw(out, jobs):  # a kept file never contradicts the results it was given
         click.echo(f"已删除与当前考评结果不符的旧文件：{path}", err=True)
     todo, kept = plan(jobs, out, formats, force)
-    workers = min(workers or default_workers(), max(1, len(todo)))
+    workers = worker_count(workers, len(todo))
     with click.progressbar(length=len(todo), label="生成文档", show_pos=True,
                            file=sys.stderr) as bar:
         outcome = run_build(todo, out, workers, progress=bar.update)

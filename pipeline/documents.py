@@ -246,11 +246,12 @@ def _results_blocks(book: TaskBook, tasks: list[Task], values: dict[str, str],
     ]
 
 
-def _filler(pages: int) -> Section:
-    """Pages standing for a letter's first pages on its blank form: the attachment then starts
-    on the page it starts on in the letter, with the same page numbers on the same side."""
-    return Section([Paragraph("\u3000", "plain")]
-                   + [Paragraph("\u3000", "plain", break_at=0) for _ in range(pages - 1)])
+def _filler() -> Section:
+    """The page standing for a letter's first part on its blank form: the attachment starts on
+    a page of its own after it. The attachment's pages carry no page numbers on the form (each
+    letter's are stamped on, counted from its own first part: forms.py), so one form serves
+    letters whose first part takes one page or two."""
+    return Section([Paragraph("\u3000", "plain")])
 
 
 def text_lines(text: str, size_pt: float, chars: float | None = None) -> int:
@@ -260,22 +261,15 @@ def text_lines(text: str, size_pt: float, chars: float | None = None) -> int:
 
 
 def letter_form(book: TaskBook, key: tuple) -> DocumentView:
-    """A letter's blank form: the results table of a class (its tasks), laid out after as many
-    pages as the letter's first part takes, with room for a title and a tally of so many lines."""
-    _, level, task_ids, sample, pages, title_lines, tally_lines = key
+    """A letter's blank form: the results table of a class (its tasks), after a page standing
+    for the letter's first part, with room for a title and a tally of so many lines. The pages
+    the first part takes (the key's fifth item) do not change the form: it is made as for one."""
+    _, level, task_ids, sample, _, title_lines, tally_lines = key
     tasks = [book.task(task_id) for task_id in task_ids]
     attachment = Section(_results_blocks(book, tasks, {}, (title_lines, tally_lines)))
-    return DocumentView("letter", FORM_TITLE, book.notice.date, [_filler(pages), attachment],
+    return DocumentView("letter", FORM_TITLE, book.notice.date, [_filler(), attachment],
                         letter=True, sample=sample, author=book.notice.issuer,
-                        extra={"form": FormFill(key, {})})
-
-
-def letter_form_at(base: DocumentView, pages: int) -> DocumentView:
-    """The same blank form after a first part of ``pages`` pages."""
-    fill = base.extra["form"]
-    key = fill.key[:4] + (pages,) + fill.key[5:]
-    return replace(base, sections=[_filler(pages), *base.sections[1:]],
-                   extra={**base.extra, "form": replace(fill, key=key)})
+                        extra={"form": FormFill(key[:4] + (1,) + key[5:], {}), "numbers_stamped": True})
 
 
 def letter(book: TaskBook, issuance: Issuance, index: int, o: RegionOutcome,

@@ -3,8 +3,9 @@
 A document's fingerprint covers its view (every text and number it shows, the wording from
 ``templates/text`` included), the format, and what files of that format are made with: the
 layout numbers, the HTML templates and stylesheet (PDF) or the Word styles (DOCX), the font
-files, the XLSX writer's own code (the workbook is made up there), and the versions of this
-package and of the libraries that write the files.
+files, the code of this package that turns a view into that format's bytes (``CODE``: the
+writers, the form filler, pagination, the build's own steps), and the versions of this package and
+of the libraries that write the files. A change in any of that code re-renders the files it makes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,34 @@ INPUTS = {
 }
 
 
+# The modules (relative to this package) that make each format's bytes from a view; what they
+# import from this package is here too, except the modules that only hold data (the views and the
+# model: what a view holds is fingerprinted as the view). tests/test_incremental.py checks the
+# lists against the imports.
+_MAKING = ("render.py", "output.py", "layout.py", "pagination.py", "forms.py", "documents.py")
+_PDF = _MAKING + ("writers/pdf.py", "writers/pdf_layout.py")
+_DOCX = _MAKING + ("writers/docx.py", "writers/docx_styles.py")
+CODE = {
+    "pdf": _PDF,
+    # an OFD is written from its PDF
+    "ofd": _PDF + ("writers/ofd.py", "writers/ofd_fonts.py"),
+    "html": _MAKING + ("writers/pdf.py",),
+    "docx": _DOCX,
+    "xlsx": ("render.py", "output.py", "writers/xlsx.py"),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def code(fmt: str) -> str:
+    """The sha256 of the source of the modules that make files of this format."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for name in CODE[fmt]:
+        digest.update(name.encode())
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()
+
+
 @functools.lru_cache(maxsize=None)
 def environment(fmt: str) -> str:
     """Everything but the view that a file of this format is made from."""
@@ -39,12 +68,9 @@ def environment(fmt: str) -> str:
             digest.update(f"{name} {metadata.version(name)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name} -".encode())
-    if fmt == "xlsx":  # the workbook is made up in code (its cells, validation, comment), not templates
-        from .writers import xlsx
-        digest.update(Path(xlsx.__file__).read_bytes())
-    if fmt == "ofd":  # likewise the OFD: written in code from the PDF's content streams
-        for name in ("ofd.py", "ofd_fonts.py", "pdf_layout.py"):
-            digest.update((Path(__file__).parent / "writers" / name).read_bytes())
+    # the code: the XLSX's cells and the OFD are made up there entirely; the PDF and DOCX from
+    # the templates below as the writers and the form filler use them
+    digest.update(code(fmt).encode())
     for entry in templates:
         root = TEMPLATES / entry
         for path in sorted([root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]):
@@ -74,7 +100,7 @@ def of_view(view, fmt: str) -> str:
 
 def of_formats(view, formats) -> dict[str, str]:
     """The fingerprints of a view in several formats (the view written out once)."""
-    text = repr(view).encode("utf-8")
+    text = hashlib.sha256(repr(view).encode("utf-8")).digest()  # hashed once for every format
     found = {}
     for fmt in formats:
         # a blank form (forms.py) is kept laid out as PDF and written as DOCX; a DOCX with a

@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -164,6 +163,7 @@ class FormFiller:
         self.forms: dict[str, BlankForm] = {}
         self._stamps: dict[tuple, tuple] = {}  # a cell's text laid out once: (pikepdf.Pdf, its page as XObject)
         self._marked_docx: dict[str, bytes] = {}  # a marked form's DOCX (its PDF is the unmarked form's)
+        self._docx_read: dict[int, tuple[bytes, dict[str, bytes]]] = {}  # a form's DOCX, read into parts
 
     # --- the blank form ------------------------------------------------------------------------
     def blank(self, base: DocumentView, need_docx: bool = False) -> BlankForm:
@@ -179,8 +179,8 @@ class FormFiller:
                              [(p.width, p.height) for p in document.pages], slot_boxes(document))
             self._store(key, form)
         if need_docx and form.docx is None:
-            from .output import normalize_zip
-            form.docx = normalize_zip(self._docx().render(base, tokens=True))
+            from .output import write_package
+            form.docx = write_package(self._docx().render_parts(base, tokens=True))
             self._store(key, form)
         self.forms[key] = form
         return form
@@ -196,8 +196,8 @@ class FormFiller:
                 except OSError:
                     data = None
             if data is None:
-                from .output import atomic_write, normalize_zip
-                data = normalize_zip(self._docx().render(base, tokens=True))
+                from .output import atomic_write, write_package
+                data = write_package(self._docx().render_parts(base, tokens=True))
                 if paths is not None:
                     atomic_write(paths[2], data)
             self._marked_docx[key] = data
@@ -256,36 +256,64 @@ class FormFiller:
         return found
 
     def _fill_letter(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
+        """A letter: its first part laid out on its own, its form's pages after it. The texts
+        filled in as text (the attachment's title and the tally) are laid out in the same pass
+        as the first part, on pages of their own after it, which are then laid over the form's
+        pages and taken out: one layout and one set of font subsets for the letter's own text,
+        not two. The form's first page stands for the first part, whatever pages that takes:
+        the form's pages carry no page numbers, each letter's are stamped on."""
         import pikepdf
 
-        from .documents import letter_form_at
-
-        first, pages = self.pdf.render(replace(view, sections=view.sections[:1]))
-        if pages != base.extra["form"].key[4]:  # the plan's estimate was off: the form after
-            base = letter_form_at(base, pages)      # as many pages as the first part has
         form = self.blank(base)
-        pdf = pikepdf.open(io.BytesIO(first))
-        blank = pikepdf.open(io.BytesIO(form.pdf))
-        pdf.pages.extend(blank.pages[pages:])
-        for page in pdf.pages[pages:]:  # (the first part's pages are the letter's own)
+        first_view = replace(view, sections=view.sections[:1])
+        cells, texts = self._slots(form, view)
+        order = sorted(texts)
+        tail = self._overlay_html(form, texts, order, view.title, body=False) if order else ""
+        _, html, document = self.pdf.laid_out(first_view, tail)
+        pages = len(document.pages) - len(order)
+        layer_pages = document.pages[pages:]
+        if pages < 1 or any(not p._page_box.page_type.name.startswith("overlay-") for p in layer_pages):
+            raise Misfit("the filled texts did not take pages of their own after the first part")
+        self._check_fit(form, view, layer_pages)
+        for page in layer_pages:  # the first part's fixed boxes (its 样例 mark) repeat on every
+            _only_body(page)      # page: the form's pages carry their own
+        self.pdf.imprint_after_blank = False
+        pdf = pikepdf.open(io.BytesIO(document.write_pdf()))
+        self.pdf._check_glyphs(html)
+        layers = [pdf.pages[pages + i].as_form_xobject() for i in range(len(order))]
+        del pdf.pages[pages:]
+        blank = pikepdf.open(io.BytesIO(form.pdf))  # kept open while its pages are copied
+        pdf.pages.extend(blank.pages[1:])  # (its first page stands for the first part)
+        shift = pages - 1  # a page of the form → the letter's page
+        for page in pdf.pages[pages:]:
             _mark_blank_form(page)
-        self._stamp(pdf, form, view)
+        numbers = {n: [self._page_number(n + 1, form.page_sizes[n - shift])] for n in range(pages, len(pdf.pages))}
+        self._place_cells(pdf, form, {n + shift: placed for n, placed in cells.items()}, numbers)
+        for number, layer in zip(order, layers):
+            _lay_over(pdf.pages[number + shift], layer, number + shift)
         title = next((b for b in form.boxes if b.slot == "title"), None)
         if title is not None:  # the attachment's title in the outline, as a full layout has it
             with pdf.open_outline() as outline:
                 height = form.page_sizes[title.page][1] * 0.75
                 item = pikepdf.OutlineItem(view.extra["form"].values["title"], pikepdf.Array(
-                    [pdf.pages[title.page].obj, pikepdf.Name.XYZ, round(title.x * 0.75, 6),
+                    [pdf.pages[title.page + shift].obj, pikepdf.Name.XYZ, round(title.x * 0.75, 6),
                      round(height - title.y * 0.75, 6), 0]))
                 (outline.root[-1].children if outline.root else outline.root).append(item)
-        return self._save(pdf, view.title), form.pages
+        return self._save(pdf, view.title), len(pdf.pages)
 
-    def _stamp(self, pdf, form: BlankForm, view: DocumentView, marks: dict | None = None) -> None:
-        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; pages
-        already marked as the blank form's: ``_mark_blank_form``); ``marks``: more stamps by
-        page (the 样例 mark), drawn with the cells' ones."""
-        import pikepdf
+    def _page_number(self, number: int, size: tuple[float, float]) -> tuple:
+        """Page ``number``'s number, where the documents' page rules set it on a page of this
+        size, as a stamp drawn on the whole page."""
+        key = ("page-number", number) + tuple(size)
+        if key not in self._stamps:
+            from .writers.pdf import environment
+            html = environment().get_template("page_number.html.j2").render(number=number, landscape=size[0] > size[1])
+            self._sheet(key, html, page=number - 1)
+        return (key, self._stamps[key][1], 0.0, 0.0)
 
+    def _slots(self, form: BlankForm, view: DocumentView) -> tuple[dict, dict]:
+        """The document's texts by page of its form: the cells' (set once per process, as
+        stamps: key, x, y) and the others' (laid out per document: box, lines, top)."""
         values = view.extra["form"].values
         layout = self.pdf.layout
         line_px = layout.sizes_pt.table * layout.table.line_height * 96 / 72
@@ -306,33 +334,60 @@ class FormFiller:
                     stamps.setdefault(box.page, []).append((stamp, box.x, top))
                     continue
                 pages.setdefault(box.page, []).append((box, lines, top))
+        return stamps, pages
+
+    def _place_cells(self, pdf, form: BlankForm, stamps: dict, marks: dict | None = None) -> None:
         marks = marks or {}
         for number in sorted(set(stamps) | set(marks)):
             _place_stamps(pdf, number, [(key, self._stamp_sheet(key), x, y) for key, x, y in stamps.get(number, [])]
                           + marks.get(number, []))
+
+    def _overlay_html(self, form: BlankForm, texts: dict, order: list[int], title: str, body: bool = True) -> str:
+        """The layer of the texts laid out per document: one page per page of the form that has
+        any. ``body=False``: its pages only, to go after a document's own (``_fill_letter``)."""
+        from .writers.pdf import environment
+        html = environment().get_template("overlay.html.j2").render(
+            pages=[(form.page_sizes[n], texts[n]) for n in order], title=title)
+        if body:
+            return html
+        start = html.index("<body")
+        return html[html.index(">", start) + 1:html.rindex("</body>")]
+
+    def _check_fit(self, form: BlankForm, view: DocumentView, layer_pages) -> None:
+        """Each filled text takes the lines its form keeps room for, or ``Misfit``."""
+        values = view.extra["form"].values
+        reserved = {box.slot: box.lines for box in form.boxes if box.lines}
+        if not reserved:
+            return
+        from weasyprint.formatting_structure import boxes as wboxes
+        found: dict[str, int] = {}
+        for page in layer_pages:
+            for box in page._page_box.descendants(placeholders=True):  # positioned boxes too
+                if isinstance(box, wboxes.LineBox) and box.element is not None:
+                    slot = box.element.get("data-slot")
+                    if slot in reserved:
+                        found[slot] = found.get(slot, 0) + 1
+        for slot, lines in reserved.items():
+            if values.get(slot) and found.get(slot) != lines:
+                raise Misfit(f"{slot}: {found.get(slot)} lines, {lines} kept")
+
+    def _stamp(self, pdf, form: BlankForm, view: DocumentView, marks: dict | None = None) -> None:
+        """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; pages
+        already marked as the blank form's: ``_mark_blank_form``); ``marks``: more stamps by
+        page (the 样例 mark), drawn with the cells' ones."""
+        import pikepdf
+
+        stamps, pages = self._slots(form, view)
+        self._place_cells(pdf, form, stamps, marks)
         order = sorted(pages)
         if not order:
             return
-        from .writers.pdf import environment
-        html = environment().get_template("overlay.html.j2").render(
-            pages=[(form.page_sizes[n], pages[n]) for n in order], title=view.title)
+        html = self._overlay_html(form, pages, order, view.title)
         layer = self.pdf._layout(html, "overlay")
-        reserved = {box.slot: box.lines for box in form.boxes if box.lines}
-        if reserved:  # each filled text takes the lines its form keeps room for
-            from weasyprint.formatting_structure import boxes as wboxes
-            found: dict[str, int] = {}
-            for page in layer.pages:
-                for box in page._page_box.descendants(placeholders=True):  # positioned boxes too
-                    if isinstance(box, wboxes.LineBox) and box.element is not None:
-                        slot = box.element.get("data-slot")
-                        if slot in reserved:
-                            found[slot] = found.get(slot, 0) + 1
-            for slot, lines in reserved.items():
-                if values.get(slot) and found.get(slot) != lines:
-                    raise Misfit(f"{slot}: {found.get(slot)} lines, {lines} kept")
+        self._check_fit(form, view, layer.pages)
         overlay = pikepdf.open(io.BytesIO(layer.write_pdf()))
         for index, number in enumerate(order):
-            _lay_over(pdf.pages[number], overlay.pages[index], number)
+            _lay_over(pdf.pages[number], overlay.pages[index].as_form_xobject(), number)
         self.pdf._check_glyphs(html)
 
     def _stamp_sheet(self, key: tuple):
@@ -347,8 +402,9 @@ class FormFiller:
             pages=[(size, [(box, list(lines), 0.0)])], title="")
         return self._sheet(key, html)
 
-    def _sheet(self, key: tuple, html: str):
-        """A one-page layer laid out once per process (and kept with the forms), as an XObject."""
+    def _sheet(self, key: tuple, html: str, page: int = 0):
+        """A layer (this page of ``html``) laid out once per process (and kept with the forms),
+        as an XObject."""
         sheet = self._stamps.get(key)
         if sheet is None:
             import hashlib
@@ -372,7 +428,7 @@ class FormFiller:
                 sheet = pikepdf.open(io.BytesIO(data))
             except pikepdf.PdfError:  # a damaged cache entry: set again
                 sheet = pikepdf.open(io.BytesIO(self.pdf._layout(html, "overlay").write_pdf()))
-            sheet = self._stamps[key] = (sheet, sheet.pages[0].as_form_xobject())
+            sheet = self._stamps[key] = (sheet, sheet.pages[page].as_form_xobject())
         return sheet[1]
 
     @staticmethod
@@ -391,18 +447,30 @@ class FormFiller:
     def fill_docx(self, view: DocumentView, base: DocumentView) -> bytes:
         """A copy of the blank form's DOCX with its ⟦slot⟧ markers filled. A letter: its first
         part written on its own, the form's attachment (filled) after it."""
-        from .output import normalize_zip
+        from .output import write_package
 
         form = self.blank(base, need_docx=True)
         values = view.extra["form"].values
+        parts = self._docx_parts(form.docx)
         if view.kind == "letter":
-            own = self._docx().render(replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]))
-            attachment = _fill_tokens(_body_after_first_section(form.docx), values)
-            return normalize_zip(_replace_part(own, "word/document.xml", lambda text: _insert_before_last_section(
-                text, attachment)))
-        form_docx = _replace_part(form.docx, "word/document.xml", lambda text: _fill_tokens(text, values))
-        return normalize_zip(_replace_part(form_docx, "docProps/core.xml", lambda text: text.replace(
+            own = self._docx().render_parts(
+                replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]))
+            attachment = _fill_tokens(_body_after_first_section(parts["word/document.xml"].decode("utf-8")), values)
+            return write_package(_changed(own, "word/document.xml",
+                                          lambda text: _insert_before_last_section(text, attachment)))
+        filled = _changed(parts, "word/document.xml", lambda text: _fill_tokens(text, values))
+        return write_package(_changed(filled, "docProps/core.xml", lambda text: text.replace(
             escape(FORM_TITLE), escape(view.title))))
+
+    def _docx_parts(self, docx: bytes) -> dict[str, bytes]:
+        """A blank form's DOCX read into its parts once per process (kept by its bytes' identity:
+        the form's DOCX stays the same object while the form is kept)."""
+        from .output import read_package
+
+        kept = self._docx_read.get(id(docx))
+        if kept is None or kept[0] is not docx:
+            kept = self._docx_read[id(docx)] = (docx, read_package(docx))
+        return kept[1]
 
 
 def _fill_tokens(text: str, values: dict) -> str:
@@ -421,29 +489,19 @@ def _fill_tokens(text: str, values: dict) -> str:
     return _TOKEN_RUN.sub(run, text)
 
 
-def _replace_part(docx: bytes, name: str, change) -> bytes:
-    """The package with one XML part changed (``change``: text → text); stored uncompressed,
-    as normalize_zip compresses it once more anyway."""
-    source = zipfile.ZipFile(io.BytesIO(docx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == name:
-                data = change(data.decode("utf-8")).encode("utf-8")
-            info.compress_type = zipfile.ZIP_STORED
-            target.writestr(info, data)
-    return out.getvalue()
+def _changed(parts: dict[str, bytes], name: str, change) -> dict[str, bytes]:
+    """The parts with one XML part changed (``change``: text → text)."""
+    return {**parts, name: change(parts[name].decode("utf-8")).encode("utf-8")}
 
 
 _SECTION_BREAK = re.compile(r"<w:p>(?:(?!</w:p>).)*?<w:sectPr\b.*?</w:sectPr></w:pPr></w:p>", re.S)
 _LAST_SECTION = "<w:sectPr"
 
 
-def _body_after_first_section(docx: bytes) -> str:
-    """What a blank letter form's body holds after its first section (the pages standing for
-    the letter's first part): the attachment, up to the body's own section properties."""
-    text = zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml").decode("utf-8")
+def _body_after_first_section(text: str) -> str:
+    """What a blank letter form's body (its word/document.xml) holds after its first section
+    (the pages standing for the letter's first part): the attachment, up to the body's own
+    section properties."""
     first = _SECTION_BREAK.search(text)
     return text[first.end():text.rindex(_LAST_SECTION)]
 
@@ -451,6 +509,16 @@ def _body_after_first_section(docx: bytes) -> str:
 def _insert_before_last_section(text: str, content: str) -> str:
     at = text.rindex(_LAST_SECTION)
     return text[:at] + content + text[at:]
+
+
+def _only_body(page) -> None:
+    """Take off a laid-out page what stands outside the body: the boxes of the document's
+    fixed elements, which WeasyPrint repeats on every page next to the body."""
+    for root in page._page_box.children:
+        element = getattr(root, "element", None)
+        if element is not None and element.tag == "html":
+            root.children = [box for box in root.children
+                             if getattr(box, "element", None) is not None and box.element.tag == "body"]
 
 
 def _mark_blank_form(page) -> None:
@@ -465,14 +533,13 @@ def _mark_blank_form(page) -> None:
     page.contents_coalesce()
 
 
-def _lay_over(page, layer, number: int) -> None:
-    """pikepdf's Page.add_overlay on a page marked as its blank form's (``_mark_blank_form``:
-    already wrapped in q … Q), with a fixed resource name per page (it draws a random one, and
-    the same inputs must give the same bytes). One name per page: WeasyPrint's pages share one
-    resource dictionary."""
+def _lay_over(page, formx, number: int) -> None:
+    """pikepdf's Page.add_overlay (of a page made a form XObject) on a page marked as its blank
+    form's (``_mark_blank_form``: already wrapped in q … Q), with a fixed resource name per page
+    (it draws a random one, and the same inputs must give the same bytes). One name per page:
+    WeasyPrint's pages share one resource dictionary."""
     import pikepdf
 
-    formx = layer.as_form_xobject()
     name = page.add_resource(formx, pikepdf.Name.XObject, name=pikepdf.Name(f"/GWFilled{number}"))
     placement = page.calc_form_xobject_placement(formx, name, pikepdf.Rectangle(page.trimbox))
     page.contents_add(placement, prepend=False)

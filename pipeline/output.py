@@ -7,8 +7,10 @@ import io
 import json
 import os
 import re
+import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,19 +26,68 @@ KIND_DIRS = {"notice": "通知", "checklist": "考评表", "report": "考评报�
 
 def normalize_zip(data: bytes) -> bytes:
     """Rewrite an OOXML package with sorted entries, fixed timestamps and fixed permissions."""
+    return write_package(read_package(data))
+
+
+def read_package(data: bytes) -> dict[str, bytes]:
+    """An OOXML package's parts by name."""
     src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    names = src.namelist()
-    # [Content_Types].xml first, as Office writes it; the rest sorted
-    order = sorted(names, key=lambda n: (n != "[Content_Types].xml", n))
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in order:
-            info = zipfile.ZipInfo(name, ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 0
-            dst.writestr(info, src.read(name))
-    return out.getvalue()
+    return {name: src.read(name) for name in src.namelist()}
+
+
+def write_package(parts: dict[str, bytes]) -> bytes:
+    """An OOXML package of these parts, normalized: [Content_Types].xml first, as Office writes
+    it, the rest sorted; fixed timestamps and permissions."""
+    order = sorted(parts, key=lambda n: (n != "[Content_Types].xml", n))
+    return write_zip([(name, parts[name]) for name in order])
+
+
+# Parts that are the same in every document (a DOCX's styles.xml and stylesWithEffects.xml:
+# 0.8 MB, 3 ms to compress) are compressed once per process: deflate gives the same bytes for
+# the same input, so the package is byte for byte what compressing each time writes.
+_DEFLATED: dict[bytes, bytes] = {}
+_DEFLATE_KEPT_FROM = 32 * 1024  # smaller parts are compressed each time (most differ anyway)
+_DEFLATE_KEPT_MAX = 16
+
+
+def _deflate(data: bytes) -> bytes:
+    kept = _DEFLATED.get(data) if len(data) >= _DEFLATE_KEPT_FROM else None
+    if kept is None:
+        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        kept = compressor.compress(data) + compressor.flush()
+        if len(data) >= _DEFLATE_KEPT_FROM:
+            if len(_DEFLATED) >= _DEFLATE_KEPT_MAX:
+                _DEFLATED.pop(next(iter(_DEFLATED)))
+            _DEFLATED[data] = kept
+    return kept
+
+
+def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
+    """A zip of these entries, deflated, dated ZIP_EPOCH, mode 0644, "made on" MS-DOS: the bytes
+    ``zipfile`` writes for them (tests compare the two), with the compression of parts that
+    recur kept (``_deflate``)."""
+    year, month, day, hour, minute, second = ZIP_EPOCH
+    dosdate = (year - 1980) << 9 | month << 5 | day
+    dostime = hour << 11 | minute << 5 | (second // 2)
+    out, central = [], []
+    offset = 0
+    for name, data in entries:
+        try:
+            encoded, flags = name.encode("ascii"), 0
+        except UnicodeEncodeError:
+            encoded, flags = name.encode("utf-8"), 0x800
+        packed = _deflate(data)
+        crc = zlib.crc32(data)
+        header = struct.pack("<4s2B4HL2L2H", b"PK\003\004", 20, 0, flags, zipfile.ZIP_DEFLATED,
+                             dostime, dosdate, crc, len(packed), len(data), len(encoded), 0)
+        central.append(struct.pack("<4s4B4HL2L5H2L", b"PK\001\002", 20, 0, 20, 0, flags,
+                                   zipfile.ZIP_DEFLATED, dostime, dosdate, crc, len(packed), len(data),
+                                   len(encoded), 0, 0, 0, 0, 0o644 << 16, offset) + encoded)
+        out += [header, encoded, packed]
+        offset += len(header) + len(encoded) + len(packed)
+    directory = b"".join(central)
+    end = struct.pack("<4s4H2LH", b"PK\005\006", 0, 0, len(central), len(central), len(directory), offset, 0)
+    return b"".join(out) + directory + end
 
 
 def safe_name(name: str) -> str:
@@ -91,11 +142,38 @@ class Entry:
         return cls(**fields)
 
 
+def _stat_key(st: os.stat_result) -> list[int]:
+    """What tells a file's content changed without reading it: size, modification and change
+    times (the change time cannot be set back by a program), inode."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 class OutputDir:
-    """``--out``: where documents land, and the manifest that lists them."""
+    """``--out``: where documents land, and the manifest that lists them.
+
+    ``.cache/files.json`` remembers, for files whose content this program wrote or read, the
+    sha256 with the file's stat at that moment: a later build trusts a file whose stat is still
+    exactly that without reading it again (as make and git do); any write changes the stat."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._root_resolved: Path | None = None
+        self._dirs: dict[Path, Path] = {}  # a folder of the output → where it really is
+        self._known: dict[str, list] | None = None  # .cache/files.json: path → stat key + [sha256]
+        self._seen: dict[str, list] = {}  # read or written in this run
+
+    @property
+    def _known_path(self) -> Path:
+        return self.root / ".cache" / "files.json"
+
+    def _known_files(self) -> dict[str, list]:
+        if self._known is None:
+            try:
+                data = json.loads(self._known_path.read_text(encoding="utf-8"))
+                self._known = data if isinstance(data, dict) else {}
+            except (OSError, ValueError):
+                self._known = {}
+        return self._known
 
     def remove_stale_temporaries(self) -> None:
         """Temporary files an interrupted run left behind (ours by their prefix)."""
@@ -107,8 +185,15 @@ class OutputDir:
     def path_for(self, kind: str, name: str, fmt: str, sub: str | None = None) -> Path:
         parts = [KIND_DIRS[kind]] + ([safe_name(sub)] if sub else []) + [f"{safe_name(name)}.{fmt}"]
         path = self.root.joinpath(*parts)
-        root = self.root.resolve()
-        if root not in path.resolve().parents:
+        if self._root_resolved is None:
+            self._root_resolved = self.root.resolve()
+        root = self._root_resolved
+        # the folders are resolved once each; the file itself too when it is a link
+        folder = self._dirs.get(path.parent)
+        if folder is None:
+            folder = self._dirs[path.parent] = path.parent.resolve()
+        resolved = path.resolve() if path.is_symlink() else folder / path.name
+        if root not in resolved.parents:
             raise DataError(Problem("（输出）", None, f"输出路径越出了输出目录：{path}"))
         return path
 
@@ -129,12 +214,37 @@ class OutputDir:
                 if isinstance(item, dict) and isinstance(item.get("path"), str)}
 
     def unchanged(self, path: Path, sha256: str) -> bool:
-        """The file is there and is still what was recorded."""
+        """The file is there and is still what was recorded: its stat as when this program last
+        wrote or read it with that content, or else its bytes read and hashed."""
         try:
+            key = _stat_key(os.stat(path))
+            relative = path.relative_to(self.root).as_posix()
+            if self._known_files().get(relative) == key + [sha256]:
+                return True
             with open(path, "rb") as handle:
-                return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
-        except OSError:
+                if hashlib.file_digest(handle, "sha256").hexdigest() != sha256:
+                    return False
+        except (OSError, ValueError):
             return False
+        self._seen[relative] = key + [sha256]
+        return True
+
+    def _remember(self, entries: list[Entry], kept: set[str]) -> None:
+        """Note the stat of the files written (their sha256 known) and of those read in this run,
+        for the paths the manifest keeps; a folder that cannot take the note goes without it."""
+        known = {p: v for p, v in self._known_files().items() if p in kept}
+        known.update({p: v for p, v in self._seen.items() if p in kept})
+        for entry in entries:
+            try:
+                known[entry.path] = _stat_key(os.stat(self.root / entry.path)) + [entry.sha256]
+            except OSError:
+                known.pop(entry.path, None)
+        if known != self._known_files():
+            try:
+                atomic_write(self._known_path, json.dumps(known, sort_keys=True).encode("utf-8"))
+            except OSError:
+                return
+            self._known = known
 
     def update_manifest(self, entries: list[Entry]) -> None:
         """Merge new entries by path; drop entries whose files are gone; sorted, stable."""
@@ -152,3 +262,4 @@ class OutputDir:
         kept = [documents[p] for p in sorted(documents) if (self.root / p).is_file()]
         text = json.dumps({"documents": kept}, ensure_ascii=False, indent=2) + "\n"
         atomic_write(manifest, text.encode("utf-8"))
+        self._remember(entries, {d["path"] for d in kept if d.get("sha256")})

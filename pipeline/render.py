@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import fingerprint as fingerprints
-from .output import Entry, OutputDir, normalize_zip
+from .output import Entry, OutputDir, normalize_zip, write_package
 from .views import DocumentView
 
 FORMATS = ("docx", "pdf", "ofd", "xlsx", "html")
@@ -154,7 +154,7 @@ class Renderer:
             elif fmt == "docx" and filled:
                 data = self.forms(out).fill_docx(job.view, job.base)
             elif fmt == "docx":
-                data = normalize_zip(self.docx.render(job.view, imprint_after_blank=imprint_after_blank))
+                data = write_package(self.docx.render_parts(job.view, imprint_after_blank=imprint_after_blank))
             elif fmt == "xlsx":
                 from .writers.xlsx import checklist_workbook
                 data = normalize_zip(checklist_workbook(job.view, job.view.extra["table"]))

@@ -10,7 +10,7 @@ import functools
 
 import jinja2
 
-from .layout import TEMPLATES
+from .layout import TEMPLATES, template_cache
 from .views import Paragraph
 
 HEADINGS = (("## ", "heading2"), ("# ", "heading1"))
@@ -25,7 +25,7 @@ def book_title(title: str) -> str:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "text"),
                              undefined=jinja2.StrictUndefined, autoescape=False,
-                             keep_trailing_newline=False)
+                             keep_trailing_newline=False, bytecode_cache=template_cache())
     env.filters["book_title"] = book_title
     return env
 

@@ -122,6 +122,11 @@ def test_letter_filled_on_its_class_form_looks_exactly_like_a_full_layout(render
     text = squash("".join(page.extract_text() for page in reader.pages))
     assert squash(fill.values["tally"]) in text and squash(fill.values["title"]) in text
     assert reader.metadata.title == job.view.title
+    # page for page the full layout's text: none twice (the first part's 样例 mark is not laid
+    # over the form's pages, which carry their own), the same page numbers (stamped on)
+    with pdfplumber.open(io.BytesIO(filled)) as one, pdfplumber.open(io.BytesIO(scratch)) as other:
+        for a, b in zip(one.pages, other.pages):
+            assert sorted(c["text"] for c in a.chars) == sorted(c["text"] for c in b.chars)
     outline = reader.outline  # the letter's title, the attachment's under it, as a full layout
     assert outline[0].title == job.view.title and outline[1][0].title == fill.values["title"]
     again, _ = renderer.forms(OutputDir(tmp_path)).fill_pdf(job.view, job.base)
@@ -140,6 +145,45 @@ def test_letter_filled_on_its_class_form_looks_exactly_like_a_full_layout(render
     filled_docx = renderer.forms(OutputDir(tmp_path)).fill_docx(job.view, job.base)
     assert content(filled_docx) == content(normalize_zip(renderer.docx.render(job.view)))
     assert fill.values["tally"] in [text for _, text in content(filled_docx)[0]]
+
+
+def test_one_letter_form_for_first_parts_of_one_or_two_pages():
+    """The form's pages carry no page numbers (each letter's are stamped on): letters of a class
+    whose first parts take one page and two fill the same form."""
+    from pipeline.forms import view_key
+
+    regions = [r for r in CONTENT.regions.regions if r.assessment_class.value == "县（市）"]
+    letters = [j for j in report_jobs(CONTENT, RESULTS, regions) if j.kind == "letter"]
+    by_pages: dict[int, set] = {}
+    for job in letters:
+        key = job.view.extra["form"].key
+        if key[5] == 1 and len(key[2]) == len(letters[0].view.extra["form"].key[2]):
+            by_pages.setdefault(key[4], set()).add(view_key(job.base))
+    assert set(by_pages) == {1, 2}
+    assert len(by_pages[1] | by_pages[2]) == 1
+
+
+def test_packages_written_as_zipfile_writes_them():
+    """DOCX and XLSX packages: the bytes zipfile writes for the same entries, a part that recurs
+    (compressed once per process) and a name beyond ASCII included."""
+    import zipfile
+
+    from pipeline.output import ZIP_EPOCH, write_zip
+
+    big = ("<w:styles>" + "".join(f"<w:style w:styleId='s{i}'/>" for i in range(5000)) + "</w:styles>").encode()
+    entries = [("[Content_Types].xml", b"<Types/>"), ("word/styles.xml", big), ("word/附件.xml", "考评".encode())]
+    expected = io.BytesIO()
+    with zipfile.ZipFile(expected, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 0
+            package.writestr(info, data)
+    assert write_zip(entries) == expected.getvalue()
+    assert write_zip(entries) == expected.getvalue()  # again, the big part's compression kept
+    with zipfile.ZipFile(io.BytesIO(write_zip(entries))) as package:
+        assert package.testzip() is None and package.read("word/附件.xml") == "考评".encode()
 
 
 def test_letter_text_needing_other_room_is_laid_out_whole(renderer, tmp_path):
@@ -283,6 +327,86 @@ def test_layout_or_template_change_renders_what_uses_it(small, tmp_path):  # noq
     assert tree_digest(ROOT / "templates") == shipped
 
 
+def test_code_change_renders_the_files_that_code_makes(small, tmp_path):  # noqa: F811
+    """The fingerprint covers the program too: a change in the form filler (which makes the
+    region checklists, reports and letters from their blank forms) renders every PDF and DOCX
+    again, not the workbooks; a change in the workbook writer, the workbooks only."""
+    project = project_copy(tmp_path / "project")
+
+    def build():
+        done = subprocess.run([sys.executable, "-m", "pipeline", "build", "--jobs", "2", "--out", "o",
+                               "--format", "pdf", "--format", "docx", "--format", "xlsx"], cwd=small,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(project)},
+                              timeout=600)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return manifest(small / "o")
+
+    def redone(before, after):
+        return {p for p in after if after[p]["fingerprint"] != before[p]["fingerprint"]}
+
+    before = build()
+    assert redone(before, build()) == set()
+    forms = project / "pipeline" / "forms.py"
+    forms.write_text(forms.read_text(encoding="utf-8") + "\n# a change in the form filler\n", encoding="utf-8")
+    after = build()
+    assert redone(before, after) == {p for p in before if p.endswith((".pdf", ".docx"))}
+    assert any(p.startswith("等次函/") for p in redone(before, after))
+    xlsx = project / "pipeline" / "writers" / "xlsx.py"
+    xlsx.write_text(xlsx.read_text(encoding="utf-8") + "\n# a change in the workbook writer\n", encoding="utf-8")
+    assert redone(after, build()) == {p for p in after if p.endswith(".xlsx")}
+
+
+# Modules of the package that only hold data (what a view holds is fingerprinted as the view)
+DATA_ONLY = {"content.py", "errors.py", "model.py", "rating.py", "textfile.py", "texts.py", "views.py",
+             "yamlsource.py", "fingerprint.py"}
+
+
+def package_imports(relative: str) -> set[str]:
+    """The modules of ``pipeline`` a module of it imports (at the top or inside functions)."""
+    import ast
+
+    package = ROOT / "pipeline"
+    here = Path(relative).parent
+    found = set()
+    for node in ast.walk(ast.parse((package / relative).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = here
+            for _ in range(node.level - 1):
+                base = base.parent
+            module = (node.module or "").replace(".", "/")
+            names = [f"{module}/{a.name}" if module else a.name for a in node.names] + ([module] if module else [])
+            for name in names:
+                for candidate in ((base / name).with_suffix(".py"), base / name / "__init__.py"):
+                    if (package / candidate).is_file():
+                        found.add(candidate.as_posix())
+    return found
+
+
+def test_fingerprinted_code_covers_what_rendering_runs():
+    """Every module rendering can run (render.py and all it imports, transitively) is in the
+    code of some format's fingerprint, but for the data-only ones; and what each format's code
+    imports is fingerprinted with it (but for the other formats' writers, which the form
+    filler only calls for those formats, and what ``render`` dispatches to for other formats)."""
+    from pipeline.fingerprint import CODE
+
+    def closure(start) -> set[str]:
+        seen, todo = set(), list(start)
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo += package_imports(module)
+        return seen
+
+    writers = {f"writers/{n}" for n in ("pdf.py", "pdf_layout.py", "docx.py", "docx_styles.py",
+                                         "xlsx.py", "ofd.py", "ofd_fonts.py")}
+    covered = set().union(*CODE.values())
+    assert closure(["render.py"]) - DATA_ONLY - {"writers/__init__.py", "__init__.py"} <= covered
+    for fmt, modules in CODE.items():
+        missing = closure(set(modules) - {"render.py"}) - DATA_ONLY - writers - {"writers/__init__.py", "__init__.py"} - set(modules)
+        assert not missing, (fmt, missing)
+
+
 def test_deleted_or_tampered_file_is_rendered_again(small):  # noqa: F811
     cli = Cli(small)
     cli("build", "--jobs", "1", "--out", "o", "--format", "docx")
@@ -297,6 +421,15 @@ def test_deleted_or_tampered_file_is_rendered_again(small):  # noqa: F811
     assert (out / "通知" / "吉民发〔2016〕13号.docx").exists()
     forced = cli("build", "--jobs", "1", "--out", "o", "--format", "docx", "--force")
     assert "沿用未改动的 0 个" in forced.output
+    # a file is trusted by its recorded stat only while that is exactly its stat: changed with
+    # its size and modification time put back, it is still found (its change time moved)
+    assert cli("build", "--jobs", "1", "--out", "o", "--format", "docx").output.count("新生成 0 个文件")
+    before = os.stat(letter)
+    letter.write_bytes(original[:-10] + b"0123456789")
+    os.utime(letter, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(letter).st_size == before.st_size
+    result = cli("build", "--jobs", "1", "--out", "o", "--format", "docx")
+    assert "新生成 1 个文件" in result.output and letter.read_bytes() == original
 
 
 # --- no orphaned workers ---------------------------------------------------------------------------
@@ -360,3 +493,15 @@ def test_stamps_named_by_what_they_show(renderer, tmp_path):
                         drawn = xobject.read_bytes()
                         assert seen.setdefault(key, drawn) == drawn, (name, key)
     assert len(seen) >= 3  # the ratings and the mark
+
+
+def test_font_characters_read_by_harfbuzz_as_fonttools_reads_them():
+    """The characters the embedded faces have (a character they lack is reported, never drawn
+    from another face in silence): HarfBuzz's reading is the fontTools one."""
+    from fontTools.ttLib import TTFont
+
+    from pipeline.layout import font_paths, load_layout
+    from pipeline.writers.pdf import font_characters
+
+    for path in font_paths(load_layout()).values():
+        assert font_characters(path) == set(TTFont(path, lazy=True).getBestCmap()), path

@@ -32,7 +32,7 @@ def _count_files(root: Path, since: float) -> int:
 
 def child(content, results, root: str, workers: int, draft: bool, conn, server: int) -> None:
     """In the spawned process: plan, build, record, as ``pipeline build`` does."""
-    from ..build import _die_with_parent, build, check_system, describe, plan
+    from ..build import _die_with_parent, build, check_system, describe, plan, worker_count
 
     _die_with_parent(server)  # never outlive the server
     from ..freshness import withdraw
@@ -58,7 +58,7 @@ def child(content, results, root: str, workers: int, draft: bool, conn, server: 
         def progress(n: int) -> None:
             conn.send(("done", min(total, _count_files(out.root, started))))
 
-        workers = max(1, min(workers, len(todo)))
+        workers = worker_count(workers, len(todo))
         outcome = build(todo, out, workers, progress=progress)
         out.update_manifest(kept + outcome.entries)
         conn.send(("finished", len(outcome.entries),

@@ -85,23 +85,57 @@ def slot_token(slot: str, width: float | None = None) -> str:
     return f"⟦{slot}|{width:g}⟧" if width is not None else f"⟦{slot}⟧"
 
 
+class _Parts(dict):
+    """python-docx's package writer's physical writer, keeping the parts by member name."""
+
+    def write(self, uri, blob: bytes) -> None:
+        self[uri.membername] = blob
+
+    def close(self) -> None:
+        pass
+
+
 class DocxWriter:
     def __init__(self, layout: Layout | None = None):
         self.layout = layout or load_layout()
         self.reference = REFERENCE.read_bytes()
         self.tokens = False
+        self._style_ids: dict[str, str] | None = None
 
     # --- document ---------------------------------------------------------------------
     def render(self, view: DocumentView, tokens: bool = False, imprint_after_blank: bool = False) -> bytes:
         """The DOCX. ``tokens``: a form's slots hold ⟦slot⟧ markers, for forms.py to fill.
         ``imprint_after_blank``: a blank page stands before the 版记 page (as the PDF's layout
         found), which then carries no page number (§7.5); otherwise it is numbered."""
+        out = io.BytesIO()
+        self._document(view, tokens, imprint_after_blank).save(out)
+        return out.getvalue()
+
+    def render_parts(self, view: DocumentView, tokens: bool = False,
+                     imprint_after_blank: bool = False) -> dict[str, bytes]:
+        """The DOCX's parts by name, as ``render`` would zip them (``output.write_package``
+        zips them once, normalized: no compressing, reading back and compressing again)."""
+        from docx.opc.pkgwriter import PackageWriter
+
+        package = self._document(view, tokens, imprint_after_blank).part.package
+        parts = _Parts()
+        for part in package.parts:  # what OpcPackage.save does, into a dict
+            part.before_marshal()
+        PackageWriter._write_content_types_stream(parts, package.parts)
+        PackageWriter._write_pkg_rels(parts, package.rels)
+        PackageWriter._write_parts(parts, package.parts)
+        return dict(parts)
+
+    def _document(self, view: DocumentView, tokens: bool, imprint_after_blank: bool):
         self.tokens = tokens
         doc = Document(io.BytesIO(self.reference))
         self.doc = doc
         self.view = view
-        # style ids looked up once: python-docx's name lookup walks every style on each call
-        self.style_ids = {key: doc.styles[name].style_id for key, name in STYLE_NAMES.items()}
+        # style ids looked up once per writer (the styles are the reference document's):
+        # python-docx's name lookup walks every style on each call
+        if self._style_ids is None:
+            self._style_ids = {key: doc.styles[name].style_id for key, name in STYLE_NAMES.items()}
+        self.style_ids = self._style_ids
         self.pitch = None
         for i, section_view in enumerate(view.sections):
             if i == 0:
@@ -120,9 +154,7 @@ class DocxWriter:
         if view.imprint is not None:
             self._imprint(view.imprint, numbered=not imprint_after_blank)
         self._core(view)
-        out = io.BytesIO()
-        doc.save(out)
-        return out.getvalue()
+        return doc
 
     def _core(self, view: DocumentView) -> None:
         import datetime as dt

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from html import unescape
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import RenderError
-from ..layout import TEMPLATES, Layout, font_paths, load_layout
+from ..layout import TEMPLATES, Layout, font_paths, load_layout, template_cache
 from ..pagination import BODY_STYLES, paginate, row_shape, wrap
 from ..views import DocumentView, Paragraph, Section
 
@@ -34,11 +35,14 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
         keep_trailing_newline=True,
+        bytecode_cache=template_cache(),
     )
 
 
 def check_harfbuzz_subset() -> None:
     """Refuse to run ~100× slower in silence (PITFALLS.md: fontTools fallback on CJK fonts)."""
+    from . import import_weasyprint
+    import_weasyprint()
     from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
     if not harfbuzz_subset or not harfbuzz.hb_version_atleast(4, 1, 0):
         raise RenderError(
@@ -56,6 +60,8 @@ STYLE_PARTS = {
     "report": ("page", "attachment"),
     "form": ("page", "attachment"),
     "overlay": ("page", "body", "attachment", "overlay"),  # forms.py: the filled texts
+    # forms.py: a letter's first part with its filled texts on pages after it
+    "letter+overlay": ("page", "letter", "body", "attachment", "overlay"),
 }
 ALL_PARTS = ("page", "file", "letter", "body", "attachment", "imprint", "overlay")
 
@@ -111,32 +117,98 @@ class PdfWriter:
         Where the first section breaks was planned from estimated lines (pagination.py); the
         real layout is checked, and when the estimate was off the plan is made again from the
         measured lines and the document laid out once more."""
-        html = self.html(view)
-        document = self._layout(html, view.kind)
-        if not view.sections[0].landscape and any(b.kind == "signature" for b in view.sections[0].blocks):
-            first = measure_first_section(document)
-            if first.needs_replan(view.sections[0]):
-                view = paginate(view, self.layout, first.starts(view.sections[0], self.layout.grid.chars))
-                html = self.html(view)
-                document = self._layout(html, view.kind)
+        view, html, document = self.laid_out(view)
         self.imprint_after_blank = view.imprint is not None and imprint_after_blank(document)
         pdf = document.write_pdf()
         self._check_glyphs(html)
         return pdf, len(document.pages)
 
+    def laid_out(self, view: DocumentView, tail: str = ""):
+        """The view laid out: (the view as laid out, its HTML, WeasyPrint's document). Where the
+        first section breaks was planned from estimated lines (pagination.py); the real layout
+        is checked, and when the estimate was off the plan is made again from the measured lines
+        and the document laid out once more. ``tail``: pages' HTML laid out after the
+        document's own, in the same pass (forms.py: a letter's filled texts)."""
+        kind = view.kind + ("+overlay" if tail else "")
+        html = _with_tail(self.html(view), tail)
+        document = self._layout(html, kind)
+        if not view.sections[0].landscape and any(b.kind == "signature" for b in view.sections[0].blocks):
+            first = measure_first_section(document)
+            if first.needs_replan(view.sections[0]):
+                view = paginate(view, self.layout, first.starts(view.sections[0], self.layout.grid.chars))
+                html = _with_tail(self.html(view), tail)
+                document = self._layout(html, kind)
+        return view, html, document
+
     def _check_glyphs(self, html: str) -> None:
         """A character the embedded faces lack is drawn from a system face or as a blank box:
         never silently — the clerk is told which characters."""
         if self._covered is None:
-            from fontTools.ttLib import TTFont
             self._covered = set()
             for path in self.fonts.values():
-                self._covered |= set(TTFont(path, lazy=True).getBestCmap())
+                self._covered |= font_characters(path)
         missing = sorted(ch for ch in set(html) if ord(ch) > 0x20 and ord(ch) not in self._covered)
         if missing:
             title = re.search(r"<title>(.*?)</title>", html)
             LOG.warning("《%s》中有字不在 Fandol 字体里，PDF 中会改用系统字体或显示为空框：%s",
                         unescape(title.group(1)) if title else "", "".join(missing))
+
+
+def font_characters(path: Path) -> set[int]:
+    """The characters a font file maps (its best Unicode cmap), read by HarfBuzz (about 1 ms
+    for a CJK face; fontTools, the fallback, takes about 20)."""
+    try:
+        return _harfbuzz_characters(path)
+    except (OSError, AttributeError, ValueError):
+        from fontTools.ttLib import TTFont
+        return set(TTFont(path, lazy=True).getBestCmap())
+
+
+@functools.lru_cache(maxsize=None)
+def _harfbuzz():
+    import ctypes
+
+    hb = ctypes.CDLL("libharfbuzz.so.0")
+    pointer, void = ctypes.c_void_p, [ctypes.c_void_p]
+    hb.hb_blob_create_from_file.restype, hb.hb_blob_create_from_file.argtypes = pointer, [ctypes.c_char_p]
+    hb.hb_blob_get_length.restype, hb.hb_blob_get_length.argtypes = ctypes.c_uint, void
+    hb.hb_face_create.restype, hb.hb_face_create.argtypes = pointer, [pointer, ctypes.c_uint]
+    hb.hb_set_create.restype = pointer
+    hb.hb_face_collect_unicodes.argtypes = [pointer, pointer]
+    hb.hb_set_get_population.restype, hb.hb_set_get_population.argtypes = ctypes.c_uint, void
+    hb.hb_set_next_many.restype = ctypes.c_uint
+    hb.hb_set_next_many.argtypes = [pointer, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint]
+    for name in ("hb_set_destroy", "hb_face_destroy", "hb_blob_destroy"):
+        getattr(hb, name).argtypes = void
+    return hb
+
+
+def _harfbuzz_characters(path: Path) -> set[int]:
+    import ctypes
+
+    hb = _harfbuzz()
+    blob = hb.hb_blob_create_from_file(os.fsencode(path))
+    face = hb.hb_face_create(blob, 0)
+    found = hb.hb_set_create()
+    try:
+        if not hb.hb_blob_get_length(blob):
+            raise OSError(f"cannot read {path}")
+        hb.hb_face_collect_unicodes(face, found)
+        size = hb.hb_set_get_population(found)
+        buffer = (ctypes.c_uint32 * size)()
+        got = hb.hb_set_next_many(found, 0xFFFFFFFF, buffer, size)  # from the start
+        return set(buffer[:got])
+    finally:
+        hb.hb_set_destroy(found)
+        hb.hb_face_destroy(face)
+        hb.hb_blob_destroy(blob)
+
+
+def _with_tail(html: str, tail: str) -> str:
+    if not tail:
+        return html
+    at = html.rindex("</body>")
+    return html[:at] + tail + html[at:]
 
 
 def imprint_after_blank(document) -> bool:

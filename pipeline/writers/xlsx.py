@@ -13,12 +13,6 @@ import io
 
 from zipfile import ZIP_DEFLATED, ZIP_STORED, ZipFile
 
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, Protection, Side
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.writer.excel import ExcelWriter
-
 from ..model import Rating
 from ..views import DocumentView, Table
 
@@ -95,6 +89,14 @@ def _references(text: str) -> str:
 
 
 def _workbook(view: DocumentView, table: Table, region_name: str | None, title: str) -> bytes:
+    # openpyxl (and the numpy it loads) imported here, not with the module: reading results
+    # needs only the constants above, and a build with nothing to write imports none of it
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Border, Font, Protection, Side
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.writer.excel import ExcelWriter
+
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
