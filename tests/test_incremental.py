@@ -163,6 +163,23 @@ def test_one_letter_form_for_first_parts_of_one_or_two_pages():
     assert len(by_pages[1] | by_pages[2]) == 1
 
 
+def test_letter_first_part_of_two_pages_numbers_its_second(renderer, tmp_path):
+    """§10.1: only a letter's first page goes without a number; when its first part takes two
+    pages, the second carries — 2 —, filled on the form or laid out whole alike."""
+    regions = [r for r in CONTENT.regions.regions if r.assessment_class.value == "县（市）"]
+    job = next(j for j in report_jobs(CONTENT, RESULTS, regions)
+               if j.kind == "letter" and j.view.extra["form"].key[4] == 2)
+    filled, pages = renderer.forms(OutputDir(tmp_path)).fill_pdf(job.view, job.base)
+    whole, _ = renderer.pdf.render(job.view)
+    for data in (filled, whole):
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            feet = [squash("".join(c["text"] for c in page.chars if c["top"] > page.height - 80
+                                   and c["text"] in "—0123456789"))
+                    for page in pdf.pages]
+        assert feet[0] == ""
+        assert feet[1:] == [f"—{n}—" for n in range(2, pages + 1)]
+
+
 def test_packages_written_as_zipfile_writes_them():
     """DOCX and XLSX packages: the bytes zipfile writes for the same entries, a part that recurs
     (compressed once per process) and a name beyond ASCII included."""
