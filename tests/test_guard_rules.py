@@ -433,7 +433,8 @@ def test_a_password_expires_after_its_days(age, days, expired):
     (89 * DAY + 1, 90, 1),
     (90 * DAY, 90, 1),  # the last second: still “1 day”, never 0
     (90 * DAY + 1, 90, None),  # expired: the password page says so instead
-    (89 * DAY, 0, None), (0, 3, 3),  # no expiry; a period shorter than the reminder
+    (89 * DAY, 0, None), (0, 0, None), (-DAY, 0, None),  # no expiry, even on the day it was set
+    (0, 3, 3), (0, 1, 1),  # a period shorter than the reminder
 ])
 def test_a_reminder_in_the_last_week(age, days, left):
     assert password_reminder(age, days) == left
