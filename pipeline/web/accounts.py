@@ -125,7 +125,7 @@ class Accounts:
         """Set the 密码有效期 from the form's text (empty: 0, no expiry); returns the old value."""
         text = (given or "").strip() or "0"
         if not (text.isascii() and text.isdigit()) or int(text) > MAX_PASSWORD_DAYS:
-            raise AccountError(f"密码有效期应为 0 至 {MAX_PASSWORD_DAYS} 之间的整数天数（0 或不填为不过期），不是“{(given or "")[:20]}”")
+            raise AccountError(f"密码有效期应为 0 至 {MAX_PASSWORD_DAYS} 之间的整数天数（0 或不填为不过期），不是“{(given or '')[:20]}”")
         old = self.password_days()
         with self.store.connect() as db:
             db.execute("INSERT INTO settings (key, value) VALUES ('password_days', ?) "
