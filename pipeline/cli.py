@@ -607,10 +607,12 @@ def users_list(data_dir):
     if not rows:
         click.echo("还没有账号。")
         return
+    from .web.account_views import days_text, password_ages
+    ages = password_ages(accounts, rows)
     for a in rows:
         state = "已停用" if a["disabled"] else ("待首次登录改密码" if a["must_change"] else "正常")
-        click.echo(f"{a['name']}\t{a['role']}\t{a['region'] or ''}\t{state}")
-    click.echo(f"共 {len(rows)} 个账号。")
+        click.echo(f"{a['name']}\t{a['role']}\t{a['region'] or ''}\t{state}\t密码{ages[a['name']]}")
+    click.echo(f"共 {len(rows)} 个账号；密码有效期：{days_text(accounts.password_days())}。")
 
 
 @users.command("reset")

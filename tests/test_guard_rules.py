@@ -16,7 +16,8 @@ from flask import Flask, session
 from pipeline.web import create_app
 from pipeline.web.guard import (ADMIN_NO_WORK, NO_RIGHT, OTHER_REGION, Sessions, Throttle, access,
                                 account_session_ok, allowed, end_every_session, form_token_ok, host_allowed,
-                                inside, landing, manifest_file, password_changed, safe_target, same_origin,
+                                inside, landing, manifest_file, password_changed, password_expired,
+                                password_reminder, safe_target, same_origin,
                                 served_hosts, session_alive, throttle_keys, wait_message)
 from pipeline.web.store import Store
 
@@ -406,6 +407,45 @@ ADMIN, REVIEWER, REGION, LOCAL = user("管理员"), user("考评"), user("地区
 ])
 def test_what_happens_before_every_request(endpoint, method, path, region, who, required, expected):
     assert access(endpoint, method, path, region, who, required) == expected
+
+
+# --- password expiry ------------------------------------------------------------------------------------
+
+DAY = 86400
+
+
+@pytest.mark.parametrize("age, days, expired", [
+    (90 * DAY, 90, False),  # exactly 90 days: still good
+    (90 * DAY + 1, 90, True),  # one second more: expired
+    (0, 90, False), (-5 * DAY, 90, False),  # a clock stepping back expires nothing
+    (1 * DAY, 1, False), (1 * DAY + 1, 1, True),
+    (10_000 * DAY, 0, False),  # 0: passwords do not expire
+])
+def test_a_password_expires_after_its_days(age, days, expired):
+    assert password_expired(age, days) is expired
+
+
+@pytest.mark.parametrize("age, days, left", [
+    (83 * DAY - 1, 90, None),  # more than 7 days left: no reminder yet
+    (83 * DAY, 90, 7),  # exactly 7 days left
+    (83 * DAY + 1, 90, 7),  # 6 days and a bit: counted up
+    (84 * DAY, 90, 6),
+    (89 * DAY + 1, 90, 1),
+    (90 * DAY, 90, 1),  # the last second: still “1 day”, never 0
+    (90 * DAY + 1, 90, None),  # expired: the password page says so instead
+    (89 * DAY, 0, None), (0, 0, None), (-DAY, 0, None),  # no expiry, even on the day it was set
+    (0, 3, 3), (0, 1, 1),  # a period shorter than the reminder
+])
+def test_a_reminder_in_the_last_week(age, days, left):
+    assert password_reminder(age, days) == left
+
+
+@pytest.mark.parametrize("must_change, endpoint, expected", [
+    (True, "board", ("password", "")), (True, "password", None), (True, "logout", None), (False, "board", None),
+])
+def test_an_expired_password_is_a_password_to_change(must_change, endpoint, expected):
+    """``current_user`` marks an expired password ``must_change``: ``access`` has one rule for both."""
+    assert access(endpoint, "GET", "/?", None, REVIEWER | {"must_change": must_change, "expired": 90}, True) == expected
 
 
 def test_the_refusals_say_why():

@@ -345,7 +345,7 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
     guard.password_changed(site.store, password)  # a new password ends every session
     from .accounts import Accounts
     from .workflow import Workflow
-    site.accounts = Accounts(site.store)
+    site.accounts = Accounts(site.store, clock)
     site.workflow = Workflow(site.store, content.tasks.year, data_dir)
     if public_url and host in ("127.0.0.1", "localhost", "::1"):
         # behind a reverse proxy on this machine (README): the browser's address is the one it forwards

@@ -13,7 +13,8 @@ from flask import (Response, abort, current_app, g, redirect, render_template, r
                    url_for)
 
 from .accounts import DEPARTMENT, REGION, ROLES, AccountError
-from .guard import LOCAL, access, account_session_ok, landing, safe_target, throttle_keys, wait_message
+from .guard import (LOCAL, access, account_session_ok, landing, password_expired, password_reminder, safe_target,
+                    throttle_keys, wait_message)
 
 
 def site():
@@ -25,7 +26,9 @@ def auth_required() -> bool:
 
 
 def current_user() -> dict | None:
-    """The signed-in account ({name, role, region, must_change}), once per request."""
+    """The signed-in account ({name, role, region, must_change, ...}), once per request. A password
+    older than the 密码有效期 sets ``must_change`` (``guard.access`` then allows only the password
+    page) and ``expired`` (the days); ``first``: a one-time code; ``remind``: days left."""
     if "user_info" in g:
         return g.user_info
     user = None
@@ -35,8 +38,13 @@ def current_user() -> dict | None:
         if not account_session_ok(account, session.get("pwset")):
             session.end()  # disabled or given a new password since: this session is over
         else:
+            accounts = site().accounts
+            days, age = accounts.password_days(), accounts.password_age(account)
+            expired = password_expired(age, days)
             user = {"id": account["id"], "name": account["name"], "role": account["role"],
-                    "region": account["region"], "must_change": bool(account["must_change"])}
+                    "region": account["region"], "must_change": bool(account["must_change"]) or expired,
+                    "first": bool(account["must_change"]), "expired": days if expired else None,
+                    "remind": None if account["must_change"] else password_reminder(age, days)}
     elif session.get("user") and current_app.extensions["password"] and not site().accounts.any():
         user = {"id": None, "name": "共用密码", "role": LOCAL, "region": None, "must_change": False}
     elif not auth_required():
@@ -153,7 +161,8 @@ def register(app) -> None:
                 audit("修改密码", object=user["name"])
                 default = url_for("return_page", name=account["region"]) if account["role"] == REGION else "/"
                 return redirect(default + ("?saved=password" if account["role"] == REGION else ""))
-        return render_template("password.html.j2", error=error, first=user["must_change"]), (400 if error else 200)
+        return render_template("password.html.j2", error=error, first=user["first"], expired=user["expired"]), \
+            (400 if error else 200)
 
     from . import return_views
     return_views.register(app)
@@ -186,7 +195,8 @@ def register(app) -> None:
         response = Response(render_template(
             "accounts.html.j2", accounts=accounts, regions=content.regions.regions, code=code, error=error,
             without=[r.name for r in content.regions.regions if r.name not in taken],
-            deadlines=site().workflow.deadlines()), status=status)
+            deadlines=site().workflow.deadlines(), password_days=site().accounts.password_days(),
+            ages=password_ages(site().accounts, accounts)), status=status)
         return no_store(response)
 
     @app.get("/accounts")
@@ -270,6 +280,19 @@ def register(app) -> None:
                 audit("修改截止日期", object=label, old=old[key] or "（未设）", new=given[key] or "（未设）")
         return redirect(url_for("accounts_page"))
 
+    @app.post("/password-days")
+    def password_days_save():
+        accounts = site().accounts
+        given = request.form.get("password_days", "")
+        try:
+            old = accounts.set_password_days(given)
+        except AccountError as exc:
+            return accounts_view(error=str(exc), status=400)
+        new = accounts.password_days()
+        if old != new:
+            audit("修改密码有效期", object="密码有效期", old=days_text(old), new=days_text(new))
+        return redirect(url_for("accounts_page"))
+
     # --- the audit log (考评, 管理员) ------------------------------------------------------------
     @app.get("/audit")
     def audit_page():
@@ -301,6 +324,27 @@ LOGGED = {("POST", "upload"): "上传考评表", ("POST", "make_current"): "设�
           ("POST", "choose"): "选择考评等次", ("POST", "generate"): "生成文档",
           ("GET", "export"): "导出结果表", ("GET", "all_zip"): "下载全部文档", ("GET", "file"): "下载文档",
           ("GET", "region_document"): "下载文档", ("GET", "uploaded"): "下载交回的考评表"}
+
+
+def days_text(days: int) -> str:
+    return f"{days} 天" if days else "不过期"
+
+
+def password_ages(accounts, rows: list[dict]) -> dict[str, str]:
+    """Account name → its password's age and expiry, in Chinese (the 管理员's page, ``users list``)."""
+    days = accounts.password_days()
+    return {a["name"]: password_age_text(accounts.password_age(a), days) for a in rows}
+
+
+def password_age_text(age: float, days: int) -> str:
+    used = max(0, int(age // 86400))
+    text = f"已用 {used} 天"
+    if not days:
+        return text + "，不过期"
+    if password_expired(age, days):
+        return text + f"，已超过 {days} 天有效期"
+    left = password_reminder(age, days)
+    return text + (f"，{left} 天内到期" if left else f"，{days - used} 天后到期")
 
 
 def deadline_info(days_left, display_deadline) -> dict | None:

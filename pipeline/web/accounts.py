@@ -44,7 +44,9 @@ SCHEMA = """
 OPEN = {"login", "static", "logout", "password"}
 REGION_ENDPOINTS = {"home", "return_page", "return_save", "return_xlsx", "evidence_file", "return_checklist"}
 ADMIN_ONLY = {"accounts_page", "accounts_add", "accounts_reset", "accounts_disable", "accounts_codes",
-              "deadlines_save"}
+              "deadlines_save", "password_days_save"}
+DEFAULT_PASSWORD_DAYS = 90  # 密码有效期 until the 管理员 sets one (README: 账号)
+MAX_PASSWORD_DAYS = 3650
 
 
 class AccountError(ValueError):
@@ -99,8 +101,36 @@ def password_problems(password: str, name: str) -> list[str]:
 class Accounts:
     """The ``accounts`` table of the store."""
 
-    def __init__(self, store):
+    def __init__(self, store, clock=None):
         self.store = store
+        self.clock = clock  # seconds (the page's clock); None: the computer's
+
+    def now(self) -> str:
+        if self.clock is None:
+            return now()
+        return dt.datetime.fromtimestamp(self.clock()).isoformat(timespec="seconds")
+
+    def password_age(self, account: dict) -> float:
+        """Seconds since the account's password was set, by this clock."""
+        now_seconds = self.clock() if self.clock is not None else dt.datetime.now().timestamp()
+        return now_seconds - dt.datetime.fromisoformat(account["password_set_at"]).timestamp()
+
+    def password_days(self) -> int:
+        """The 密码有效期 in days (0: passwords do not expire)."""
+        with self.store.connect() as db:
+            row = db.execute("SELECT value FROM settings WHERE key = 'password_days'").fetchone()
+        return DEFAULT_PASSWORD_DAYS if row is None else int(row["value"])
+
+    def set_password_days(self, given: str | None) -> int:
+        """Set the 密码有效期 from the form's text (empty: 0, no expiry); returns the old value."""
+        text = (given or "").strip() or "0"
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_PASSWORD_DAYS:
+            raise AccountError(f"密码有效期应为 0 至 {MAX_PASSWORD_DAYS} 之间的整数天数（0 或不填为不过期），不是“{(given or '')[:20]}”")
+        old = self.password_days()
+        with self.store.connect() as db:
+            db.execute("INSERT INTO settings (key, value) VALUES ('password_days', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(int(text)),))
+        return old
 
     def _row(self, db, name: str):
         return db.execute("SELECT * FROM accounts WHERE name = ?", (name,)).fetchone()
@@ -149,7 +179,7 @@ class Accounts:
             if region and db.execute("SELECT 1 FROM accounts WHERE region = ? AND disabled = 0", (region,)).fetchone():
                 raise AccountError(f"{region}已有账号；如需新密码请重置")
             db.execute("INSERT INTO accounts (name, role, region, password, must_change, password_set_at, created_at)"
-                       " VALUES (?, ?, ?, ?, 1, ?, ?)", (name, role, region, hash_password(code), now(), now()))
+                       " VALUES (?, ?, ?, ?, 1, ?, ?)", (name, role, region, hash_password(code), self.now(), self.now()))
         return code
 
     def reset(self, name: str) -> str:
@@ -160,7 +190,7 @@ class Accounts:
             if row is None:
                 raise AccountError(f"没有账号“{name}”")
             db.execute("UPDATE accounts SET password = ?, must_change = 1, disabled = 0, password_set_at = ?"
-                       " WHERE id = ?", (hash_password(code), now(), row["id"]))
+                       " WHERE id = ?", (hash_password(code), self.now(), row["id"]))
         self.end_sessions(row["id"])
         return code
 
@@ -183,7 +213,7 @@ class Accounts:
             raise AccountError("；".join(problems))
         with self.store.connect() as db:
             db.execute("UPDATE accounts SET password = ?, must_change = 0, password_set_at = ? WHERE id = ?",
-                       (hash_password(new), now(), account_id))
+                       (hash_password(new), self.now(), account_id))
         self.end_sessions(account_id)
 
     def check(self, name: str, password: str) -> dict | None:

@@ -33,6 +33,8 @@ FREE_FAILURES = 5  # wrong passwords before any delay
 FIRST_DELAY = 1.0  # seconds after the 5th failure, doubling with each further one
 MAX_DELAY = 300.0  # at most 5 minutes
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+DAY_SECONDS = 24 * 60 * 60
+REMIND_DAYS = 7  # the page reminds an account this many days before its password expires
 LOCAL = "本机"  # the one clerk of a page without accounts, or the shared password of old: every right
 
 SCHEMA = """
@@ -70,6 +72,22 @@ def account_session_ok(account: dict | None, password_set_at: str | None) -> boo
     """A session signed in to ``account`` still holds: the account exists, is not disabled and
     has kept the password the session was made under."""
     return account is not None and not account["disabled"] and account["password_set_at"] == password_set_at
+
+
+def password_expired(age_seconds: float, max_days: int) -> bool:
+    """A password older than ``max_days`` days (exactly ``max_days`` days still holds); 0: never."""
+    return max_days > 0 and age_seconds > max_days * DAY_SECONDS
+
+
+def password_reminder(age_seconds: float, max_days: int) -> int | None:
+    """Days left (counted up, at least 1) when a password expires within ``REMIND_DAYS`` days and
+    has not yet; else None."""
+    if max_days <= 0:
+        return None
+    left = max_days * DAY_SECONDS - age_seconds
+    if left < 0 or left > REMIND_DAYS * DAY_SECONDS:
+        return None
+    return max(1, math.ceil(left / DAY_SECONDS))
 
 
 class ServerSession(CallbackDict, SessionMixin):
