@@ -349,8 +349,7 @@ def _moved(item, dx: float, dy: float):
 
 _STAMPS_KEPT = 8192  # a few items each; a worker's forms have ~2,000 rated cells
 _STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) Do Q")
-_DECODED: dict[tuple, bytes] = {}  # a filled form page's content streams decoded, by their raw bytes' hash
-_DECODED_KEPT = 800  # a worker's forms have ~100 pages (~12 KB decoded each), and stamps (~0.5 KB)
+_RAW_BLOCKS: dict[tuple, bytes] = {}  # a blank form's block (its stream decompressed), by its compressed bytes' hash
 _STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
 
 
@@ -371,7 +370,6 @@ class _Reader:
         self.known = known  # (template key, k) → whether the caller has that template page
         self.blanks = 0  # blank form pages met so far in the document (k of the next)
         self._whole = False  # the page last read draws no form XObject but stamps
-        self._streams: list = []  # the page last read: its content streams, each with its raw bytes
 
     def page(self, page) -> LaidOutPage:
         import pikepdf
@@ -389,11 +387,11 @@ class _Reader:
         contents = obj.get("/Contents")
         key = None
         streams = ([contents] if isinstance(contents, pikepdf.Stream)
-                   else list(contents) if isinstance(contents, pikepdf.Array) else [])
-        self._streams = [(stream, stream.read_raw_bytes()) for stream in streams]
+                   else list(contents) if isinstance(contents, pikepdf.Array) else None)
         if self.known is not None and streams:
             digest = hashlib.sha1()
-            for _, raw in self._streams:
+            for stream in streams:
+                raw = stream.read_raw_bytes()
                 digest.update(b"%d:" % len(raw))
                 digest.update(raw)
             key = (digest.digest(), tuple(repr(stream.get("/Filter")) for stream in streams),
@@ -410,18 +408,6 @@ class _Reader:
             _PAGES[key] = list(out.items)
         return out
 
-    @staticmethod
-    def _decoded(stream, raw: bytes) -> bytes:
-        """A content stream's bytes decoded, kept by its raw bytes' hash (_DECODED)."""
-        key = (hashlib.sha1(raw).digest(), repr(stream.get("/Filter")))
-        found = _DECODED.get(key)
-        if found is None:
-            found = stream.read_bytes()
-            if len(_DECODED) >= _DECODED_KEPT:
-                _DECODED.pop(next(iter(_DECODED)))
-            _DECODED[key] = found
-        return found
-
     def _font_of(self, resources, name):
         obj = resources.Font[name]
         key = obj.objgen if obj.objgen != (0, 0) else id(obj)
@@ -435,12 +421,12 @@ class _Reader:
         in q … Q, then the filled layer)."""
         for block, digest in _KNOWN_STARTS.get(data[:256], ()):
             if data.startswith(block) and data[len(block):len(block) + 1] in (b"", b"\n", b" ", b"\r"):
-                return [("block", block, digest)] + self._chunks(data[len(block):])
+                return [("block", block, digest)] + [(k, c, None) for k, c in _chunks(data[len(block):])]
         if data.startswith(BLANK_FORM):  # (forms.py's mark: the blank page ends at its last EMC Q)
             end = data.rfind(BLANK_FORM_END)
             if end > 0:
                 end += len(BLANK_FORM_END) - 1  # (up to the Q)
-                return [("block", data[:end], None)] + self._chunks(data[end:])
+                return [("block", data[:end], None)] + [(k, c, None) for k, c in _chunks(data[end:])]
         key = hashlib.sha1(data).digest()
         found = _STREAMS.get(key)
         if found is None:
@@ -508,16 +494,23 @@ class _Reader:
         contents = holder.get("/Contents") if depth == 0 else holder
         if contents is None:
             return
-        if depth == 0:
-            # a page's streams, known by their compressed bytes (page() read them): a filled
-            # form's page (forms.py) is its blank form's block, the same bytes in every document
-            # of the form, and the stamps and texts laid over it, often the same too
-            if len(self._streams) > 1:
-                data = b"\n".join(self._decoded(stream, raw) for stream, raw in self._streams)
-            else:
-                data = b"\n".join(stream.read_bytes() for stream, _ in self._streams)
-        elif isinstance(contents, pikepdf.Array):
-            data = b"\n".join(c.read_bytes() for c in contents)
+        if isinstance(contents, pikepdf.Array):
+            parts = list(contents)
+            head = None
+            if depth == 0 and len(parts) > 1:
+                # a filled form's page (forms.py): its blank form's block, the same compressed
+                # bytes in every document of the form, known by them (not decompressed again)
+                raw = parts[0].read_raw_bytes()
+                raw_key = (hashlib.sha1(raw).digest(), repr(parts[0].get("/Filter")))
+                head = _RAW_BLOCKS.get(raw_key)
+                if head is None:
+                    head = parts[0].read_bytes()
+                    if head.startswith(BLANK_FORM):
+                        if len(_RAW_BLOCKS) >= _BLOCKS_KEPT:
+                            _RAW_BLOCKS.pop(next(iter(_RAW_BLOCKS)))
+                        _RAW_BLOCKS[raw_key] = head
+                parts = parts[1:]
+            data = b"\n".join(([head] if head is not None else []) + [c.read_bytes() for c in parts])
         else:
             data = contents.read_bytes()
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
