@@ -525,11 +525,7 @@ def _mark_blank_form(page) -> None:
     """Wrap a page that is its blank form's in q … Q (what is laid over it starts from the page's
     initial graphics state) marked as the blank form's (pdf_layout.BLANK_FORM): the OFD writer
     draws that block as a template page shared by every document of the form, and nothing else
-    (a letter's own first part, the texts filled in) becomes one. The marked block is one content
-    stream and what is laid over it goes in streams of its own after it (the page's /Contents an
-    array; PDF 32000-1 §7.8.2: the same as their concatenation): the block's compressed bytes are
-    the same in every document of the form, so the OFD writer knows it by them without
-    decompressing it, and reads only the small streams filled in."""
+    (a letter's own first part, the texts filled in) becomes one."""
     from .writers.pdf_layout import BLANK_FORM, BLANK_FORM_END
 
     page.contents_add(BLANK_FORM, prepend=True)
@@ -546,7 +542,8 @@ def _lay_over(page, formx, number: int) -> None:
 
     name = page.add_resource(formx, pikepdf.Name.XObject, name=pikepdf.Name(f"/GWFilled{number}"))
     placement = page.calc_form_xobject_placement(formx, name, pikepdf.Rectangle(page.trimbox))
-    page.contents_add(placement, prepend=False)  # (a stream of its own: see _mark_blank_form)
+    page.contents_add(placement, prepend=False)
+    page.contents_coalesce()
 
 
 def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, float]]) -> None:
@@ -569,7 +566,8 @@ def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, flo
                                            name=pikepdf.Name(name))
         drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[key]} Do Q\n".encode())
     drawn.append(b"Q\n")
-    page.contents_add(b"".join(drawn), prepend=False)  # (a stream of its own: see _mark_blank_form)
+    page.contents_add(b"".join(drawn), prepend=False)
+    page.contents_coalesce()
 
 
 _TOKEN_RUN = re.compile(r"<w:r>(<w:rPr>(?:(?!</w:rPr>).)*</w:rPr>)?<w:t>⟦([^⟧|]*)(?:\|([0-9.]+))?⟧</w:t></w:r>")

@@ -372,7 +372,7 @@ class OfdWriter:
             oid = ids.next()
             if isinstance(item, GlyphRun):
                 parts.append(self._text(oid, item, fonts[item.font]))
-                objects.append((number, oid, _squeeze("".join(item.text))))
+                objects.append((number, oid, "".join(item.text)))
             else:
                 parts.append(_path(oid, item))
         uses = f'<ofd:Template TemplateID="{template}" ZOrder="Background"/>' if template else ""
@@ -395,7 +395,7 @@ class OfdWriter:
                     if item.font not in usage:
                         usage[item.font] = self._use(item.font, offset)
                     xml.append(self._text("\x00", item, usage[item.font]))
-                    texts.append((index, _squeeze("".join(item.text))))  # (as tag_objects takes them)
+                    texts.append((index, "".join(item.text)))
                 else:
                     xml.append(_path("\x00", item))
             entry = (block, "".join(xml).split("\x00"), texts, usage)
@@ -410,9 +410,10 @@ class OfdWriter:
             fonts[name].unicodes |= used.unicodes
         for index, text in texts:
             objects.append((number, base + index, text))
-        out = [""] * (2 * len(pieces) - 1)
-        out[0::2] = pieces
-        out[1::2] = map(str, range(base, base + len(pieces) - 1))
+        out = [pieces[0]]
+        for i, piece in enumerate(pieces[1:]):
+            out.append(str(base + i))
+            out.append(piece)
         return "".join(out)
 
     def _check_glyphs(self, run: GlyphRun, cmap: dict[int, int], use: _FontUse) -> None:
@@ -760,9 +761,8 @@ def tag_objects(view: DocumentView, objects: list[tuple[int, int, str]]) -> list
     """Which text objects show which 公文 element: each element's text is found as a run of
     consecutive text objects (a paragraph's lines, a title's lines; a page number drawn between
     two lines is passed over), the first such run not yet taken. Objects that belong to no
-    element (page numbers, tables, marks) stay untagged. ``objects``: (page, object id, its
-    text without white space), as the writer lists them (squeezed once per shared block)."""
-    squeezed = [text for _, _, text in objects]
+    element (page numbers, tables, marks) stay untagged."""
+    squeezed = [_squeeze(text) for _, _, text in objects]
     used: set[int] = set()
     tagged = []
     for element, text in _elements(view):

@@ -349,7 +349,6 @@ def _moved(item, dx: float, dy: float):
 
 _STAMPS_KEPT = 8192  # a few items each; a worker's forms have ~2,000 rated cells
 _STAMP = re.compile(rb"q 1 0 0 1 (-?[0-9.]+) (-?[0-9.]+) cm /(GWStamp[0-9a-f]+) Do Q")
-_RAW_BLOCKS: dict[tuple, bytes] = {}  # a blank form's block (its stream decompressed), by its compressed bytes' hash
 _STREAMS: dict[bytes, list] = {}  # a whole content stream's chunks, by its hash (a page repeated)
 
 
@@ -386,15 +385,8 @@ class _Reader:
         resources = obj.get("/Resources")
         contents = obj.get("/Contents")
         key = None
-        streams = ([contents] if isinstance(contents, pikepdf.Stream)
-                   else list(contents) if isinstance(contents, pikepdf.Array) else None)
-        if self.known is not None and streams:
-            digest = hashlib.sha1()
-            for stream in streams:
-                raw = stream.read_raw_bytes()
-                digest.update(b"%d:" % len(raw))
-                digest.update(raw)
-            key = (digest.digest(), tuple(repr(stream.get("/Filter")) for stream in streams),
+        if self.known is not None and isinstance(contents, pikepdf.Stream):
+            key = (hashlib.sha1(contents.read_raw_bytes()).digest(), repr(contents.get("/Filter")),
                    tuple(box), self._signature(resources))
             found = _PAGES.get(key)
             if found is not None:
@@ -495,22 +487,7 @@ class _Reader:
         if contents is None:
             return
         if isinstance(contents, pikepdf.Array):
-            parts = list(contents)
-            head = None
-            if depth == 0 and len(parts) > 1:
-                # a filled form's page (forms.py): its blank form's block, the same compressed
-                # bytes in every document of the form, known by them (not decompressed again)
-                raw = parts[0].read_raw_bytes()
-                raw_key = (hashlib.sha1(raw).digest(), repr(parts[0].get("/Filter")))
-                head = _RAW_BLOCKS.get(raw_key)
-                if head is None:
-                    head = parts[0].read_bytes()
-                    if head.startswith(BLANK_FORM):
-                        if len(_RAW_BLOCKS) >= _BLOCKS_KEPT:
-                            _RAW_BLOCKS.pop(next(iter(_RAW_BLOCKS)))
-                        _RAW_BLOCKS[raw_key] = head
-                parts = parts[1:]
-            data = b"\n".join(([head] if head is not None else []) + [c.read_bytes() for c in parts])
+            data = b"\n".join(c.read_bytes() for c in contents)
         else:
             data = contents.read_bytes()
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
