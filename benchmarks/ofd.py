@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ofd.py                 # 5 rounds, 10 documents of each kind
     .venv/bin/python benchmarks/ofd.py --rounds 9 --docs 16
+    .venv/bin/python benchmarks/ofd.py --kinds report,checklist   # some kinds only
 
 Each round is a fresh worker process, as a build's: it makes each document's PDF as a build makes
 it (a checklist, report or letter filled on its blank form; the notice and the 通报 laid out
@@ -100,7 +101,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--docs", type=int, default=10)
     parser.add_argument("--worker", type=Path)
+    parser.add_argument("--kinds", help="comma-separated kinds to time (default: all)")
     args = parser.parse_args()
+    if args.kinds:
+        global KINDS
+        KINDS = tuple(k for k in KINDS if k in args.kinds.split(","))
     if args.worker:
         return worker(args.worker, args.docs)
     out = Path(tempfile.mkdtemp(prefix="bench-ofd-"))
@@ -110,7 +115,8 @@ def main() -> None:
     for number in range(args.rounds):
         if number == 0:
             clear_ofd_cache()
-        lines = subprocess.run([sys.executable, __file__, "--worker", str(out), "--docs", str(args.docs)],
+        lines = subprocess.run([sys.executable, __file__, "--worker", str(out), "--docs", str(args.docs)]
+                               + (["--kinds", args.kinds] if args.kinds else []),
                                capture_output=True, text=True, check=True).stdout.splitlines()
         for line in lines:
             record = json.loads(line)
