@@ -6,10 +6,12 @@ ratings with one differing (reason given) and issues A's letter; region B sees n
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -25,18 +27,28 @@ from .test_web_return import pdf_bytes
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "")) if os.environ.get("SCREENSHOT_DIR") else None
 
 
-@pytest.fixture
-def served(tmp_path):
+@contextlib.contextmanager
+def served_app(tmp_path, clock=time.time):
+    """The app under waitress on a free port with a 管理员 and a 考评 account: (its address, the
+    accounts' one-time codes, the app)."""
     from pipeline.web import make_server, run_until_closed
 
-    app = create_app(CONTENT, tmp_path / "work")
+    app = create_app(CONTENT, tmp_path / "work", clock=clock)
     accounts = app.extensions["site"].accounts
     codes = {"管理员甲": accounts.add("管理员甲", "管理员"), "张科长": accounts.add("张科长", "考评")}
     server = make_server(app, "127.0.0.1", 0, threads=4)
     thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", codes, app
-    server.close()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}", codes, app
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    with served_app(tmp_path) as started:
+        yield started
 
 
 def shot(page, name):

@@ -5,15 +5,10 @@ message until the password is changed."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from pipeline.web import create_app
-
 from .test_browser import browser  # noqa: F401  (fixture)
-from .test_browser_accounts import shot, sign_in
-from .test_web import CONTENT
+from .test_browser_accounts import served_app, shot, sign_in
 
 DAY = 86400
 T0 = 1_796_000_000.0
@@ -29,17 +24,9 @@ class Clock:
 
 @pytest.fixture
 def served(tmp_path):
-    from pipeline.web import make_server, run_until_closed
-
     clock = Clock()
-    app = create_app(CONTENT, tmp_path / "work", clock=clock)
-    accounts = app.extensions["site"].accounts
-    codes = {"管理员甲": accounts.add("管理员甲", "管理员"), "张科长": accounts.add("张科长", "考评")}
-    server = make_server(app, "127.0.0.1", 0, threads=4)
-    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", codes, clock
-    server.close()
+    with served_app(tmp_path, clock) as (address, codes, _):
+        yield address, codes, clock
 
 
 def test_an_expired_password_in_a_browser(served, browser):  # noqa: F811
