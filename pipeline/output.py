@@ -62,29 +62,39 @@ def _deflate(data: bytes) -> bytes:
     return kept
 
 
-def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
-    """A zip of these entries, deflated, dated ZIP_EPOCH, mode 0644, "made on" MS-DOS: the bytes
-    ``zipfile`` writes for them (tests compare the two), with the compression of parts that
-    recur kept (``_deflate``)."""
+class Packed:
+    """A zip entry's bytes as they go into a package (deflated or stored), with the CRC and size
+    of the bytes they stand for: made once for a part many packages share, copied in as is."""
+
+    __slots__ = ("data", "crc", "size", "method")
+
+    def __init__(self, data: bytes, crc: int, size: int, method: int = zipfile.ZIP_DEFLATED):
+        self.data, self.crc, self.size, self.method = data, crc, size, method
+
+
+def write_zip(entries: list[tuple[str, "bytes | Packed"]]) -> bytes:
+    """A zip of these entries, dated ZIP_EPOCH, mode 0644, "made on" MS-DOS: for bytes, deflated,
+    the bytes ``zipfile`` writes for them (tests compare the two), with the compression of parts
+    that recur kept (``_deflate``); a ``Packed`` entry goes in as it is packed."""
     year, month, day, hour, minute, second = ZIP_EPOCH
     dosdate = (year - 1980) << 9 | month << 5 | day
     dostime = hour << 11 | minute << 5 | (second // 2)
     out, central = [], []
     offset = 0
-    for name, data in entries:
+    for name, content in entries:
+        entry = content if isinstance(content, Packed) else \
+            Packed(_deflate(content), zlib.crc32(content), len(content))
         try:
             encoded, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             encoded, flags = name.encode("utf-8"), 0x800
-        packed = _deflate(data)
-        crc = zlib.crc32(data)
-        header = struct.pack("<4s2B4HL2L2H", b"PK\003\004", 20, 0, flags, zipfile.ZIP_DEFLATED,
-                             dostime, dosdate, crc, len(packed), len(data), len(encoded), 0)
+        header = struct.pack("<4s2B4HL2L2H", b"PK\003\004", 20, 0, flags, entry.method,
+                             dostime, dosdate, entry.crc, len(entry.data), entry.size, len(encoded), 0)
         central.append(struct.pack("<4s4B4HL2L5H2L", b"PK\001\002", 20, 0, 20, 0, flags,
-                                   zipfile.ZIP_DEFLATED, dostime, dosdate, crc, len(packed), len(data),
+                                   entry.method, dostime, dosdate, entry.crc, len(entry.data), entry.size,
                                    len(encoded), 0, 0, 0, 0, 0o644 << 16, offset) + encoded)
-        out += [header, encoded, packed]
-        offset += len(header) + len(encoded) + len(packed)
+        out += [header, encoded, entry.data]
+        offset += len(header) + len(encoded) + len(entry.data)
     directory = b"".join(central)
     end = struct.pack("<4s4H2LH", b"PK\005\006", 0, 0, len(central), len(central), len(directory), offset, 0)
     return b"".join(out) + directory + end

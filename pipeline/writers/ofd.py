@@ -22,15 +22,14 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
-import io
 import json
-import struct
 import zlib
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from .. import __version__
 from ..layout import Layout, font_paths, load_layout
+from ..output import Packed, atomic_write, write_zip
 from ..views import Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Signature, Title
 from .pdf_layout import BlankFormPage, CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
 
@@ -529,14 +528,11 @@ TEMPLATE_IDS = 1_000_000  # template k's ids: TEMPLATE_IDS + k × TEMPLATE_STRID
 TEMPLATE_STRIDE = 100_000
 
 
-class _Deflated:
+class _Deflated(Packed):
     """A file's bytes deflated once (raw deflate, level 1), with its CRC and size: kept for files
     many documents share (template pages, font subsets) and copied into each package as is."""
 
-    __slots__ = ("data", "crc", "size", "method")
-
-    def __init__(self, data: bytes, crc: int, size: int, method: int = 8):
-        self.data, self.crc, self.size, self.method = data, crc, size, method
+    __slots__ = ()
 
     @classmethod
     def of(cls, raw: bytes) -> "_Deflated":
@@ -602,7 +598,6 @@ def _load_file(name: str, meta: dict | None = None) -> "_Deflated | None":
 
 
 def _store_file(name: str, file: "_Deflated", tail: bytes = b"", **extra) -> None:
-    from ..output import atomic_write
 
     head = json.dumps({"name": name, "length": len(file.data), "crc": file.crc, "size": file.size,
                        "method": file.method, "tail": len(tail), "check": zlib.adler32(file.data + tail), **extra},
@@ -681,29 +676,9 @@ def _font_file(use: _FontUse, keep: bool = False) -> tuple[_Deflated, str | None
 
 
 def _zip(files: list) -> bytes:
-    """A zip (APPNOTE 6.3: local headers, central directory; deflated entries, fixed time
-    2000-01-01 00:00), from bytes or from already deflated files."""
-    out = io.BytesIO()
-    central = []
-    dos_time, dos_date = 0, (2000 - 1980) << 9 | 1 << 5 | 1
-    for name, content in files:
-        entry = content if isinstance(content, _Deflated) else _Deflated.of(content)
-        encoded = name.encode("utf-8")
-        offset = out.tell()
-        # version 20, flags: bit 11 (UTF-8 names), deflate (8) or stored (0)
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0800, entry.method, dos_time, dos_date,
-                              entry.crc, len(entry.data), entry.size, len(encoded), 0))
-        out.write(encoded)
-        out.write(entry.data)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x0800, entry.method, dos_time,
-                                   dos_date, entry.crc, len(entry.data), entry.size, len(encoded),
-                                   0, 0, 0, 0, 0o100644 << 16, offset) + encoded)
-    start = out.tell()
-    directory = b"".join(central)
-    out.write(directory)
-    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory),
-                          start, 0))
-    return out.getvalue()
+    """The package: each file deflated at level 1 (or stored when small) unless already packed."""
+    return write_zip([(name, content if isinstance(content, Packed) else _Deflated.of(content))
+                      for name, content in files])
 
 
 # --- 公文 metadata and element tags --------------------------------------------------------------
