@@ -35,6 +35,11 @@ def make_app(tmp_path, clock):
     return app
 
 
+def nav_links(page: str) -> list[str]:
+    """The links the header's navigation offers."""
+    return re.findall(r'<a href="([^"]+)"', page.split("<nav>", 1)[1].split("</nav>", 1)[0])
+
+
 def change(client, old, new):
     return client.post("/password", data={"csrf_token": token(client, "/password"), "old": old, "new": new,
                                           "again": new})
@@ -62,6 +67,8 @@ def test_expiry_at_the_boundary_then_only_the_password_page(tmp_path):
     assert response.status_code == 302 and response.headers["Location"].endswith("/password")
     page = client.get("/password").get_data(as_text=True)
     assert EXPIRED in page and "一次性登录码" not in page and "您的密码将在" not in page
+    nav = nav_links(page)  # only what leads somewhere: no link that would bounce back here
+    assert nav == ["/password"] and "退出" in page, nav
 
     response = change(client, GOOD, GOOD)  # the old password again: refused
     assert response.status_code == 400 and "新密码不能与原密码相同" in response.get_data(as_text=True)
@@ -71,6 +78,7 @@ def test_expiry_at_the_boundary_then_only_the_password_page(tmp_path):
     assert response.status_code == 302
     page = client.get("/return/九台区")
     assert page.status_code == 200 and "您的密码将在" not in page.get_data(as_text=True)  # the clock starts again
+    assert nav_links(page.get_data(as_text=True)) == ["/return/%E4%B9%9D%E5%8F%B0%E5%8C%BA", "/password"]
     set_at = db_rows(app, "SELECT password_set_at FROM accounts WHERE name = '九台区'")[0]["password_set_at"]
     assert set_at == dt.datetime.fromtimestamp(T0 + 90 * DAY + 1).isoformat(timespec="seconds")
 
