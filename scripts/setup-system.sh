@@ -10,13 +10,14 @@
 #   libreoffice-calc-nogui             saves filled workbooks again, as a region's office would
 #   fonts-liberation2                  Times New Roman's metrics, so LibreOffice sets digits as Word
 #   chromium                           the browser the web page's test drives (Playwright, no download)
+#   chromium-l10n                      its Chinese interface (选择文件, dates as 年/月/日), as a clerk sees it
 #   poppler-utils                      pdftoppm, to compare filled and fully laid-out pages as images
 #   npm                                installs the tests' second OFD reader, ofd.js (tests/ofdjs);
 #                                      only when no npm is on the PATH (a Node.js build may bring its own)
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 texlive-lang-chinese)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 chromium poppler-utils)
+  packages+=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 chromium chromium-l10n poppler-utils)
   command -v npm >/dev/null || packages+=(npm)
 fi
 missing=()

@@ -40,8 +40,9 @@ def browser():
 
     chromium = require(CHROMIUM_PACKAGE)
     with sync_playwright() as p:
+        # in Chinese, as a clerk's browser is: the file chooser says 选择文件, dates read 年/月/日
         browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--lang=zh-CN", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run", "--disable-sync"])
         yield browser
         browser.close()

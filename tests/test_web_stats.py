@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from pipeline.results import load_results
 from pipeline.web import create_app
 
+from .test_browser import browser  # noqa: F401  (fixture)
 from .test_stats import CONTENT, LEAGUE_WORDS, SAMPLE, expected_from_sample, sheet, write_year_on_year
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -163,55 +164,44 @@ def server(sample_app):
     server.close()
 
 
-def test_stats_page_in_a_browser(server):
-    from .test_browser import CHROMIUM
-
-    from playwright.sync_api import sync_playwright
-
+def test_stats_page_in_a_browser(server, browser):  # noqa: F811
     exp = expected_from_sample()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            blocked = []
-            page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
-            page.goto(server + "/")
-            page.click("header nav >> text=统计")
-            page.wait_for_url("**/stats")
-            page.wait_for_load_state("networkidle")
-            # every chart loaded and drawn (the SVG files pass the page's Content-Security-Policy)
-            for key in ("levels", "prefectures", "tasks", "adjustments"):
-                assert page.evaluate(f"document.querySelector('#chart-{key} img').naturalWidth") > 300
-            assert not blocked
-            if os.environ.get("UPDATE_SCREENSHOTS"):
-                page.screenshot(path=str(DOCS / "web-stats.png"), full_page=False)
-            # who is last: one click on 优秀项占比 puts the lowest share first
-            header = page.locator("#table-regions th", has_text="优秀项占比")
-            header.locator(".sort").click()
-            assert header.get_attribute("aria-sort") == "ascending"
-            shares = {name: sum(r["等次"] == "优秀" for r in rows) / len(rows) for name, rows in exp["by_region"].items()}
-            lowest = min(shares.values())
-            first = page.inner_text("#table-regions tbody tr:first-child td:first-child")
-            assert shares[first] == lowest
-            header.locator(".sort").click()
-            assert header.get_attribute("aria-sort") == "descending"
-            assert shares[page.inner_text("#table-regions tbody tr:first-child td:first-child")] == max(shares.values())
-            # the tasks that pull regions down: the first row has the most 未达标
-            cells = page.locator("#table-tasks tbody tr:first-child td")
-            most = max(c["未达标"] for c in exp["per_task_final"].values())
-            assert cells.nth(5).inner_text() == str(most)
-            # the 全省 row stays at the foot whatever the order
-            page.locator("#table-levels th", has_text="未达标占比").locator(".sort").click()
-            assert page.inner_text("#table-levels tfoot td:first-child") == "全省"
-            # printable: the print style hides the forms and keeps the charts
-            page.emulate_media(media="print")
-            assert not page.is_visible("section.previous")
-            assert page.is_visible("#chart-levels img")
-            if os.environ.get("UPDATE_SCREENSHOTS"):
-                page.emulate_media(media="screen")
-                page.evaluate("document.getElementById('tasks').scrollIntoView()")
-                page.screenshot(path=str(DOCS / "web-stats-tasks.png"), full_page=False)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(server + "/")
+    page.click("header nav >> text=统计")
+    page.wait_for_url("**/stats")
+    page.wait_for_load_state("networkidle")
+    # every chart loaded and drawn (the SVG files pass the page's Content-Security-Policy)
+    for key in ("levels", "prefectures", "tasks", "adjustments"):
+        assert page.evaluate(f"document.querySelector('#chart-{key} img').naturalWidth") > 300
+    assert not blocked
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(DOCS / "web-stats.png"), full_page=False)
+    # who is last: one click on 优秀项占比 puts the lowest share first
+    header = page.locator("#table-regions th", has_text="优秀项占比")
+    header.locator(".sort").click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    shares = {name: sum(r["等次"] == "优秀" for r in rows) / len(rows) for name, rows in exp["by_region"].items()}
+    lowest = min(shares.values())
+    first = page.inner_text("#table-regions tbody tr:first-child td:first-child")
+    assert shares[first] == lowest
+    header.locator(".sort").click()
+    assert header.get_attribute("aria-sort") == "descending"
+    assert shares[page.inner_text("#table-regions tbody tr:first-child td:first-child")] == max(shares.values())
+    # the tasks that pull regions down: the first row has the most 未达标
+    cells = page.locator("#table-tasks tbody tr:first-child td")
+    most = max(c["未达标"] for c in exp["per_task_final"].values())
+    assert cells.nth(5).inner_text() == str(most)
+    # the 全省 row stays at the foot whatever the order
+    page.locator("#table-levels th", has_text="未达标占比").locator(".sort").click()
+    assert page.inner_text("#table-levels tfoot td:first-child") == "全省"
+    # printable: the print style hides the forms and keeps the charts
+    page.emulate_media(media="print")
+    assert not page.is_visible("section.previous")
+    assert page.is_visible("#chart-levels img")
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        page.emulate_media(media="screen")
+        page.evaluate("document.getElementById('tasks').scrollIntoView()")
+        page.screenshot(path=str(DOCS / "web-stats-tasks.png"), full_page=False)
