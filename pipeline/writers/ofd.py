@@ -31,7 +31,7 @@ from .. import __version__
 from ..layout import Layout, font_paths, load_layout
 from ..output import Packed, atomic_write, write_zip
 from ..views import Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Signature, Title
-from .pdf_layout import BlankFormPage, CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
+from .pdf_layout import BlankFormPage, CachedBlock, GlyphRun, LaidOutPage, Shape, read_filled, read_pdf
 
 NS = "http://www.ofdspec.org/2016"
 TAGS_NS = "urn:gongwen-pipeline:gbt9704-2012:elements"
@@ -104,14 +104,17 @@ class OfdWriter:
         # The reader and writer make no reference cycles (what they drop is freed as it goes):
         # the cyclic garbage collector is held off meanwhile, which would otherwise walk the
         # layout kept for later documents again and again (~8% of a notice's OFD).
+        # A form filled in (forms.FilledPdf) comes with what was drawn on each page: its pages are
+        # read from that (read_filled: the same pages), not from the PDF's bytes.
+        fill = getattr(pdf, "fill", None)
         collecting = gc.isenabled()
         gc.disable()
         try:
-            pages = read_pdf(pdf, known=self._has_template)
+            pages = read_filled(fill, self._has_template) if fill is not None else read_pdf(pdf, self._has_template)
             try:
                 return self.write(view, pages, fingerprint), len(pages)
             except _NeedsItems:  # a template page named but not read, and not at hand after all
-                pages = read_pdf(pdf)
+                pages = read_filled(fill) if fill is not None else read_pdf(pdf)
                 return self.write(view, pages, fingerprint), len(pages)
         finally:
             if collecting:
@@ -384,24 +387,7 @@ class OfdWriter:
                offset: int = 0) -> str:
         """The XML of a block many documents share, written once with placeholder ids (and
         once per font id ``offset``: the page contents' faces, see ``write``)."""
-        key = (id(block), offset)
-        entry = self._fragments.get(key)
-        if entry is None or entry[0] is not block:
-            usage: dict[str, _FontUse] = {}
-            xml, texts = [], []
-            for index, item in enumerate(block):
-                if isinstance(item, GlyphRun):
-                    if item.font not in usage:
-                        usage[item.font] = self._use(item.font, offset)
-                    xml.append(self._text("\x00", item, usage[item.font]))
-                    texts.append((index, "".join(item.text)))
-                else:
-                    xml.append(_path("\x00", item))
-            entry = (block, "".join(xml).split("\x00"), texts, usage)
-            if len(self._fragments) > FRAGMENTS_KEPT:
-                self._fragments.clear()
-            self._fragments[key] = entry
-        _, pieces, texts, usage = entry
+        _, pieces, texts, usage = self._fragment(block, offset)
         base = ids.max + 1
         ids.max += len(pieces) - 1
         for name, used in usage.items():
@@ -414,6 +400,43 @@ class OfdWriter:
             out.append(str(base + i))
             out.append(piece)
         return "".join(out)
+
+    def _fragment(self, block: CachedBlock, offset: int) -> tuple:
+        """A block's XML pieces (split where its objects' ids go), its texts (index, text) and
+        the glyphs it uses by font; kept by the block's identity. A block made of parts (a
+        page's stamps) is put together from theirs."""
+        key = (id(block), offset)
+        entry = self._fragments.get(key)
+        if entry is None or entry[0] is not block:
+            usage: dict[str, _FontUse] = {}
+            if block.parts:
+                pieces, texts = [""], []
+                for part in block.parts:
+                    _, more, more_texts, more_usage = self._fragment(part, offset)
+                    start = len(pieces) - 1
+                    pieces[-1] += more[0]
+                    pieces += more[1:]
+                    texts += [(start + index, text) for index, text in more_texts]
+                    for name, used in more_usage.items():
+                        use = usage.get(name) or usage.setdefault(name, self._use(name, offset))
+                        use.glyphs |= used.glyphs
+                        use.unicodes |= used.unicodes
+            else:
+                xml, texts = [], []
+                for index, item in enumerate(block):
+                    if isinstance(item, GlyphRun):
+                        if item.font not in usage:
+                            usage[item.font] = self._use(item.font, offset)
+                        xml.append(self._text("\x00", item, usage[item.font]))
+                        texts.append((index, "".join(item.text)))
+                    else:
+                        xml.append(_path("\x00", item))
+                pieces = "".join(xml).split("\x00")
+            entry = (block, pieces, texts, usage)
+            if len(self._fragments) > FRAGMENTS_KEPT:
+                self._fragments.clear()
+            self._fragments[key] = entry
+        return entry
 
     def _check_glyphs(self, run: GlyphRun, cmap: dict[int, int], use: _FontUse) -> None:
         from .pdf_layout import UnsupportedContent

@@ -67,9 +67,12 @@ class Shape:
 
 
 class CachedBlock(list):
-    """Items read once from a block many documents share (see _BLOCKS); the same object each time."""
+    """Items read once from a block many documents share (see _BLOCKS); the same object each time.
+    ``parts``: the blocks it is made of, when it is their items one after the other (a page's
+    stamps: each stamp at its place is a block of its own, shared more widely than the page's)."""
 
     __hash__ = object.__hash__
+    parts: tuple = ()
 
 
 class BlankFormPage(CachedBlock):
@@ -370,18 +373,23 @@ class _Reader:
         self.blanks = 0  # blank form pages met so far in the document (k of the next)
         self._whole = False  # the page last read draws no form XObject but stamps
 
-    def page(self, page) -> LaidOutPage:
-        import pikepdf
-
-        obj = page.obj
+    @staticmethod
+    def _start(page) -> tuple[LaidOutPage, _State, list[float]]:
+        """An empty page of this page's size, the state its content starts in, its box (pt)."""
         box = [float(v) for v in page.mediabox]
-        if int(obj.get("/Rotate", 0)) % 360:
+        if int(page.obj.get("/Rotate", 0)) % 360:
             raise UnsupportedContent("PDF 页面带旋转（不支持）")
         width, height = box[2] - box[0], box[3] - box[1]
         out = LaidOutPage(width * MM_PER_PT, height * MM_PER_PT)
         # device space: PDF points, then to mm with y down
         to_mm: Matrix = (MM_PER_PT, 0.0, 0.0, -MM_PER_PT, -box[0] * MM_PER_PT, box[3] * MM_PER_PT)
-        state = _State(ctm=to_mm)
+        return out, _State(ctm=to_mm), box
+
+    def page(self, page) -> LaidOutPage:
+        import pikepdf
+
+        obj = page.obj
+        out, state, box = self._start(page)
         resources = obj.get("/Resources")
         contents = obj.get("/Contents")
         key = None
@@ -398,6 +406,32 @@ class _Reader:
             if len(_PAGES) >= _PAGES_KEPT:
                 _PAGES.pop(next(iter(_PAGES)))
             _PAGES[key] = list(out.items)
+        return out
+
+    def filled(self, page, fill: "FilledPage") -> LaidOutPage:
+        """A page forms.py filled, read from what it says the page draws (``fill``) as ``page``
+        would read its content: the blank form page (a stub when ``known``), the stamps, the
+        filled texts. The blank form page's content is read only when it is not known."""
+        out, state, _ = self._start(page)
+        resources = page.obj.get("/Resources")
+        k, self.blanks = self.blanks, self.blanks + 1
+        if self.known is not None and self.known(fill.name, k):
+            out.items.append(BlankFormPage(fill.name, stub=True))
+        else:
+            contents = page.obj.get("/Contents")
+            import pikepdf
+            data = (b"\n".join(c.read_bytes() for c in contents) if isinstance(contents, pikepdf.Array)
+                    else contents.read_bytes())
+            end = data.rfind(BLANK_FORM_END)
+            if not data.startswith(BLANK_FORM) or end < 0:
+                raise UnsupportedContent("表单页缺少空白表单标记")
+            block = BlankFormPage(fill.name)
+            self._interpret(data[:end + len(BLANK_FORM_END)], resources, state.copy(), block, 0)
+            out.items.append(block)
+        if fill.stamps and not self._stamps(fill.stamps, resources, state, out.items):
+            state = self._interpret(fill.stamps, resources, state, out.items, 0)
+        if fill.layer:
+            self._interpret(fill.layer, resources, state, out.items, 0)
         return out
 
     def _font_of(self, resources, name):
@@ -442,7 +476,7 @@ class _Reader:
         placed = _STAMP.findall(chunk)
         if not placed or _STAMP.sub(b"", chunk).split() != [b"q", b"Q"]:
             return False
-        whole = CachedBlock()
+        whole, parts = CachedBlock(), []
         a, b, c, d = state.ctm[:4]
         for x, y, name in placed:
             key = (name, x, y, base)
@@ -463,6 +497,8 @@ class _Reader:
                     _STAMPS.pop(next(iter(_STAMPS)))
                 _STAMPS[key] = cached
             whole.extend(cached)
+            parts.append(cached)
+        whole.parts = tuple(parts)
         if len(_STAMP_BLOCKS) >= _STAMPS_KEPT:
             _STAMP_BLOCKS.pop(next(iter(_STAMP_BLOCKS)))
         _STAMP_BLOCKS[(chunk, base)] = whole
@@ -892,6 +928,41 @@ def _check_text_clip(run: GlyphRun, clips) -> None:
     """Text is never clipped in these documents; say so if that ever changes."""
     if any(c is None for c in clips):
         raise UnsupportedContent("PDF 中的文字处在非凸多边形的裁剪路径下（不支持）")
+
+
+@dataclass(frozen=True)
+class FilledPage:
+    """What forms.py drew on a page of a document it filled: its blank form page (``name``: the
+    form's identity and the page's number), then ``stamps`` (the block drawing the stamps,
+    forms._place_stamps) and ``layer`` (the block drawing the texts laid out for the document,
+    forms._lay_over), each b"" when there is none."""
+
+    name: str
+    stamps: bytes = b""
+    layer: bytes = b""
+
+
+@dataclass(eq=False)
+class FormFill:
+    """A document forms.py made by filling a blank form, as the OFD writer reads it without
+    reading the saved PDF back: ``pdf``, the pikepdf.Pdf it saved (kept open), and what each of
+    its filled pages draws (by page index). A page not listed (a letter's first part) is read
+    from its content as any page is. ``keep``: other Pdfs whose objects the pages draw."""
+
+    pdf: object
+    pages: dict[int, FilledPage]
+    keep: list = field(default_factory=list)
+
+
+def read_filled(fill: FormFill, known=None) -> list[LaidOutPage]:
+    """``read_pdf`` of a filled form's PDF (the same pages, item for item), from what forms.py
+    tells of it (``FormFill``): no PDF parsed again, no blank form page read when ``known``."""
+    reader = _Reader(known)
+    pages = []
+    for index, page in enumerate(fill.pdf.pages):
+        filled = fill.pages.get(index)
+        pages.append(reader.page(page) if filled is None else reader.filled(page, filled))
+    return pages
 
 
 def read_pdf(data: bytes, known=None) -> list[LaidOutPage]:
