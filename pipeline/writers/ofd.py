@@ -410,17 +410,20 @@ class OfdWriter:
         if entry is None or entry[0] is not block:
             usage: dict[str, _FontUse] = {}
             if block.parts:
-                pieces, texts = [""], []
+                pieces, texts, uses = [""], [], {}
                 for part in block.parts:
                     _, more, more_texts, more_usage = self._fragment(part, offset)
-                    start = len(pieces) - 1
+                    if more_texts:
+                        start = len(pieces) - 1
+                        texts += [(start + index, text) for index, text in more_texts]
                     pieces[-1] += more[0]
                     pieces += more[1:]
-                    texts += [(start + index, text) for index, text in more_texts]
                     for name, used in more_usage.items():
-                        use = usage.get(name) or usage.setdefault(name, self._use(name, offset))
-                        use.glyphs |= used.glyphs
-                        use.unicodes |= used.unicodes
+                        uses.setdefault(name, []).append(used)
+                for name, used in uses.items():
+                    use = usage[name] = self._use(name, offset)
+                    use.glyphs = set().union(*(u.glyphs for u in used))
+                    use.unicodes = set().union(*(u.unicodes for u in used))
             else:
                 xml, texts = [], []
                 for index, item in enumerate(block):
@@ -566,10 +569,13 @@ class _Deflated(Packed):
 
 
 # Files stored (APPNOTE method 0), not deflated: XML under 4 KB (a filled form's page: its
-# template's reference, the texts filled in, the stamps) and the small font subsets of a
-# document's own texts (under 64 glyphs, ~20 KB): deflating them took ~1 ms of a report's ~4 ms,
-# for ~50 KB more in a ~400 KB file. Large subsets (kept across documents) are deflated.
+# template's reference, the texts filled in, the stamps) and the font subsets of a document's
+# own texts under 160 glyphs (~80 KB: a report's filled texts, a letter's first part): deflating
+# them took ~1 ms of a report's ~4 ms and of a letter's ~5 ms, for ~50 KB more in a ~400 KB file
+# and ~20 KB in a ~200 KB one. Larger subsets (a form's template faces, kept across documents; a
+# notice's) are deflated and kept on disk.
 STORED_BELOW = 4096
+SUBSET_STORED_BELOW = 160
 
 
 class _NeedsItems(Exception):
@@ -629,12 +635,17 @@ def _store_file(name: str, file: "_Deflated", tail: bytes = b"", **extra) -> Non
     try:
         directory.mkdir(parents=True, exist_ok=True)
         atomic_write(directory / f"{name}.bin", head + b"\n" + file.data + tail)
-        files = list(directory.glob("*.bin"))
-        if len(files) > TEMPLATE_CACHE_FILES:
-            for old in sorted(files, key=lambda f: f.stat().st_mtime)[:len(files) // 2]:
-                old.unlink(missing_ok=True)
+        _STORES[0] += 1
+        if _STORES[0] % 64 == 1:  # (the folder listed at a process's first store and every 64th)
+            files = list(directory.glob("*.bin"))
+            if len(files) > TEMPLATE_CACHE_FILES:
+                for old in sorted(files, key=lambda f: f.stat().st_mtime)[:len(files) // 2]:
+                    old.unlink(missing_ok=True)
     except OSError:
         pass  # a cache: a document is written all the same
+
+
+_STORES = [0]
 
 
 def _load_template(name: str) -> dict | None:
@@ -679,14 +690,14 @@ def _font_file(use: _FontUse, keep: bool = False) -> tuple[_Deflated, str | None
         # a large subset (a form's template faces: ~1,000 glyphs, ~5 ms to make and deflate) is
         # kept on disk too, by the face, the glyphs and characters, HarfBuzz's version and this code
         name, file = None, None
-        if keep or len(key[1]) >= 64:
+        if keep or len(key[1]) >= SUBSET_STORED_BELOW:
             from .ofd_fonts import _source_hash, harfbuzz_version
             name = "font-" + hashlib.sha256(repr((_source_hash(use.source), key[1], key[2], harfbuzz_version(),
                                                   _code_version())).encode()).hexdigest()[:40]
             file = _load_file(name)
         if file is None:
             subset = face(use.source).subset(use.unicodes, use.glyphs)
-            if name is None:  # a document's own few glyphs: stored (STORED_BELOW)
+            if name is None:  # a document's own few glyphs: stored (SUBSET_STORED_BELOW)
                 file = _Deflated(subset, zlib.crc32(subset), len(subset), 0)
             else:
                 file = _Deflated.of(subset)

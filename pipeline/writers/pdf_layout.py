@@ -398,6 +398,9 @@ _PAGES_KEPT = 400
 _OTHER_DO = re.compile(rb"/(?!GWStamp[0-9a-f]+\s)[^\s/\[\]<>(){}%]+\s+Do\b")
 
 
+_STARTS: dict[str, tuple] = {}  # a blank form page's size and the state its content starts in
+
+
 class _Reader:
     def __init__(self, known=None):
         self.fonts: dict = {}
@@ -445,12 +448,19 @@ class _Reader:
         """A page forms.py filled, read from what it says the page draws (``fill``) as ``page``
         would read its content: the blank form page (a stub when ``known``), the stamps, the
         filled texts. The blank form page's content is read only when it is not known."""
-        out, state, _ = self._start(page)
-        resources = page.obj.get("/Resources")
+        start = _STARTS.get(fill.name)  # (the page's box is its blank form page's)
+        if start is None:
+            out, state, _ = self._start(page)
+            if len(_STARTS) >= _BLOCKS_KEPT:
+                _STARTS.pop(next(iter(_STARTS)))
+            start = _STARTS[fill.name] = (out.width, out.height, state)
+        out, state = LaidOutPage(start[0], start[1]), start[2].copy()
+        resources = page.obj.get("/Resources") if fill.layer or fill.stamps else None
         k, self.blanks = self.blanks, self.blanks + 1
         if self.known is not None and self.known(fill.name, k):
             out.items.append(BlankFormPage(fill.name, stub=True))
         else:
+            resources = page.obj.get("/Resources")
             contents = page.obj.get("/Contents")
             import pikepdf
             data = (b"\n".join(c.read_bytes() for c in contents) if isinstance(contents, pikepdf.Array)
@@ -618,9 +628,8 @@ class _Reader:
             if r:
                 raise UnsupportedContent("PDF 内容流中路径未结束就有 q（不支持）")
             if shown:
-                parts = [unhexlify(h) if h or not n else float(n) for h, n in _TJ_PART.findall(shown)]
                 args = []
-                tm = self._show(items, parts, tm, state)
+                tm = self._show_tj(items, shown, tm, state)
                 continue
             if not (number or name or hexstring or literal or bracket or o):
                 args = []  # "[] TJ" (the first alternative, empty): shows nothing
@@ -764,6 +773,33 @@ class _Reader:
                 raise UnsupportedContent(f"PDF 操作符 {o}（不支持）")
         return state
 
+    def _show_tj(self, items: list, shown: bytes, tm: Matrix, state: _State) -> Matrix:
+        """``_show`` of a TJ's array (its text between the brackets: hex strings and numbers),
+        read as it goes (a letter-spaced line is a string and a number per glyph)."""
+        font = state.font
+        size, scale, spacing = state.size, state.scale, state.char_spacing
+        width, default, unicode = font.widths.get, font.default_width, font.to_unicode.get
+        x = 0.0
+        glyphs, text, origins = [], [], []
+        for hexed, number in _TJ_PART.findall(shown):
+            if len(hexed) == 4:  # (one glyph)
+                cid = int(hexed, 16)
+                glyphs.append(cid)
+                text.append(unicode(cid, "\ufffd"))
+                origins.append(x)
+                x += (width(cid, default) / 1000 * size + spacing) * scale
+            elif hexed:
+                part = unhexlify(hexed)
+                cids = struct.unpack(">%dH" % (len(part) // 2), part[:len(part) // 2 * 2])
+                glyphs += cids
+                text += [unicode(cid, "\ufffd") for cid in cids]
+                for cid in cids:
+                    origins.append(x)
+                    x += (width(cid, default) / 1000 * size + spacing) * scale
+            elif number:
+                x -= float(number) / 1000 * size * scale
+        return self._shown(items, glyphs, text, origins, x, tm, state)
+
     def _show(self, items: list, parts, tm: Matrix, state: _State) -> Matrix:
         font = state.font
         size, scale, spacing = state.size, state.scale, state.char_spacing
@@ -783,6 +819,13 @@ class _Reader:
                     x += (width(cid, default) / 1000 * size + spacing) * scale
             else:
                 x -= float(part) / 1000 * size * scale
+        return self._shown(items, glyphs, text, origins, x, tm, state)
+
+    @staticmethod
+    def _shown(items: list, glyphs: list, text: list, origins: list, x: float, tm: Matrix,
+               state: _State) -> Matrix:
+        """The glyph run shown (when it has glyphs), and the text matrix after it."""
+        font, size, scale = state.font, state.size, state.scale
         if glyphs:
             matrix = multiply(tm, state.ctm)
             if scale != 1.0:
