@@ -80,6 +80,7 @@ class OfdWriter:
         self._fragments: dict[tuple, tuple] = {}  # (id(CachedBlock), font ids) → (block, XML pieces, texts, usage)
         self._templates: dict[tuple, dict] = {}  # (BlankFormPage.key, k) → a template page (_template)
         self._bases: dict[tuple, dict] = {}  # a form's template pages → their faces (_FontUse, with file)
+        self._unbundled: set[tuple] = set()  # a form's template pages not bundled on disk yet (_preload)
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
@@ -110,6 +111,8 @@ class OfdWriter:
         collecting = gc.isenabled()
         gc.disable()
         try:
+            if fill is not None:
+                self._preload(fill)
             pages = read_filled(fill, self._has_template) if fill is not None else read_pdf(pdf, self._has_template)
             try:
                 return self.write(view, pages, fingerprint), len(pages)
@@ -132,10 +135,34 @@ class OfdWriter:
         return True
 
     def _cache_key(self, key: str, k: int) -> str:
+        return hashlib.sha256(f"{key} {k} {self._made_with}".encode()).hexdigest()[:40]
+
+    @functools.cached_property
+    def _made_with(self) -> str:
+        """What a kept file depends on besides its own key: this writer's code, the font ids, the faces."""
         from .ofd_fonts import _source_hash
         faces = sorted((role, _source_hash(path)) for role, path in self.fonts.items())
-        return hashlib.sha256(f"{key} {k} {_code_version()} {sorted(self.font_ids.items())} "
-                              f"{faces}".encode()).hexdigest()[:40]
+        return f"{_code_version()} {sorted(self.font_ids.items())} {faces}"
+
+    def _preload(self, fill) -> None:
+        """A filled form's template pages and their faces, when not at hand, read from the form's
+        bundle on disk (one file: the first document of a form in a worker reads it, not a file
+        per page and per face); a form not bundled yet is bundled once written (``write``)."""
+        forms = tuple((fill.pages[i].name, k) for k, i in enumerate(sorted(fill.pages)))
+        if forms in self._bases and all(key in self._templates for key in forms):
+            return
+        loaded = _load_bundle(self._cache_key(repr(forms), -2), len(forms))
+        if loaded is None:
+            self._unbundled.add(forms)
+            return
+        entries, files = loaded
+        for key, entry in zip(forms, entries):
+            self._keep_template(key, entry)
+        found = {}
+        for role, file in files.items():
+            use = found[role] = self._use("GW-" + role)
+            use.file = file
+        self._bases[forms] = found
 
     def _load_bases(self, forms: tuple) -> dict | None:
         """A form's template faces (their subsets) as kept on disk by a process before."""
@@ -224,6 +251,9 @@ class OfdWriter:
                 _store_file(self._cache_key(repr(forms), -1), _Deflated.of(json.dumps(names).encode()))
             self._bases[forms] = found
             base.update(found)
+            if forms in self._unbundled:
+                self._unbundled.discard(forms)
+                _store_bundle(self._cache_key(repr(forms), -2), entries, found)
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
@@ -657,6 +687,49 @@ def _load_template(name: str) -> dict | None:
         return None
     try:
         return {"xml": xml, "count": int(meta["count"]), "usage_json": meta["tail"]}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _store_bundle(name: str, entries: list[dict], faces: dict[str, _FontUse]) -> None:
+    """A form's template pages (their XML, object counts and glyphs by face) and their faces'
+    subsets kept as one file (_preload)."""
+    parts, chunks = [], []
+    for entry in entries:
+        usage = entry.get("usage_json")
+        if usage is None:
+            usage = json.dumps(entry["usage"], separators=(",", ":")).encode()
+        xml = entry["xml"]
+        parts.append(["page", entry["count"], len(xml.data), xml.crc, xml.size, xml.method, len(usage)])
+        chunks += [xml.data, usage]
+    for role, use in sorted(faces.items()):
+        file = use.file
+        parts.append(["face", role, len(file.data), file.crc, file.size, file.method, 0])
+        chunks.append(file.data)
+    body = b"".join(chunks)
+    _store_file(name, _Deflated(body, 0, len(body), 0), parts=parts)
+
+
+def _load_bundle(name: str, pages: int) -> tuple[list[dict], dict[str, "_Deflated"]] | None:
+    """A form's bundle (_store_bundle): its template page entries and its faces' subsets; None
+    when absent or damaged."""
+    meta: dict = {}
+    kept = _load_file(name, meta)
+    if kept is None:
+        return None
+    try:
+        data, at, entries, faces = kept.data, 0, [], {}
+        for kind, key, length, crc, size, method, extra in meta["parts"]:
+            file = _Deflated(data[at:at + length], crc, size, method)
+            at += length
+            if kind == "page":
+                entries.append({"xml": file, "count": int(key), "usage_json": data[at:at + extra]})
+                at += extra
+            else:
+                faces[str(key)] = file
+        if at != len(data) or len(entries) != pages:
+            return None
+        return entries, faces
     except (KeyError, TypeError, ValueError):
         return None
 
