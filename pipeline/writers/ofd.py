@@ -417,55 +417,52 @@ class OfdWriter:
                offset: int = 0) -> str:
         """The XML of a block many documents share, written once with placeholder ids (and
         once per font id ``offset``: the page contents' faces, see ``write``)."""
-        _, pieces, texts, usage = self._fragment(block, offset)
+        _, template, count, texts, usage = self._fragment(block, offset)
         base = ids.max + 1
-        ids.max += len(pieces) - 1
-        for name, used in usage.items():
-            fonts[name].glyphs |= used.glyphs
-            fonts[name].unicodes |= used.unicodes
+        ids.max += count
+        for name, (glyphs, unicodes) in usage.items():
+            fonts[name].glyphs |= glyphs
+            fonts[name].unicodes |= unicodes
         for index, text in texts:
             objects.append((number, base + index, text))
-        out = [pieces[0]]
-        for i, piece in enumerate(pieces[1:]):
-            out.append(str(base + i))
-            out.append(piece)
-        return "".join(out)
+        return template.format(*range(base, base + count))
 
     def _fragment(self, block: CachedBlock, offset: int) -> tuple:
-        """A block's XML pieces (split where its objects' ids go), its texts (index, text) and
-        the glyphs it uses by font; kept by the block's identity. A block made of parts (a
+        """A block's XML as a str.format template ("{}" where its objects' ids go, in order;
+        braces of its own doubled), its object count, its texts (index, text) and the glyphs
+        and characters it uses by font; kept by the block's identity. A block made of parts (a
         page's stamps) is put together from theirs."""
         key = (id(block), offset)
         entry = self._fragments.get(key)
         if entry is None or entry[0] is not block:
-            usage: dict[str, _FontUse] = {}
+            usage: dict[str, tuple[set, set]] = {}
             if block.parts:
-                pieces, texts, uses = [""], [], {}
+                templates, texts, uses, count = [], [], {}, 0
                 for part in block.parts:
-                    _, more, more_texts, more_usage = self._fragment(part, offset)
+                    _, more, more_count, more_texts, more_usage = self._fragment(part, offset)
+                    templates.append(more)
                     if more_texts:
-                        start = len(pieces) - 1
-                        texts += [(start + index, text) for index, text in more_texts]
-                    pieces[-1] += more[0]
-                    pieces += more[1:]
+                        texts += [(count + index, text) for index, text in more_texts]
+                    count += more_count
                     for name, used in more_usage.items():
                         uses.setdefault(name, []).append(used)
+                template = "".join(templates)
                 for name, used in uses.items():
-                    use = usage[name] = self._use(name, offset)
-                    use.glyphs = set().union(*(u.glyphs for u in used))
-                    use.unicodes = set().union(*(u.unicodes for u in used))
+                    usage[name] = (set().union(*(u[0] for u in used)), set().union(*(u[1] for u in used)))
             else:
-                xml, texts = [], []
+                xml, texts, found = [], [], {}
                 for index, item in enumerate(block):
                     if isinstance(item, GlyphRun):
-                        if item.font not in usage:
-                            usage[item.font] = self._use(item.font, offset)
-                        xml.append(self._text("\x00", item, usage[item.font]))
+                        if item.font not in found:
+                            found[item.font] = self._use(item.font, offset)
+                        xml.append(self._text("\x00", item, found[item.font]))
                         texts.append((index, "".join(item.text)))
                     else:
                         xml.append(_path("\x00", item))
-                pieces = "".join(xml).split("\x00")
-            entry = (block, pieces, texts, usage)
+                template = "".join(xml).replace("{", "{{").replace("}", "}}").replace("\x00", "{}")
+                count = len(xml)
+                usage = {name: (use.glyphs, use.unicodes) for name, use in found.items()}
+            entry = (block, template, count, texts, usage)
             if len(self._fragments) > FRAGMENTS_KEPT:
                 self._fragments.clear()
             self._fragments[key] = entry

@@ -401,6 +401,21 @@ _OTHER_DO = re.compile(rb"/(?!GWStamp[0-9a-f]+\s)[^\s/\[\]<>(){}%]+\s+Do\b")
 _STARTS: dict[str, tuple] = {}  # a blank form page's size and the state its content starts in
 
 
+class _Resources:
+    """A page's resource dictionary, looked up when first used (most filled pages' stamps were
+    read before: the page itself is not looked at)."""
+
+    __slots__ = ("_pdf", "_number", "_found")
+
+    def __init__(self, pdf, number: int):
+        self._pdf, self._number, self._found = pdf, number, None
+
+    def __getattr__(self, name: str):
+        if self._found is None:
+            self._found = self._pdf.pages[self._number].obj.get("/Resources")
+        return getattr(self._found, name)
+
+
 class _Reader:
     def __init__(self, known=None):
         self.fonts: dict = {}
@@ -444,23 +459,24 @@ class _Reader:
             _PAGES[key] = list(out.items)
         return out
 
-    def filled(self, page, fill: "FilledPage") -> LaidOutPage:
-        """A page forms.py filled, read from what it says the page draws (``fill``) as ``page``
-        would read its content: the blank form page (a stub when ``known``), the stamps, the
-        filled texts. The blank form page's content is read only when it is not known."""
+    def filled(self, pdf, number: int, fill: "FilledPage") -> LaidOutPage:
+        """Page ``number`` of ``pdf``, which forms.py filled, read from what it says the page draws
+        (``fill``) as ``page`` would read its content: the blank form page (a stub when
+        ``known``), the stamps, the filled texts. Neither the page's content nor (when its stamps
+        were read before) its resources are looked at unless needed."""
         start = _STARTS.get(fill.name)  # (the page's box is its blank form page's)
         if start is None:
-            out, state, _ = self._start(page)
+            out, state, _ = self._start(pdf.pages[number])
             if len(_STARTS) >= _BLOCKS_KEPT:
                 _STARTS.pop(next(iter(_STARTS)))
             start = _STARTS[fill.name] = (out.width, out.height, state)
         out, state = LaidOutPage(start[0], start[1]), start[2].copy()
-        resources = page.obj.get("/Resources") if fill.layer or fill.stamps else None
+        resources = _Resources(pdf, number)
         k, self.blanks = self.blanks, self.blanks + 1
         if self.known is not None and self.known(fill.name, k):
             out.items.append(BlankFormPage(fill.name, stub=True))
         else:
-            resources = page.obj.get("/Resources")
+            page = pdf.pages[number]
             contents = page.obj.get("/Contents")
             import pikepdf
             data = (b"\n".join(c.read_bytes() for c in contents) if isinstance(contents, pikepdf.Array)
@@ -1037,9 +1053,9 @@ def read_filled(fill: FormFill, known=None) -> list[LaidOutPage]:
     tells of it (``FormFill``): no PDF parsed again, no blank form page read when ``known``."""
     reader = _Reader(known)
     pages = []
-    for index, page in enumerate(fill.pdf.pages):
+    for index in range(len(fill.pdf.pages)):
         filled = fill.pages.get(index)
-        pages.append(reader.page(page) if filled is None else reader.filled(page, filled))
+        pages.append(reader.page(fill.pdf.pages[index]) if filled is None else reader.filled(fill.pdf, index, filled))
     return pages
 
 
