@@ -214,13 +214,14 @@ class OfdWriter:
         on_template = {number for number, _ in templates}
         for number, page in enumerate(pages):
             for item in (page.items[1:] if number in on_template else page.items):
-                for run in (item if isinstance(item, CachedBlock) else [item]):
-                    if isinstance(run, GlyphRun) and run.font not in fonts:
-                        role = self._role(run.font)
+                for name in (item.fonts() if isinstance(item, CachedBlock)
+                             else [item.font] if isinstance(item, GlyphRun) else ()):
+                    if name not in fonts:
+                        role = self._role(name)
                         if as_form:
-                            fonts[run.font] = filled.setdefault(role, self._use(run.font, roles))
+                            fonts[name] = filled.setdefault(role, self._use(name, roles))
                         else:
-                            fonts[run.font] = base.setdefault(role, self._use(run.font))
+                            fonts[name] = base.setdefault(role, self._use(name))
         template_files, template_ids, entries = [], {}, []
         for k, (number, block) in enumerate(templates):
             tid, entry = self._template(k, block)
@@ -404,7 +405,8 @@ class OfdWriter:
             oid = ids.next()
             if isinstance(item, GlyphRun):
                 parts.append(self._text(oid, item, fonts[item.font]))
-                objects.append((number, oid, "".join(item.text)))
+                text = "".join(item.text)
+                objects.append((number, oid, text, _squeeze(text)))
             else:
                 parts.append(_path(oid, item))
         uses = f'<ofd:Template TemplateID="{template}" ZOrder="Background"/>' if template else ""
@@ -423,13 +425,14 @@ class OfdWriter:
         for name, (glyphs, unicodes) in usage.items():
             fonts[name].glyphs |= glyphs
             fonts[name].unicodes |= unicodes
-        for index, text in texts:
-            objects.append((number, base + index, text))
+        for index, text, squeezed in texts:
+            objects.append((number, base + index, text, squeezed))
         return template.format(*range(base, base + count))
 
     def _fragment(self, block: CachedBlock, offset: int) -> tuple:
         """A block's XML as a str.format template ("{}" where its objects' ids go, in order;
-        braces of its own doubled), its object count, its texts (index, text) and the glyphs
+        braces of its own doubled), its object count, its texts (index, text, text without
+        white space: tag_objects) and the glyphs
         and characters it uses by font; kept by the block's identity. A block made of parts (a
         page's stamps) is put together from theirs."""
         key = (id(block), offset)
@@ -442,7 +445,7 @@ class OfdWriter:
                     _, more, more_count, more_texts, more_usage = self._fragment(part, offset)
                     templates.append(more)
                     if more_texts:
-                        texts += [(count + index, text) for index, text in more_texts]
+                        texts += [(count + index, text, squeezed) for index, text, squeezed in more_texts]
                     count += more_count
                     for name, used in more_usage.items():
                         uses.setdefault(name, []).append(used)
@@ -456,7 +459,8 @@ class OfdWriter:
                         if item.font not in found:
                             found[item.font] = self._use(item.font, offset)
                         xml.append(self._text("\x00", item, found[item.font]))
-                        texts.append((index, "".join(item.text)))
+                        text = "".join(item.text)
+                        texts.append((index, text, _squeeze(text)))
                     else:
                         xml.append(_path("\x00", item))
                 template = "".join(xml).replace("{", "{{").replace("}", "}}").replace("\x00", "{}")
@@ -836,12 +840,13 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def tag_objects(view: DocumentView, objects: list[tuple[int, int, str]]) -> list[tuple[str, list]]:
+def tag_objects(view: DocumentView, objects: list[tuple[int, int, str, str]]) -> list[tuple[str, list]]:
     """Which text objects show which 公文 element: each element's text is found as a run of
     consecutive text objects (a paragraph's lines, a title's lines; a page number drawn between
     two lines is passed over), the first such run not yet taken. Objects that belong to no
-    element (page numbers, tables, marks) stay untagged."""
-    squeezed = [_squeeze(text) for _, _, text in objects]
+    element (page numbers, tables, marks) stay untagged. ``objects``: (page, id, text, the
+    text without white space)."""
+    squeezed = [o[3] for o in objects]
     used: set[int] = set()
     tagged = []
     for element, text in _elements(view):

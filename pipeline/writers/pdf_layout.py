@@ -76,6 +76,13 @@ class CachedBlock(list):
     __hash__ = object.__hash__
     parts: tuple = ()
 
+    def fonts(self) -> list[str]:
+        """The fonts its glyph runs show, in order of first use (found once: read, it is not changed)."""
+        found = self.__dict__.get("_fonts")
+        if found is None:
+            found = self._fonts = list(dict.fromkeys(item.font for item in self if isinstance(item, GlyphRun)))
+        return found
+
 
 class BlankFormPage(CachedBlock):
     """A blank form's page under a filled form's texts: the block forms.py marks (BLANK_FORM),
