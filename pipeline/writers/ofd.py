@@ -84,11 +84,12 @@ class OfdWriter:
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
-        (HarfBuzz, preprocessed for subsetting) and character map."""
+        (HarfBuzz, preprocessed for subsetting) and character map, the disk cache's naming."""
         from .ofd_fonts import face
         for role, source in self.fonts.items():
             face(source).subset(set(), {0})  # (HarfBuzz's subsetting functions bound, once)
             self._cmap(role)
+        self._made_with  # (the disk cache's names: this code's and the faces' hashes)
 
     def _cmap(self, role: str) -> dict[int, int]:
         """The face's character → glyph id map (to check each PDF glyph is its character's)."""
