@@ -6,7 +6,8 @@
 
 Each round is a fresh worker process, as a build's: it makes each document's PDF as a build makes
 it (a checklist, report or letter filled on its blank form; the notice and the 通报 laid out
-whole) and then the OFD from that PDF, each timed in CPU time (process time: the machine is
+whole) and then the OFD from that PDF as the build hands it over (a filled form's comes with what
+the filler drew on each page: forms.FilledPdf), each timed in CPU time (process time: the machine is
 shared, wall time swings with the load). A setup process first lays every blank form out (the
 build's form jobs), so a worker finds them on disk as in a build. Printed per kind: the median
 PDF and OFD CPU time and their ratio for a document after the first of its form in the worker,
@@ -68,6 +69,7 @@ def worker(out: Path, docs: int) -> None:
 
     renderer, target = Renderer(), OutputDir(out)
     c = time.process_time()
+    import pikepdf  # noqa: F401  (a build imports it before forking its workers: build._preload)
     renderer.pdf, renderer.docx
     pdf_start = time.process_time() - c
     c = time.process_time()
