@@ -81,6 +81,7 @@ class OfdWriter:
         self._templates: dict[tuple, dict] = {}  # (BlankFormPage.key, k) → a template page (_template)
         self._bases: dict[tuple, dict] = {}  # a form's template pages → their faces (_FontUse, with file)
         self._unbundled: set[tuple] = set()  # a form's template pages not bundled on disk yet (_preload)
+        self._placed: dict[tuple, tuple] = {}  # a stamp's run (id, font id) → _text_parts
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
@@ -492,33 +493,35 @@ class OfdWriter:
             use.unicodes.add(code)
 
     def _text(self, oid, run: GlyphRun, use: _FontUse) -> str:
-        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
-        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
-        joined = "".join(run.text)
-        codes = [ord(ch) for ch in joined] if len(joined) == len(run.text) else None
-        if codes is not None and [cmap.get(code) for code in codes] == run.glyphs:
+        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2). What does
+        not depend on where the run is (its glyphs checked, its text, advances, colour) is kept
+        for a stamp's run (pdf_layout._moved: the same run drawn at many places)."""
+        origin = run.__dict__.get("origin")
+        kept = self._placed.get((id(origin), use.id)) if origin is not None else None
+        if kept is None or kept[0] is not origin:
+            kept = self._text_parts(run, use)
+            if origin is not None:
+                if len(self._placed) >= FRAGMENTS_KEPT:
+                    self._placed.clear()
+                self._placed[(id(origin), use.id)] = (origin,) + kept[1:]
+        _, codes, upright, middle, end = kept
+        if codes is not None:
             use.glyphs.update(run.glyphs)  # (the usual case: every glyph its character's own)
             use.unicodes.update(codes)
         else:
-            self._check_glyphs(run, cmap, use)
+            self._check_glyphs(run, self._cmap(use.role) if run.font.startswith("GW-") else {}, use)
         a, b, c, d, e, f = run.matrix
-        text = escape(joined)
-        fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'
-        if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and abs(a + d) < 1e-9:
+        if upright:
             size = run.size * a
             x0 = e + a * run.origins[0]
             y = f + d * run.rise
             left, right = x0 - 0.1 * size, e + a * run.end + 0.1 * size
             top = y - ASCENT * size
-            origins = run.origins
-            deltas = " ".join(["%.3f" % (a * (q - p)) for p, q in zip(origins, origins[1:])])
-            delta = f' DeltaX="{deltas}"' if deltas else ""
             return (f'<ofd:TextObject ID="{oid}" Boundary="{num(left)} {num(top)} {num(right - left)} '
-                    f'{num((ASCENT + DESCENT) * size)}" Font="{use.id}" Size="{num(size)}">{fill}'
-                    f'<ofd:TextCode X="{num(x0 - left)}" Y="{num(y - top)}"{delta}>{text}</ofd:TextCode>'
-                    "</ofd:TextObject>")
+                    f'{middle}<ofd:TextCode X="{num(x0 - left)}" Y="{num(y - top)}"{end}')
         # object space: text space with y down (units of the PDF text space); the CTM maps it to
         # the Boundary's space
+        text, fill = escape("".join(run.text)), f'<ofd:FillColor Value="{_color(run.color)}"/>'
         size = run.size
         lo, hi = run.origins[0] - 0.1 * size, run.end + 0.1 * size
         corners = [(x, y) for x in (lo, hi) for y in (run.rise - DESCENT * size, run.rise + ASCENT * size)]
@@ -532,6 +535,28 @@ class OfdWriter:
                 f'{num(bottom - top)}" CTM="{ctm}" Font="{use.id}" Size="{num(size)}">{fill}'
                 f'<ofd:TextCode X="{num(run.origins[0])}" Y="{num(-run.rise)}"{delta}>{text}</ofd:TextCode>'
                 "</ofd:TextObject>")
+
+
+    def _text_parts(self, run: GlyphRun, use: _FontUse) -> tuple:
+        """What of a TextObject does not depend on where its run is: (None, the characters' codes
+        when each glyph is its character's own in the face, else None; whether it is upright; for
+        an upright run, its XML after the Boundary's width up to the TextCode's X, and after the
+        TextCode's Y: advances and text)."""
+        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
+        joined = "".join(run.text)
+        codes = [ord(ch) for ch in joined] if len(joined) == len(run.text) else None
+        if codes is not None and [cmap.get(code) for code in codes] != run.glyphs:
+            codes = None
+        a, b, c, d = run.matrix[:4]
+        if not (abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and abs(a + d) < 1e-9):
+            return None, codes, False, None, None
+        size = run.size * a
+        origins = run.origins
+        deltas = " ".join(["%.3f" % (a * (q - p)) for p, q in zip(origins, origins[1:])])
+        delta = f' DeltaX="{deltas}"' if deltas else ""
+        fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'
+        middle = f'{num((ASCENT + DESCENT) * size)}" Font="{use.id}" Size="{num(size)}">{fill}'
+        return None, codes, True, middle, f"{delta}>{escape(joined)}</ofd:TextCode></ofd:TextObject>"
 
 
 def _path(oid, shape: Shape) -> str:

@@ -383,8 +383,10 @@ def _moved(item, dx: float, dy: float):
     """A glyph run or painted path moved by (dx, dy) mm."""
     if isinstance(item, GlyphRun):
         a, b, c, d, e, f = item.matrix
-        return GlyphRun(item.font, item.size, (a, b, c, d, e + dx, f + dy), item.rise, item.glyphs, item.text,
-                        item.origins, item.end, item.color)
+        moved = GlyphRun(item.font, item.size, (a, b, c, d, e + dx, f + dy), item.rise, item.glyphs, item.text,
+                         item.origins, item.end, item.color)
+        moved.origin = item  # (the same run elsewhere: what does not depend on the place is written once)
+        return moved
     subpaths = [[seg if seg[0] == "C" else (seg[0],) + tuple(v + (dx if i % 2 == 0 else dy) for i, v in enumerate(seg[1:]))
                  for seg in sub] for sub in item.subpaths]
     return Shape(subpaths, item.stroke, item.fill, item.line_width, item.even_odd)
