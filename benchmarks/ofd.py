@@ -6,7 +6,8 @@
 
 Each round is a fresh worker process, as a build's: it makes each document's PDF as a build makes
 it (a checklist, report or letter filled on its blank form; the notice and the 通报 laid out
-whole) and then the OFD from that PDF, each timed in CPU time (process time: the machine is
+whole) and then the OFD from that PDF as the build hands it over (a filled form's comes with what
+the filler drew on each page: forms.FilledPdf), each timed in CPU time (process time: the machine is
 shared, wall time swings with the load). A setup process first lays every blank form out (the
 build's form jobs), so a worker finds them on disk as in a build. Printed per kind: the median
 PDF and OFD CPU time and their ratio for a document after the first of its form in the worker,
@@ -68,21 +69,30 @@ def worker(out: Path, docs: int) -> None:
 
     renderer, target = Renderer(), OutputDir(out)
     c = time.process_time()
+    import pikepdf  # noqa: F401  (a build imports it before forking its workers: build._preload)
     renderer.pdf, renderer.docx
     pdf_start = time.process_time() - c
     c = time.process_time()
     renderer.ofd.warm()
     print(json.dumps({"startup": {"pdf": pdf_start, "ofd": time.process_time() - c}}))
+    made = []  # the PDF a run made, as a build hands it to the OFD writer (a filled form's
+    filler = renderer.forms(target)  # comes with what was drawn on each page: forms.FilledPdf)
+    for owner, name in ((filler, "fill_pdf"), (renderer.pdf, "render")):
+        def kept(*args, _made=getattr(owner, name), **kwargs):
+            made.append(_made(*args, **kwargs))
+            return made[-1]
+        setattr(owner, name, kept)
     forms_seen: set[str] = set()
     for kind, job in sample(docs):
         view = job.view
         form = fingerprint.of_view(job.base, "form") if job.base is not None else None
         first = form is not None and form not in forms_seen
         forms_seen.add(form)
+        made.clear()
         c = time.process_time()
-        [entry] = renderer.run(job, target, ("pdf",))
+        renderer.run(job, target, ("pdf",))
         pdf = time.process_time() - c
-        data = (target.root / entry.path).read_bytes()
+        data = made[-1][0]
         key = fingerprint.of_view(view, "ofd")
         c = time.process_time()
         renderer.ofd.render(view, data, key)

@@ -53,6 +53,12 @@ class BlankForm:
     page_sizes: list[tuple[float, float]]  # px
     boxes: list[SlotBox]
     docx: bytes | None = None
+    key: str = ""  # its identity (view_key)
+
+    def page_name(self, number: int) -> str:
+        """Its page's identity (pdf_layout.FilledPage): the OFD writer's template page of it."""
+        import hashlib
+        return hashlib.sha1(f"blank form {self.key} page {number}".encode()).hexdigest()
 
     def to_json(self) -> str:
         return json.dumps({"pages": self.pages, "page_sizes": self.page_sizes,
@@ -148,6 +154,22 @@ def is_cached(directory: Path, key: str) -> bool:
     return pdf.is_file() and boxes.is_file()
 
 
+class FilledPdf(bytes):
+    """A filled form's PDF bytes, with what the OFD writer needs to write its OFD without reading
+    them back (``fill``: pdf_layout.FormFill). Pickled (or copied) as plain bytes."""
+
+    fill = None
+
+    @classmethod
+    def of(cls, data: bytes, fill) -> "FilledPdf":
+        made = cls(data)
+        made.fill = fill
+        return made
+
+    def __reduce__(self):
+        return (bytes, (bytes(self),))
+
+
 class Misfit(Exception):
     """A filled text would not take the room its blank form keeps (more or fewer lines, or
     across a page break): the document is laid out on its own instead."""
@@ -178,6 +200,7 @@ class FormFiller:
             form = BlankForm(document.write_pdf(), len(document.pages),
                              [(p.width, p.height) for p in document.pages], slot_boxes(document))
             self._store(key, form)
+        form.key = key
         if need_docx and form.docx is None:
             from .output import write_package
             form.docx = write_package(self._docx().render_parts(base, tokens=True))
@@ -233,6 +256,8 @@ class FormFiller:
         Raises ``Misfit`` when a text would not take the room its form keeps."""
         import pikepdf
 
+        from .writers.pdf_layout import FilledPage, FormFill
+
         if view.kind == "letter":
             return self._fill_letter(view, base)
         form = self.blank(base)
@@ -240,8 +265,10 @@ class FormFiller:
         for page in pdf.pages:
             _mark_blank_form(page)
         marks = self._marks(form, base.marks) if unmarked(base) is not base else {}
-        self._stamp(pdf, form, view, marks)
-        return self._save(pdf, view.title), form.pages
+        stamps, layers, keep = self._stamp(pdf, form, view, marks)
+        fill = FormFill(pdf, {n: FilledPage(form.page_name(n), stamps.get(n, b""), layers.get(n, b""))
+                              for n in range(len(pdf.pages))}, keep)
+        return FilledPdf.of(self._save(pdf, view.title), fill), form.pages
 
     def _marks(self, form: BlankForm, marks: list[str]) -> dict[int, list]:
         """The marks (样例) at the top of every page, as a full layout sets them: a page of the
@@ -263,6 +290,8 @@ class FormFiller:
         not two. The form's first page stands for the first part, whatever pages that takes:
         the form's pages carry no page numbers, each letter's are stamped on."""
         import pikepdf
+
+        from .writers.pdf_layout import FilledPage, FormFill
 
         form = self.blank(base)
         first_view = replace(view, sections=view.sections[:1])
@@ -288,9 +317,13 @@ class FormFiller:
         for page in pdf.pages[pages:]:
             _mark_blank_form(page)
         numbers = {n: [self._page_number(n + 1, form.page_sizes[n - shift])] for n in range(pages, len(pdf.pages))}
-        self._place_cells(pdf, form, {n + shift: placed for n, placed in cells.items()}, numbers)
-        for number, layer in zip(order, layers):
-            _lay_over(pdf.pages[number + shift], layer, number + shift)
+        stamps = self._place_cells(pdf, form, {n + shift: placed for n, placed in cells.items()}, numbers)
+        drawn = {number + shift: _lay_over(pdf.pages[number + shift], layer, number + shift)
+                 for number, layer in zip(order, layers)}
+        fill = FormFill(pdf, {n: FilledPage(form.page_name(n - shift), stamps.get(n, b""), drawn.get(n, b""))
+                              for n in range(pages, len(pdf.pages))}, [blank])
+        if any(n < pages for n in drawn):  # (a filled text over the letter's own page: read as it is)
+            fill = None
         title = next((b for b in form.boxes if b.slot == "title"), None)
         if title is not None:  # the attachment's title in the outline, as a full layout has it
             with pdf.open_outline() as outline:
@@ -299,7 +332,8 @@ class FormFiller:
                     [pdf.pages[title.page + shift].obj, pikepdf.Name.XYZ, round(title.x * 0.75, 6),
                      round(height - title.y * 0.75, 6), 0]))
                 (outline.root[-1].children if outline.root else outline.root).append(item)
-        return self._save(pdf, view.title), len(pdf.pages)
+        data = self._save(pdf, view.title)
+        return (FilledPdf.of(data, fill) if fill is not None else data), len(pdf.pages)
 
     def _page_number(self, number: int, size: tuple[float, float]) -> tuple:
         """Page ``number``'s number, where the documents' page rules set it on a page of this
@@ -336,11 +370,12 @@ class FormFiller:
                 pages.setdefault(box.page, []).append((box, lines, top))
         return stamps, pages
 
-    def _place_cells(self, pdf, form: BlankForm, stamps: dict, marks: dict | None = None) -> None:
+    def _place_cells(self, pdf, form: BlankForm, stamps: dict, marks: dict | None = None) -> dict[int, bytes]:
+        """The stamps drawn on each page; the block drawing them, by page."""
         marks = marks or {}
-        for number in sorted(set(stamps) | set(marks)):
-            _place_stamps(pdf, number, [(key, self._stamp_sheet(key), x, y) for key, x, y in stamps.get(number, [])]
-                          + marks.get(number, []))
+        return {number: _place_stamps(pdf, number, [(key, self._stamp_sheet(key), x, y)
+                                                    for key, x, y in stamps.get(number, [])] + marks.get(number, []))
+                for number in sorted(set(stamps) | set(marks))}
 
     def _overlay_html(self, form: BlankForm, texts: dict, order: list[int], title: str, body: bool = True) -> str:
         """The layer of the texts laid out per document: one page per page of the form that has
@@ -371,24 +406,26 @@ class FormFiller:
             if values.get(slot) and found.get(slot) != lines:
                 raise Misfit(f"{slot}: {found.get(slot)} lines, {lines} kept")
 
-    def _stamp(self, pdf, form: BlankForm, view: DocumentView, marks: dict | None = None) -> None:
+    def _stamp(self, pdf, form: BlankForm, view: DocumentView, marks: dict | None = None) -> tuple[dict, dict, list]:
         """Lay the document's texts over the form's pages in ``pdf`` (same page numbers; pages
         already marked as the blank form's: ``_mark_blank_form``); ``marks``: more stamps by
-        page (the 样例 mark), drawn with the cells' ones."""
+        page (the 样例 mark), drawn with the cells' ones. The blocks drawing the stamps and the
+        texts, by page, and the Pdf the texts were laid out in (pdf_layout.FormFill)."""
         import pikepdf
 
         stamps, pages = self._slots(form, view)
-        self._place_cells(pdf, form, stamps, marks)
+        drawn = self._place_cells(pdf, form, stamps, marks)
         order = sorted(pages)
         if not order:
-            return
+            return drawn, {}, []
         html = self._overlay_html(form, pages, order, view.title)
         layer = self.pdf._layout(html, "overlay")
         self._check_fit(form, view, layer.pages)
         overlay = pikepdf.open(io.BytesIO(layer.write_pdf()))
-        for index, number in enumerate(order):
-            _lay_over(pdf.pages[number], overlay.pages[index].as_form_xobject(), number)
+        layers = {number: _lay_over(pdf.pages[number], overlay.pages[index].as_form_xobject(), number)
+                  for index, number in enumerate(order)}
         self.pdf._check_glyphs(html)
+        return drawn, layers, [overlay]
 
     def _stamp_sheet(self, key: tuple):
         """One cell's text laid out alone at the top left of a page of the form's size (alone:
@@ -533,7 +570,7 @@ def _mark_blank_form(page) -> None:
     page.contents_coalesce()
 
 
-def _lay_over(page, formx, number: int) -> None:
+def _lay_over(page, formx, number: int) -> bytes:
     """pikepdf's Page.add_overlay (of a page made a form XObject) on a page marked as its blank
     form's (``_mark_blank_form``: already wrapped in q … Q), with a fixed resource name per page
     (it draws a random one, and the same inputs must give the same bytes). One name per page:
@@ -544,9 +581,10 @@ def _lay_over(page, formx, number: int) -> None:
     placement = page.calc_form_xobject_placement(formx, name, pikepdf.Rectangle(page.trimbox))
     page.contents_add(placement, prepend=False)
     page.contents_coalesce()
+    return placement
 
 
-def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, float]]) -> None:
+def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, float]]) -> bytes:
     """Draw each stamp (a page, as a form XObject, whose text sits at its top left) on page
     ``number`` (marked as its blank form's: wrapped in q … Q), moved to (x, y) CSS px. Each
     stamp's resource name comes from what it shows (its key): reproducible bytes, and the same
@@ -566,8 +604,10 @@ def _place_stamps(pdf, number: int, placed: list[tuple[tuple, object, float, flo
                                            name=pikepdf.Name(name))
         drawn.append(f"q 1 0 0 1 {x * 0.75:.6f} {-y * 0.75:.6f} cm {names[key]} Do Q\n".encode())
     drawn.append(b"Q\n")
-    page.contents_add(b"".join(drawn), prepend=False)
+    block = b"".join(drawn)
+    page.contents_add(block, prepend=False)
     page.contents_coalesce()
+    return block
 
 
 _TOKEN_RUN = re.compile(r"<w:r>(<w:rPr>(?:(?!</w:rPr>).)*</w:rPr>)?<w:t>⟦([^⟧|]*)(?:\|([0-9.]+))?⟧</w:t></w:r>")

@@ -435,6 +435,37 @@ def test_disk_cache_does_not_change_the_bytes(out, tmp_path):
         assert all((target / f"{name}.ofd").read_bytes() == reference for target in made), name
 
 
+def test_filled_form_ofd_is_the_ofd_of_its_pdf(tmp_path):
+    """A filled form's OFD is written from what the form filler drew on each page (its blank
+    form's page, the stamps, the texts laid out for the document: forms.FilledPdf), not by reading
+    the PDF back: the same file as reading the PDF's bytes gives, for reports, letters and
+    regions' checklists (regions whose ratings, names and page counts differ)."""
+    import pickle
+
+    from pipeline.cli import load_for_results
+    from pipeline.jobs import checklist_job, report_jobs
+    from pipeline.output import OutputDir
+    from pipeline.render import Renderer
+    from pipeline.writers.ofd import OfdWriter
+
+    content, results = load_for_results(None, None, None)
+    renderer, out = Renderer(), OutputDir(tmp_path)
+    from_pdf = OfdWriter(renderer.pdf.layout)
+    kinds = set()
+    for name in (REGION, "南关区", "长白山管委会", "前郭尔罗斯蒙古族自治县"):
+        region = content.region(name)
+        for job in report_jobs(content, results, [region]) + [checklist_job(content, region.assessment_class, region)]:
+            data, pages = renderer.forms(out).fill_pdf(job.view, job.base)
+            assert data.fill is not None, (name, job.kind)
+            assert type(pickle.loads(pickle.dumps(data))) is bytes  # (sent to a process: the bytes)
+            key = job.fingerprint("ofd")
+            made, count = renderer.ofd.render(job.view, data, key)
+            assert count == pages
+            assert made == from_pdf.render(job.view, bytes(data), key)[0], (name, job.kind)
+            kinds.add(job.kind)
+    assert kinds == {"report", "letter", "checklist"}
+
+
 def test_characters_the_fandol_faces_lack(workdir, wcli):
     """Drawn in the PDF from a system face (☃, DejaVu) or as a box (𠀀, in no face here), the
     clerk warned; the OFD keeps the characters, in order and in place, and is written all the same.

@@ -31,7 +31,7 @@ from .. import __version__
 from ..layout import Layout, font_paths, load_layout
 from ..output import Packed, atomic_write, write_zip
 from ..views import Addressee, AttachmentNote, DocumentView, Masthead, Paragraph, Signature, Title
-from .pdf_layout import BlankFormPage, CachedBlock, GlyphRun, LaidOutPage, Shape, read_pdf
+from .pdf_layout import BlankFormPage, CachedBlock, GlyphRun, LaidOutPage, Shape, read_filled, read_pdf
 
 NS = "http://www.ofdspec.org/2016"
 TAGS_NS = "urn:gongwen-pipeline:gbt9704-2012:elements"
@@ -80,14 +80,17 @@ class OfdWriter:
         self._fragments: dict[tuple, tuple] = {}  # (id(CachedBlock), font ids) → (block, XML pieces, texts, usage)
         self._templates: dict[tuple, dict] = {}  # (BlankFormPage.key, k) → a template page (_template)
         self._bases: dict[tuple, dict] = {}  # a form's template pages → their faces (_FontUse, with file)
+        self._unbundled: set[tuple] = set()  # a form's template pages not bundled on disk yet (_preload)
+        self._placed: dict[tuple, tuple] = {}  # a stamp's run (id, font id) → _text_parts
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
-        (HarfBuzz, preprocessed for subsetting) and character map."""
+        (HarfBuzz, preprocessed for subsetting) and character map, the disk cache's naming."""
         from .ofd_fonts import face
         for role, source in self.fonts.items():
             face(source).subset(set(), {0})  # (HarfBuzz's subsetting functions bound, once)
             self._cmap(role)
+        self._made_with  # (the disk cache's names: this code's and the faces' hashes)
 
     def _cmap(self, role: str) -> dict[int, int]:
         """The face's character → glyph id map (to check each PDF glyph is its character's)."""
@@ -104,14 +107,19 @@ class OfdWriter:
         # The reader and writer make no reference cycles (what they drop is freed as it goes):
         # the cyclic garbage collector is held off meanwhile, which would otherwise walk the
         # layout kept for later documents again and again (~8% of a notice's OFD).
+        # A form filled in (forms.FilledPdf) comes with what was drawn on each page: its pages are
+        # read from that (read_filled: the same pages), not from the PDF's bytes.
+        fill = getattr(pdf, "fill", None)
         collecting = gc.isenabled()
         gc.disable()
         try:
-            pages = read_pdf(pdf, known=self._has_template)
+            if fill is not None:
+                self._preload(fill)
+            pages = read_filled(fill, self._has_template) if fill is not None else read_pdf(pdf, self._has_template)
             try:
                 return self.write(view, pages, fingerprint), len(pages)
             except _NeedsItems:  # a template page named but not read, and not at hand after all
-                pages = read_pdf(pdf)
+                pages = read_filled(fill) if fill is not None else read_pdf(pdf)
                 return self.write(view, pages, fingerprint), len(pages)
         finally:
             if collecting:
@@ -129,10 +137,34 @@ class OfdWriter:
         return True
 
     def _cache_key(self, key: str, k: int) -> str:
+        return hashlib.sha256(f"{key} {k} {self._made_with}".encode()).hexdigest()[:40]
+
+    @functools.cached_property
+    def _made_with(self) -> str:
+        """What a kept file depends on besides its own key: this writer's code, the font ids, the faces."""
         from .ofd_fonts import _source_hash
         faces = sorted((role, _source_hash(path)) for role, path in self.fonts.items())
-        return hashlib.sha256(f"{key} {k} {_code_version()} {sorted(self.font_ids.items())} "
-                              f"{faces}".encode()).hexdigest()[:40]
+        return f"{_code_version()} {sorted(self.font_ids.items())} {faces}"
+
+    def _preload(self, fill) -> None:
+        """A filled form's template pages and their faces, when not at hand, read from the form's
+        bundle on disk (one file: the first document of a form in a worker reads it, not a file
+        per page and per face); a form not bundled yet is bundled once written (``write``)."""
+        forms = tuple((fill.pages[i].name, k) for k, i in enumerate(sorted(fill.pages)))
+        if forms in self._bases and all(key in self._templates for key in forms):
+            return
+        loaded = _load_bundle(self._cache_key(repr(forms), -2), len(forms))
+        if loaded is None:
+            self._unbundled.add(forms)
+            return
+        entries, files = loaded
+        for key, entry in zip(forms, entries):
+            self._keep_template(key, entry)
+        found = {}
+        for role, file in files.items():
+            use = found[role] = self._use("GW-" + role)
+            use.file = file
+        self._bases[forms] = found
 
     def _load_bases(self, forms: tuple) -> dict | None:
         """A form's template faces (their subsets) as kept on disk by a process before."""
@@ -184,13 +216,14 @@ class OfdWriter:
         on_template = {number for number, _ in templates}
         for number, page in enumerate(pages):
             for item in (page.items[1:] if number in on_template else page.items):
-                for run in (item if isinstance(item, CachedBlock) else [item]):
-                    if isinstance(run, GlyphRun) and run.font not in fonts:
-                        role = self._role(run.font)
+                for name in (item.fonts() if isinstance(item, CachedBlock)
+                             else [item.font] if isinstance(item, GlyphRun) else ()):
+                    if name not in fonts:
+                        role = self._role(name)
                         if as_form:
-                            fonts[run.font] = filled.setdefault(role, self._use(run.font, roles))
+                            fonts[name] = filled.setdefault(role, self._use(name, roles))
                         else:
-                            fonts[run.font] = base.setdefault(role, self._use(run.font))
+                            fonts[name] = base.setdefault(role, self._use(name))
         template_files, template_ids, entries = [], {}, []
         for k, (number, block) in enumerate(templates):
             tid, entry = self._template(k, block)
@@ -221,6 +254,9 @@ class OfdWriter:
                 _store_file(self._cache_key(repr(forms), -1), _Deflated.of(json.dumps(names).encode()))
             self._bases[forms] = found
             base.update(found)
+            if forms in self._unbundled:
+                self._unbundled.discard(forms)
+                _store_bundle(self._cache_key(repr(forms), -2), entries, found)
         page_ids = [ids.next() for _ in pages]
         contents, objects = [], []  # objects: (page index, object id, text) in painting order
         for number, page in enumerate(pages):
@@ -371,7 +407,8 @@ class OfdWriter:
             oid = ids.next()
             if isinstance(item, GlyphRun):
                 parts.append(self._text(oid, item, fonts[item.font]))
-                objects.append((number, oid, "".join(item.text)))
+                text = "".join(item.text)
+                objects.append((number, oid, text, _squeeze(text)))
             else:
                 parts.append(_path(oid, item))
         uses = f'<ofd:Template TemplateID="{template}" ZOrder="Background"/>' if template else ""
@@ -384,36 +421,58 @@ class OfdWriter:
                offset: int = 0) -> str:
         """The XML of a block many documents share, written once with placeholder ids (and
         once per font id ``offset``: the page contents' faces, see ``write``)."""
+        _, template, count, texts, usage = self._fragment(block, offset)
+        base = ids.max + 1
+        ids.max += count
+        for name, (glyphs, unicodes) in usage.items():
+            fonts[name].glyphs |= glyphs
+            fonts[name].unicodes |= unicodes
+        for index, text, squeezed in texts:
+            objects.append((number, base + index, text, squeezed))
+        return template.format(*range(base, base + count))
+
+    def _fragment(self, block: CachedBlock, offset: int) -> tuple:
+        """A block's XML as a str.format template ("{}" where its objects' ids go, in order;
+        braces of its own doubled), its object count, its texts (index, text, text without
+        white space: tag_objects) and the glyphs
+        and characters it uses by font; kept by the block's identity. A block made of parts (a
+        page's stamps) is put together from theirs."""
         key = (id(block), offset)
         entry = self._fragments.get(key)
         if entry is None or entry[0] is not block:
-            usage: dict[str, _FontUse] = {}
-            xml, texts = [], []
-            for index, item in enumerate(block):
-                if isinstance(item, GlyphRun):
-                    if item.font not in usage:
-                        usage[item.font] = self._use(item.font, offset)
-                    xml.append(self._text("\x00", item, usage[item.font]))
-                    texts.append((index, "".join(item.text)))
-                else:
-                    xml.append(_path("\x00", item))
-            entry = (block, "".join(xml).split("\x00"), texts, usage)
+            usage: dict[str, tuple[set, set]] = {}
+            if block.parts:
+                templates, texts, uses, count = [], [], {}, 0
+                for part in block.parts:
+                    _, more, more_count, more_texts, more_usage = self._fragment(part, offset)
+                    templates.append(more)
+                    if more_texts:
+                        texts += [(count + index, text, squeezed) for index, text, squeezed in more_texts]
+                    count += more_count
+                    for name, used in more_usage.items():
+                        uses.setdefault(name, []).append(used)
+                template = "".join(templates)
+                for name, used in uses.items():
+                    usage[name] = (set().union(*(u[0] for u in used)), set().union(*(u[1] for u in used)))
+            else:
+                xml, texts, found = [], [], {}
+                for index, item in enumerate(block):
+                    if isinstance(item, GlyphRun):
+                        if item.font not in found:
+                            found[item.font] = self._use(item.font, offset)
+                        xml.append(self._text("\x00", item, found[item.font]))
+                        text = "".join(item.text)
+                        texts.append((index, text, _squeeze(text)))
+                    else:
+                        xml.append(_path("\x00", item))
+                template = "".join(xml).replace("{", "{{").replace("}", "}}").replace("\x00", "{}")
+                count = len(xml)
+                usage = {name: (use.glyphs, use.unicodes) for name, use in found.items()}
+            entry = (block, template, count, texts, usage)
             if len(self._fragments) > FRAGMENTS_KEPT:
                 self._fragments.clear()
             self._fragments[key] = entry
-        _, pieces, texts, usage = entry
-        base = ids.max + 1
-        ids.max += len(pieces) - 1
-        for name, used in usage.items():
-            fonts[name].glyphs |= used.glyphs
-            fonts[name].unicodes |= used.unicodes
-        for index, text in texts:
-            objects.append((number, base + index, text))
-        out = [pieces[0]]
-        for i, piece in enumerate(pieces[1:]):
-            out.append(str(base + i))
-            out.append(piece)
-        return "".join(out)
+        return entry
 
     def _check_glyphs(self, run: GlyphRun, cmap: dict[int, int], use: _FontUse) -> None:
         from .pdf_layout import UnsupportedContent
@@ -434,33 +493,35 @@ class OfdWriter:
             use.unicodes.add(code)
 
     def _text(self, oid, run: GlyphRun, use: _FontUse) -> str:
-        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2)."""
-        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
-        joined = "".join(run.text)
-        codes = [ord(ch) for ch in joined] if len(joined) == len(run.text) else None
-        if codes is not None and [cmap.get(code) for code in codes] == run.glyphs:
+        """A TextObject (§11.2): upright runs in page mm; others with a CTM (§8.3.2). What does
+        not depend on where the run is (its glyphs checked, its text, advances, colour) is kept
+        for a stamp's run (pdf_layout._moved: the same run drawn at many places)."""
+        origin = run.__dict__.get("origin")
+        kept = self._placed.get((id(origin), use.id)) if origin is not None else None
+        if kept is None or kept[0] is not origin:
+            kept = self._text_parts(run, use)
+            if origin is not None:
+                if len(self._placed) >= FRAGMENTS_KEPT:
+                    self._placed.clear()
+                self._placed[(id(origin), use.id)] = (origin,) + kept[1:]
+        _, codes, upright, middle, end = kept
+        if codes is not None:
             use.glyphs.update(run.glyphs)  # (the usual case: every glyph its character's own)
             use.unicodes.update(codes)
         else:
-            self._check_glyphs(run, cmap, use)
+            self._check_glyphs(run, self._cmap(use.role) if run.font.startswith("GW-") else {}, use)
         a, b, c, d, e, f = run.matrix
-        text = escape(joined)
-        fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'
-        if abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and abs(a + d) < 1e-9:
+        if upright:
             size = run.size * a
             x0 = e + a * run.origins[0]
             y = f + d * run.rise
             left, right = x0 - 0.1 * size, e + a * run.end + 0.1 * size
             top = y - ASCENT * size
-            origins = run.origins
-            deltas = " ".join(["%.3f" % (a * (q - p)) for p, q in zip(origins, origins[1:])])
-            delta = f' DeltaX="{deltas}"' if deltas else ""
             return (f'<ofd:TextObject ID="{oid}" Boundary="{num(left)} {num(top)} {num(right - left)} '
-                    f'{num((ASCENT + DESCENT) * size)}" Font="{use.id}" Size="{num(size)}">{fill}'
-                    f'<ofd:TextCode X="{num(x0 - left)}" Y="{num(y - top)}"{delta}>{text}</ofd:TextCode>'
-                    "</ofd:TextObject>")
+                    f'{middle}<ofd:TextCode X="{num(x0 - left)}" Y="{num(y - top)}"{end}')
         # object space: text space with y down (units of the PDF text space); the CTM maps it to
         # the Boundary's space
+        text, fill = escape("".join(run.text)), f'<ofd:FillColor Value="{_color(run.color)}"/>'
         size = run.size
         lo, hi = run.origins[0] - 0.1 * size, run.end + 0.1 * size
         corners = [(x, y) for x in (lo, hi) for y in (run.rise - DESCENT * size, run.rise + ASCENT * size)]
@@ -474,6 +535,28 @@ class OfdWriter:
                 f'{num(bottom - top)}" CTM="{ctm}" Font="{use.id}" Size="{num(size)}">{fill}'
                 f'<ofd:TextCode X="{num(run.origins[0])}" Y="{num(-run.rise)}"{delta}>{text}</ofd:TextCode>'
                 "</ofd:TextObject>")
+
+
+    def _text_parts(self, run: GlyphRun, use: _FontUse) -> tuple:
+        """What of a TextObject does not depend on where its run is: (None, the characters' codes
+        when each glyph is its character's own in the face, else None; whether it is upright; for
+        an upright run, its XML after the Boundary's width up to the TextCode's X, and after the
+        TextCode's Y: advances and text)."""
+        cmap = self._cmap(use.role) if run.font.startswith("GW-") else {}
+        joined = "".join(run.text)
+        codes = [ord(ch) for ch in joined] if len(joined) == len(run.text) else None
+        if codes is not None and [cmap.get(code) for code in codes] != run.glyphs:
+            codes = None
+        a, b, c, d = run.matrix[:4]
+        if not (abs(b) < 1e-9 and abs(c) < 1e-9 and a > 0 and abs(a + d) < 1e-9):
+            return None, codes, False, None, None
+        size = run.size * a
+        origins = run.origins
+        deltas = " ".join(["%.3f" % (a * (q - p)) for p, q in zip(origins, origins[1:])])
+        delta = f' DeltaX="{deltas}"' if deltas else ""
+        fill = f'<ofd:FillColor Value="{_color(run.color)}"/>'
+        middle = f'{num((ASCENT + DESCENT) * size)}" Font="{use.id}" Size="{num(size)}">{fill}'
+        return None, codes, True, middle, f"{delta}>{escape(joined)}</ofd:TextCode></ofd:TextObject>"
 
 
 def _path(oid, shape: Shape) -> str:
@@ -543,10 +626,13 @@ class _Deflated(Packed):
 
 
 # Files stored (APPNOTE method 0), not deflated: XML under 4 KB (a filled form's page: its
-# template's reference, the texts filled in, the stamps) and the small font subsets of a
-# document's own texts (under 64 glyphs, ~20 KB): deflating them took ~1 ms of a report's ~4 ms,
-# for ~50 KB more in a ~400 KB file. Large subsets (kept across documents) are deflated.
+# template's reference, the texts filled in, the stamps) and the font subsets of a document's
+# own texts under 160 glyphs (~80 KB: a report's filled texts, a letter's first part): deflating
+# them took ~1 ms of a report's ~4 ms and of a letter's ~5 ms, for ~50 KB more in a ~400 KB file
+# and ~20 KB in a ~200 KB one. Larger subsets (a form's template faces, kept across documents; a
+# notice's) are deflated and kept on disk.
 STORED_BELOW = 4096
+SUBSET_STORED_BELOW = 160
 
 
 class _NeedsItems(Exception):
@@ -606,12 +692,17 @@ def _store_file(name: str, file: "_Deflated", tail: bytes = b"", **extra) -> Non
     try:
         directory.mkdir(parents=True, exist_ok=True)
         atomic_write(directory / f"{name}.bin", head + b"\n" + file.data + tail)
-        files = list(directory.glob("*.bin"))
-        if len(files) > TEMPLATE_CACHE_FILES:
-            for old in sorted(files, key=lambda f: f.stat().st_mtime)[:len(files) // 2]:
-                old.unlink(missing_ok=True)
+        _STORES[0] += 1
+        if _STORES[0] % 64 == 1:  # (the folder listed at a process's first store and every 64th)
+            files = list(directory.glob("*.bin"))
+            if len(files) > TEMPLATE_CACHE_FILES:
+                for old in sorted(files, key=lambda f: f.stat().st_mtime)[:len(files) // 2]:
+                    old.unlink(missing_ok=True)
     except OSError:
         pass  # a cache: a document is written all the same
+
+
+_STORES = [0]
 
 
 def _load_template(name: str) -> dict | None:
@@ -623,6 +714,49 @@ def _load_template(name: str) -> dict | None:
         return None
     try:
         return {"xml": xml, "count": int(meta["count"]), "usage_json": meta["tail"]}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _store_bundle(name: str, entries: list[dict], faces: dict[str, _FontUse]) -> None:
+    """A form's template pages (their XML, object counts and glyphs by face) and their faces'
+    subsets kept as one file (_preload)."""
+    parts, chunks = [], []
+    for entry in entries:
+        usage = entry.get("usage_json")
+        if usage is None:
+            usage = json.dumps(entry["usage"], separators=(",", ":")).encode()
+        xml = entry["xml"]
+        parts.append(["page", entry["count"], len(xml.data), xml.crc, xml.size, xml.method, len(usage)])
+        chunks += [xml.data, usage]
+    for role, use in sorted(faces.items()):
+        file = use.file
+        parts.append(["face", role, len(file.data), file.crc, file.size, file.method, 0])
+        chunks.append(file.data)
+    body = b"".join(chunks)
+    _store_file(name, _Deflated(body, 0, len(body), 0), parts=parts)
+
+
+def _load_bundle(name: str, pages: int) -> tuple[list[dict], dict[str, "_Deflated"]] | None:
+    """A form's bundle (_store_bundle): its template page entries and its faces' subsets; None
+    when absent or damaged."""
+    meta: dict = {}
+    kept = _load_file(name, meta)
+    if kept is None:
+        return None
+    try:
+        data, at, entries, faces = kept.data, 0, [], {}
+        for kind, key, length, crc, size, method, extra in meta["parts"]:
+            file = _Deflated(data[at:at + length], crc, size, method)
+            at += length
+            if kind == "page":
+                entries.append({"xml": file, "count": int(key), "usage_json": data[at:at + extra]})
+                at += extra
+            else:
+                faces[str(key)] = file
+        if at != len(data) or len(entries) != pages:
+            return None
+        return entries, faces
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -656,14 +790,14 @@ def _font_file(use: _FontUse, keep: bool = False) -> tuple[_Deflated, str | None
         # a large subset (a form's template faces: ~1,000 glyphs, ~5 ms to make and deflate) is
         # kept on disk too, by the face, the glyphs and characters, HarfBuzz's version and this code
         name, file = None, None
-        if keep or len(key[1]) >= 64:
+        if keep or len(key[1]) >= SUBSET_STORED_BELOW:
             from .ofd_fonts import _source_hash, harfbuzz_version
             name = "font-" + hashlib.sha256(repr((_source_hash(use.source), key[1], key[2], harfbuzz_version(),
                                                   _code_version())).encode()).hexdigest()[:40]
             file = _load_file(name)
         if file is None:
             subset = face(use.source).subset(use.unicodes, use.glyphs)
-            if name is None:  # a document's own few glyphs: stored (STORED_BELOW)
+            if name is None:  # a document's own few glyphs: stored (SUBSET_STORED_BELOW)
                 file = _Deflated(subset, zlib.crc32(subset), len(subset), 0)
             else:
                 file = _Deflated.of(subset)
@@ -732,12 +866,13 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def tag_objects(view: DocumentView, objects: list[tuple[int, int, str]]) -> list[tuple[str, list]]:
+def tag_objects(view: DocumentView, objects: list[tuple[int, int, str, str]]) -> list[tuple[str, list]]:
     """Which text objects show which 公文 element: each element's text is found as a run of
     consecutive text objects (a paragraph's lines, a title's lines; a page number drawn between
     two lines is passed over), the first such run not yet taken. Objects that belong to no
-    element (page numbers, tables, marks) stay untagged."""
-    squeezed = [_squeeze(text) for _, _, text in objects]
+    element (page numbers, tables, marks) stay untagged. ``objects``: (page, id, text, the
+    text without white space)."""
+    squeezed = [o[3] for o in objects]
     used: set[int] = set()
     tagged = []
     for element, text in _elements(view):

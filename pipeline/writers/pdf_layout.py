@@ -12,9 +12,11 @@ Everything is returned in OFD page space: millimetres, origin top left, y down.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import io
 import re
+import struct
 from dataclasses import dataclass, field
 
 from ..errors import RenderError
@@ -67,9 +69,19 @@ class Shape:
 
 
 class CachedBlock(list):
-    """Items read once from a block many documents share (see _BLOCKS); the same object each time."""
+    """Items read once from a block many documents share (see _BLOCKS); the same object each time.
+    ``parts``: the blocks it is made of, when it is their items one after the other (a page's
+    stamps: each stamp at its place is a block of its own, shared more widely than the page's)."""
 
     __hash__ = object.__hash__
+    parts: tuple = ()
+
+    def fonts(self) -> list[str]:
+        """The fonts its glyph runs show, in order of first use (found once: read, it is not changed)."""
+        found = self.__dict__.get("_fonts")
+        if found is None:
+            found = self._fonts = list(dict.fromkeys(item.font for item in self if isinstance(item, GlyphRun)))
+        return found
 
 
 class BlankFormPage(CachedBlock):
@@ -155,6 +167,7 @@ _TOKEN = re.compile(rb"\[((?:<[0-9A-Fa-f]*>|[-+]?[0-9.]+|\s)*)\]\s*TJ(?![\w'\"*]
                     rb"|([-+]?(?:\d+\.?\d*|\.\d+))(?![\w.])|(/[^\s/\[\]<>(){}%]*)|(<[0-9A-Fa-f\s]*>)"
                     rb"|(\((?:\\.|[^\\()])*\))|(\[|\]|<<|>>)|([A-Za-z'\"*]+|%[^\n]*)")
 _TJ_PART = re.compile(rb"<([0-9A-Fa-f]*)>|([-+]?(?:\d+\.?\d*|\.\d+))")
+unhexlify = binascii.unhexlify
 
 
 def _literal(raw: bytes) -> bytes:
@@ -211,7 +224,7 @@ _HEX = re.compile(rb"<([0-9A-Fa-f]*)>")
 
 
 def _utf16(hex_text: bytes) -> str:
-    return bytes.fromhex(hex_text.decode()).decode("utf-16-be", errors="replace")
+    return binascii.unhexlify(hex_text).decode("utf-16-be", errors="replace")
 
 
 def parse_to_unicode(data: bytes) -> dict[int, str]:
@@ -219,8 +232,7 @@ def parse_to_unicode(data: bytes) -> dict[int, str]:
     mapping: dict[int, str] = {}
     for block in _BFCHAR.findall(data):
         codes = _HEX.findall(block)
-        for src, dst in zip(codes[0::2], codes[1::2]):
-            mapping[int(src, 16)] = _utf16(dst)
+        mapping.update({int(src, 16): _utf16(dst) for src, dst in zip(codes[0::2], codes[1::2])})
     for block in _BFRANGE.findall(data):
         for line in block.splitlines():
             parts = _HEX.findall(line)
@@ -239,6 +251,35 @@ def parse_to_unicode(data: bytes) -> dict[int, str]:
     return mapping
 
 
+_W_TOKEN = re.compile(rb"\[|\]|[^\s\[\]]+")
+
+
+def _widths(w) -> dict[int, float] | None:
+    """A CIDFont's W array (PDF 32000-1 §9.7.4.3) read from its text (pikepdf's objects one by
+    one took ~0.1 ms a font); None when it is not numbers and brackets alone."""
+    raw = w.unparse()
+    if not (raw.startswith(b"[") and raw.endswith(b"]")) or b"R" in raw:
+        return None
+    tokens = _W_TOKEN.findall(raw, 1, len(raw) - 1)
+    widths: dict[int, float] = {}
+    try:
+        i, count = 0, len(tokens)
+        while i < count:
+            first = int(tokens[i])
+            if tokens[i + 1] == b"[":
+                end = tokens.index(b"]", i + 2)
+                widths.update(zip(range(first, first + end - i - 2), map(float, tokens[i + 2:end])))
+                i = end + 1
+            else:
+                last, value = int(tokens[i + 1]), float(tokens[i + 2])
+                for cid in range(first, last + 1):
+                    widths[cid] = value
+                i += 3
+    except (ValueError, IndexError):
+        return None
+    return widths
+
+
 def _font(obj) -> _Font:
     import pikepdf
 
@@ -247,7 +288,9 @@ def _font(obj) -> _Font:
     descendant = obj.DescendantFonts[0]
     widths: dict[int, float] = {}
     w = descendant.get("/W")
-    if w is not None:
+    if w is not None and (found := _widths(w)) is not None:
+        widths = found
+    elif w is not None:
         items = list(w)
         i = 0
         while i < len(items):
@@ -340,8 +383,10 @@ def _moved(item, dx: float, dy: float):
     """A glyph run or painted path moved by (dx, dy) mm."""
     if isinstance(item, GlyphRun):
         a, b, c, d, e, f = item.matrix
-        return GlyphRun(item.font, item.size, (a, b, c, d, e + dx, f + dy), item.rise, item.glyphs, item.text,
-                        item.origins, item.end, item.color)
+        moved = GlyphRun(item.font, item.size, (a, b, c, d, e + dx, f + dy), item.rise, item.glyphs, item.text,
+                         item.origins, item.end, item.color)
+        moved.origin = item  # (the same run elsewhere: what does not depend on the place is written once)
+        return moved
     subpaths = [[seg if seg[0] == "C" else (seg[0],) + tuple(v + (dx if i % 2 == 0 else dy) for i, v in enumerate(seg[1:]))
                  for seg in sub] for sub in item.subpaths]
     return Shape(subpaths, item.stroke, item.fill, item.line_width, item.even_odd)
@@ -362,6 +407,24 @@ _PAGES_KEPT = 400
 _OTHER_DO = re.compile(rb"/(?!GWStamp[0-9a-f]+\s)[^\s/\[\]<>(){}%]+\s+Do\b")
 
 
+_STARTS: dict[str, tuple] = {}  # a blank form page's size and the state its content starts in
+
+
+class _Resources:
+    """A page's resource dictionary, looked up when first used (most filled pages' stamps were
+    read before: the page itself is not looked at)."""
+
+    __slots__ = ("_pdf", "_number", "_found")
+
+    def __init__(self, pdf, number: int):
+        self._pdf, self._number, self._found = pdf, number, None
+
+    def __getattr__(self, name: str):
+        if self._found is None:
+            self._found = self._pdf.pages[self._number].obj.get("/Resources")
+        return getattr(self._found, name)
+
+
 class _Reader:
     def __init__(self, known=None):
         self.fonts: dict = {}
@@ -370,18 +433,23 @@ class _Reader:
         self.blanks = 0  # blank form pages met so far in the document (k of the next)
         self._whole = False  # the page last read draws no form XObject but stamps
 
-    def page(self, page) -> LaidOutPage:
-        import pikepdf
-
-        obj = page.obj
+    @staticmethod
+    def _start(page) -> tuple[LaidOutPage, _State, list[float]]:
+        """An empty page of this page's size, the state its content starts in, its box (pt)."""
         box = [float(v) for v in page.mediabox]
-        if int(obj.get("/Rotate", 0)) % 360:
+        if int(page.obj.get("/Rotate", 0)) % 360:
             raise UnsupportedContent("PDF 页面带旋转（不支持）")
         width, height = box[2] - box[0], box[3] - box[1]
         out = LaidOutPage(width * MM_PER_PT, height * MM_PER_PT)
         # device space: PDF points, then to mm with y down
         to_mm: Matrix = (MM_PER_PT, 0.0, 0.0, -MM_PER_PT, -box[0] * MM_PER_PT, box[3] * MM_PER_PT)
-        state = _State(ctm=to_mm)
+        return out, _State(ctm=to_mm), box
+
+    def page(self, page) -> LaidOutPage:
+        import pikepdf
+
+        obj = page.obj
+        out, state, box = self._start(page)
         resources = obj.get("/Resources")
         contents = obj.get("/Contents")
         key = None
@@ -398,6 +466,40 @@ class _Reader:
             if len(_PAGES) >= _PAGES_KEPT:
                 _PAGES.pop(next(iter(_PAGES)))
             _PAGES[key] = list(out.items)
+        return out
+
+    def filled(self, pdf, number: int, fill: "FilledPage") -> LaidOutPage:
+        """Page ``number`` of ``pdf``, which forms.py filled, read from what it says the page draws
+        (``fill``) as ``page`` would read its content: the blank form page (a stub when
+        ``known``), the stamps, the filled texts. Neither the page's content nor (when its stamps
+        were read before) its resources are looked at unless needed."""
+        start = _STARTS.get(fill.name)  # (the page's box is its blank form page's)
+        if start is None:
+            out, state, _ = self._start(pdf.pages[number])
+            if len(_STARTS) >= _BLOCKS_KEPT:
+                _STARTS.pop(next(iter(_STARTS)))
+            start = _STARTS[fill.name] = (out.width, out.height, state)
+        out, state = LaidOutPage(start[0], start[1]), start[2].copy()
+        resources = _Resources(pdf, number)
+        k, self.blanks = self.blanks, self.blanks + 1
+        if self.known is not None and self.known(fill.name, k):
+            out.items.append(BlankFormPage(fill.name, stub=True))
+        else:
+            page = pdf.pages[number]
+            contents = page.obj.get("/Contents")
+            import pikepdf
+            data = (b"\n".join(c.read_bytes() for c in contents) if isinstance(contents, pikepdf.Array)
+                    else contents.read_bytes())
+            end = data.rfind(BLANK_FORM_END)
+            if not data.startswith(BLANK_FORM) or end < 0:
+                raise UnsupportedContent("表单页缺少空白表单标记")
+            block = BlankFormPage(fill.name)
+            self._interpret(data[:end + len(BLANK_FORM_END)], resources, state.copy(), block, 0)
+            out.items.append(block)
+        if fill.stamps and not self._stamps(fill.stamps, resources, state, out.items):
+            state = self._interpret(fill.stamps, resources, state, out.items, 0)
+        if fill.layer:
+            self._interpret(fill.layer, resources, state, out.items, 0)
         return out
 
     def _font_of(self, resources, name):
@@ -442,7 +544,7 @@ class _Reader:
         placed = _STAMP.findall(chunk)
         if not placed or _STAMP.sub(b"", chunk).split() != [b"q", b"Q"]:
             return False
-        whole = CachedBlock()
+        whole, parts = CachedBlock(), []
         a, b, c, d = state.ctm[:4]
         for x, y, name in placed:
             key = (name, x, y, base)
@@ -463,6 +565,8 @@ class _Reader:
                     _STAMPS.pop(next(iter(_STAMPS)))
                 _STAMPS[key] = cached
             whole.extend(cached)
+            parts.append(cached)
+        whole.parts = tuple(parts)
         if len(_STAMP_BLOCKS) >= _STAMPS_KEPT:
             _STAMP_BLOCKS.pop(next(iter(_STAMP_BLOCKS)))
         _STAMP_BLOCKS[(chunk, base)] = whole
@@ -549,9 +653,8 @@ class _Reader:
             if r:
                 raise UnsupportedContent("PDF 内容流中路径未结束就有 q（不支持）")
             if shown:
-                parts = [bytes.fromhex(h.decode()) if h or not n else float(n) for h, n in _TJ_PART.findall(shown)]
                 args = []
-                tm = self._show(items, parts, tm, state)
+                tm = self._show_tj(items, shown, tm, state)
                 continue
             if not (number or name or hexstring or literal or bracket or o):
                 args = []  # "[] TJ" (the first alternative, empty): shows nothing
@@ -695,23 +798,59 @@ class _Reader:
                 raise UnsupportedContent(f"PDF 操作符 {o}（不支持）")
         return state
 
+    def _show_tj(self, items: list, shown: bytes, tm: Matrix, state: _State) -> Matrix:
+        """``_show`` of a TJ's array (its text between the brackets: hex strings and numbers),
+        read as it goes (a letter-spaced line is a string and a number per glyph)."""
+        font = state.font
+        size, scale, spacing = state.size, state.scale, state.char_spacing
+        width, default, unicode = font.widths.get, font.default_width, font.to_unicode.get
+        x = 0.0
+        glyphs, text, origins = [], [], []
+        for hexed, number in _TJ_PART.findall(shown):
+            if len(hexed) == 4:  # (one glyph)
+                cid = int(hexed, 16)
+                glyphs.append(cid)
+                text.append(unicode(cid, "\ufffd"))
+                origins.append(x)
+                x += (width(cid, default) / 1000 * size + spacing) * scale
+            elif hexed:
+                part = unhexlify(hexed)
+                cids = struct.unpack(">%dH" % (len(part) // 2), part[:len(part) // 2 * 2])
+                glyphs += cids
+                text += [unicode(cid, "\ufffd") for cid in cids]
+                for cid in cids:
+                    origins.append(x)
+                    x += (width(cid, default) / 1000 * size + spacing) * scale
+            elif number:
+                x -= float(number) / 1000 * size * scale
+        return self._shown(items, glyphs, text, origins, x, tm, state)
+
     def _show(self, items: list, parts, tm: Matrix, state: _State) -> Matrix:
         font = state.font
-        size, scale = state.size, state.scale
+        size, scale, spacing = state.size, state.scale, state.char_spacing
+        width, default, unicode = font.widths.get, font.default_width, font.to_unicode.get
         x = 0.0
         glyphs, text, origins = [], [], []
         for part in parts:
             if isinstance(part, bytes):
-                raw = part
-                for i in range(0, len(raw) - 1, 2):
-                    cid = (raw[i] << 8) | raw[i + 1]
-                    glyphs.append(cid)
-                    text.append(font.to_unicode.get(cid, "\ufffd"))
+                count = len(part) // 2
+                if not count:
+                    continue
+                cids = struct.unpack(">%dH" % count, part[:2 * count] if len(part) % 2 else part)
+                glyphs += cids
+                text += [unicode(cid, "\ufffd") for cid in cids]
+                for cid in cids:
                     origins.append(x)
-                    advance = font.widths.get(cid, font.default_width) / 1000 * size + state.char_spacing
-                    x += advance * scale
+                    x += (width(cid, default) / 1000 * size + spacing) * scale
             else:
                 x -= float(part) / 1000 * size * scale
+        return self._shown(items, glyphs, text, origins, x, tm, state)
+
+    @staticmethod
+    def _shown(items: list, glyphs: list, text: list, origins: list, x: float, tm: Matrix,
+               state: _State) -> Matrix:
+        """The glyph run shown (when it has glyphs), and the text matrix after it."""
+        font, size, scale = state.font, state.size, state.scale
         if glyphs:
             matrix = multiply(tm, state.ctm)
             if scale != 1.0:
@@ -892,6 +1031,41 @@ def _check_text_clip(run: GlyphRun, clips) -> None:
     """Text is never clipped in these documents; say so if that ever changes."""
     if any(c is None for c in clips):
         raise UnsupportedContent("PDF 中的文字处在非凸多边形的裁剪路径下（不支持）")
+
+
+@dataclass(frozen=True)
+class FilledPage:
+    """What forms.py drew on a page of a document it filled: its blank form page (``name``: the
+    form's identity and the page's number), then ``stamps`` (the block drawing the stamps,
+    forms._place_stamps) and ``layer`` (the block drawing the texts laid out for the document,
+    forms._lay_over), each b"" when there is none."""
+
+    name: str
+    stamps: bytes = b""
+    layer: bytes = b""
+
+
+@dataclass(eq=False)
+class FormFill:
+    """A document forms.py made by filling a blank form, as the OFD writer reads it without
+    reading the saved PDF back: ``pdf``, the pikepdf.Pdf it saved (kept open), and what each of
+    its filled pages draws (by page index). A page not listed (a letter's first part) is read
+    from its content as any page is. ``keep``: other Pdfs whose objects the pages draw."""
+
+    pdf: object
+    pages: dict[int, FilledPage]
+    keep: list = field(default_factory=list)
+
+
+def read_filled(fill: FormFill, known=None) -> list[LaidOutPage]:
+    """``read_pdf`` of a filled form's PDF (the same pages, item for item), from what forms.py
+    tells of it (``FormFill``): no PDF parsed again, no blank form page read when ``known``."""
+    reader = _Reader(known)
+    pages = []
+    for index in range(len(fill.pdf.pages)):
+        filled = fill.pages.get(index)
+        pages.append(reader.page(fill.pdf.pages[index]) if filled is None else reader.filled(fill.pdf, index, filled))
+    return pages
 
 
 def read_pdf(data: bytes, known=None) -> list[LaidOutPage]:
