@@ -381,20 +381,21 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
     """生成全省全部文档：通知、考评表、考评报告、等次函和通报。"""
     import time
 
-    from .build import build as run_build, check_system, describe, plan, worker_count
+    from .build import build as run_build, check_system, describe, fewer_collections, plan, worker_count
     from .jobs import all_jobs, missing_message
     from .output import OutputDir
 
     started = time.perf_counter()
     if {"pdf", "ofd"} & set(formats or ("pdf",)):
         check_system()
-    content, results = load_for_results(content_path, regions_path, results_path)
-    jobs, incomplete, gaps = all_jobs(content, results)
-    out = OutputDir(out_dir)
-    from .freshness import withdraw
-    for path in withdraw(out, jobs):  # a kept file never contradicts the results it was given
-        click.echo(f"已删除与当前考评结果不符的旧文件：{path}", err=True)
-    todo, kept = plan(jobs, out, formats, force)
+    with fewer_collections():
+        content, results = load_for_results(content_path, regions_path, results_path)
+        jobs, incomplete, gaps = all_jobs(content, results)
+        out = OutputDir(out_dir)
+        from .freshness import withdraw
+        for path in withdraw(out, jobs):  # a kept file never contradicts the results it was given
+            click.echo(f"已删除与当前考评结果不符的旧文件：{path}", err=True)
+        todo, kept = plan(jobs, out, formats, force)
     workers = worker_count(workers, len(todo))
     with click.progressbar(length=len(todo), label="生成文档", show_pos=True,
                            file=sys.stderr) as bar:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -91,6 +93,7 @@ class Renderer:
         if self._pdf is None:
             from .writers.pdf import PdfWriter
             self._pdf = PdfWriter()
+            _remove_with(self._pdf.font_config)
         return self._pdf
 
     @property
@@ -163,3 +166,24 @@ class Renderer:
             entries[fmt] = out.write(path, data, job.kind, fmt, job.level, job.region, pages,
                                      job.rating, job.fingerprint(fmt))
         return [entries[fmt] for fmt in job.formats(formats)]
+
+
+# WeasyPrint copies the fonts of the stylesheet's @font-face rules into a temporary folder (31 MB
+# here) that it removes when its font configuration is collected: never in a worker, which
+# leaves by os._exit, nor when the interpreter's exit skips it. Removed here, as the process
+# ends (``remove_temporaries``: a worker's exit, build.py), or when the configuration goes.
+_TEMPORARIES: list[weakref.finalize] = []
+
+
+def _remove_with(font_config) -> None:
+    folder = getattr(font_config, "_folder", None)  # made when the first @font-face is read
+    if folder:
+        _TEMPORARIES[:] = [f for f in _TEMPORARIES if f.alive]
+        _TEMPORARIES.append(weakref.finalize(font_config, shutil.rmtree, str(folder), ignore_errors=True))
+
+
+def remove_temporaries() -> None:
+    """Remove the temporary files this process's writers made (at its exit: they are not used again)."""
+    for remove in _TEMPORARIES:
+        remove()
+    _TEMPORARIES.clear()
