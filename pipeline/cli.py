@@ -396,12 +396,16 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
         check_system()
     with fewer_collections():
         content, results = load_for_results(content_path, regions_path, results_path)
-        jobs, incomplete, gaps = all_jobs(content, results)
         out = OutputDir(out_dir)
+        # the views the last build planned, by what they are made from: those made from the
+        # same are not built again to be fingerprinted (jobs.py); --force builds every one
+        views = {} if force else out.views()
+        jobs, incomplete, gaps = all_jobs(content, results, views)
         from .freshness import withdraw
         for path in withdraw(out, jobs):  # a kept file never contradicts the results it was given
             click.echo(f"已删除与当前考评结果不符的旧文件：{path}", err=True)
         todo, kept = plan(jobs, out, formats, force)
+        out.keep_views({job.made_from: job.kept for job in jobs if job.made_from and job.kept})
     workers = worker_count(workers, len(todo))
     with click.progressbar(length=len(todo), label="生成文档", show_pos=True,
                            file=sys.stderr) as bar:

@@ -100,14 +100,60 @@ def of_view(view, fmt: str) -> str:
 
 def of_formats(view, formats) -> dict[str, str]:
     """The fingerprints of a view in several formats (the view written out once)."""
-    text = hashlib.sha256(repr(view).encode("utf-8")).digest()  # hashed once for every format
+    return of_digest(view_digest(view), formats)
+
+
+def view_digest(view) -> tuple[str, bool]:
+    """What the fingerprints take of a view: the hash of all it shows, and whether it has a 版记."""
+    return hashlib.sha256(repr(view).encode("utf-8")).hexdigest(), getattr(view, "imprint", None) is not None
+
+
+def of_digest(digest: tuple[str, bool], formats) -> dict[str, str]:
+    """The fingerprints of the view of this ``view_digest`` in these formats."""
+    text, imprint = bytes.fromhex(digest[0]), digest[1]  # hashed once for every format
     found = {}
     for fmt in formats:
         # a blank form (forms.py) is kept laid out as PDF and written as DOCX; a DOCX with a
         # 版记 numbers its page as the PDF's layout decides (§7.5)
-        envs = ("pdf", "docx") if fmt == "form" or (fmt == "docx" and getattr(view, "imprint", None)) else (fmt,)
-        digest = hashlib.sha256("".join(environment(e) for e in envs).encode())
-        digest.update(fmt.encode())
-        digest.update(text)
-        found[fmt] = digest.hexdigest()
+        envs = ("pdf", "docx") if fmt == "form" or (fmt == "docx" and imprint) else (fmt,)
+        digest_ = hashlib.sha256("".join(environment(e) for e in envs).encode())
+        digest_.update(fmt.encode())
+        digest_.update(text)
+        found[fmt] = digest_.hexdigest()
     return found
+
+
+# What a view is made from besides the content and results: this package's code (all of it: a
+# view's builders call far into it), the templates (the wording, layout.yaml's numbers the
+# pagination reads) and the libraries that read and word the data.
+_VIEW_LIBRARIES = ("Jinja2", "pydantic", "pydantic-core", "PyYAML")
+
+
+@functools.lru_cache(maxsize=None)
+def sources() -> str:
+    """The hash of everything a view is made from besides the data (``made_from``)."""
+    import sys
+
+    digest = hashlib.sha256(f"pipeline {__version__} python {sys.version}".encode())
+    for name in _VIEW_LIBRARIES:
+        try:
+            digest.update(f"{name} {metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} -".encode())
+    package = Path(__file__).parent
+    for root, pattern in ((package, "*.py"), (TEMPLATES, "*")):
+        for path in sorted(p for p in root.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def made_from(*parts: str) -> str:
+    """The hash of what one view is made from: ``sources()`` and the data the parts name. Equal
+    hashes, equal views: a build keeps each view's digest under it (OutputDir.views) and does
+    not build a view again to learn it."""
+    digest = hashlib.sha256(sources().encode())
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part.encode("utf-8"))
+    return digest.hexdigest()

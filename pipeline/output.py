@@ -171,6 +171,7 @@ class OutputDir:
         self._dirs: dict[Path, Path] = {}  # a folder of the output → where it really is
         self._known: dict[str, list] | None = None  # .cache/files.json: path → stat key + [sha256]
         self._seen: dict[str, list] = {}  # read or written in this run
+        self._views: dict[str, list] | None = None  # .cache/views.json as read (views)
 
     @property
     def _known_path(self) -> Path:
@@ -184,6 +185,32 @@ class OutputDir:
             except (OSError, ValueError):
                 self._known = {}
         return self._known
+
+    @property
+    def _views_path(self) -> Path:
+        return self.root / ".cache" / "views.json"
+
+    def views(self) -> dict[str, list]:
+        """What the last build kept of the views it planned (jobs.py ``_job``): what each view is
+        made from → its digest and the form it fills; {} when there is no such note or it cannot
+        be read (the views are then built to learn them)."""
+        try:
+            data = json.loads(self._views_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self._views = data if isinstance(data, dict) else {}
+        return dict(self._views)
+
+    def keep_views(self, views: dict[str, list]) -> None:
+        """Note this build's views for the next build's planning (written only when they
+        changed; a folder that cannot take the note goes without it)."""
+        if views == self._views:
+            return
+        try:
+            atomic_write(self._views_path, json.dumps(views, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        except OSError:
+            return
+        self._views = views
 
     def remove_stale_temporaries(self) -> None:
         """Temporary files an interrupted run left behind (ours by their prefix)."""

@@ -33,6 +33,11 @@ class Job:
     base: DocumentView | None = None  # the blank form this document fills (forms.py)
     recipe: Callable[[], DocumentView] | None = field(default=None, repr=False)
     _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
+    # What the view is made from (fingerprint.made_from), and what a build keeps of the view under
+    # it (OutputDir.views): its digest (fingerprint.view_digest: hash, 版记 or not) and the form
+    # it fills (jobs.py). A job whose view a build kept is planned without building the view.
+    made_from: str | None = field(default=None, repr=False)
+    kept: list | None = field(default=None, repr=False)
 
     @property
     def view(self) -> DocumentView:
@@ -43,14 +48,19 @@ class Job:
 
     def fingerprint(self, fmt: str) -> str:
         if fmt not in self._fingerprints:
-            self._fingerprints[fmt] = fingerprints.of_view(self.view, fmt)
+            if self.kept is not None and self._view is None:
+                self._fingerprints.update(fingerprints.of_digest((self.kept[0], self.kept[1]), (fmt,)))
+            else:
+                self._fingerprints[fmt] = fingerprints.of_view(self.view, fmt)
         return self._fingerprints[fmt]
 
-    def settle(self) -> "Job":
+    def settle(self, form=None) -> "Job":
         """Fingerprint the view in every format of the document, then let it go (when it can
-        be built again)."""
+        be built again); what a build keeps of it is noted (``kept``, with ``form``)."""
         if self.recipe is not None:
-            self._fingerprints.update(fingerprints.of_formats(self.view, self.default_formats))
+            digest = fingerprints.view_digest(self.view)
+            self._fingerprints.update(fingerprints.of_digest(digest, self.default_formats))
+            self.kept = [digest[0], digest[1], form]
             self._view = None
         return self
 
