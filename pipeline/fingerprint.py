@@ -113,14 +113,22 @@ def of_digest(digest: tuple[str, bool], formats) -> dict[str, str]:
     text, imprint = bytes.fromhex(digest[0]), digest[1]  # hashed once for every format
     found = {}
     for fmt in formats:
-        # a blank form (forms.py) is kept laid out as PDF and written as DOCX; a DOCX with a
-        # 版记 numbers its page as the PDF's layout decides (§7.5)
-        envs = ("pdf", "docx") if fmt == "form" or (fmt == "docx" and imprint) else (fmt,)
-        digest_ = hashlib.sha256("".join(environment(e) for e in envs).encode())
-        digest_.update(fmt.encode())
-        digest_.update(text)
-        found[fmt] = digest_.hexdigest()
+        hashed = _environments(fmt, imprint).copy()
+        hashed.update(text)
+        found[fmt] = hashed.hexdigest()
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def _environments(fmt: str, imprint: bool):
+    """The hash of what files of this format are made with, then the format, ready for a view's
+    digest (copied per view: the same bytes as hashing it all each time)."""
+    # a blank form (forms.py) is kept laid out as PDF and written as DOCX; a DOCX with a 版记
+    # numbers its page as the PDF's layout decides (§7.5)
+    envs = ("pdf", "docx") if fmt == "form" or (fmt == "docx" and imprint) else (fmt,)
+    hashed = hashlib.sha256("".join(environment(e) for e in envs).encode())
+    hashed.update(fmt.encode())
+    return hashed
 
 
 # What a view is made from besides the content and results: this package's code (all of it: a

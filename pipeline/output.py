@@ -11,7 +11,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError, Problem
@@ -140,7 +140,9 @@ class Entry:
     fingerprint: str | None = None  # what the file is made from (fingerprint.py)
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        data = {"kind": self.kind, "format": self.format, "path": self.path, "level": self.level,
+                "region": self.region, "pages": self.pages, "sha256": self.sha256, "rating": self.rating,
+                "fingerprint": self.fingerprint}  # asdict's order, without its deep copies
         if self.kind not in ("report", "letter"):
             data.pop("rating")
         return data
@@ -168,7 +170,7 @@ class OutputDir:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._root_resolved: Path | None = None
-        self._dirs: dict[Path, Path] = {}  # a folder of the output → where it really is
+        self._dirs: dict[Path, bool] = {}  # a folder of the output → whether it really is inside
         self._known: dict[str, list] | None = None  # .cache/files.json: path → stat key + [sha256]
         self._seen: dict[str, list] = {}  # read or written in this run
         self._views: dict[str, list] | None = None  # .cache/views.json as read (views)
@@ -225,12 +227,14 @@ class OutputDir:
         if self._root_resolved is None:
             self._root_resolved = self.root.resolve()
         root = self._root_resolved
-        # the folders are resolved once each; the file itself too when it is a link
-        folder = self._dirs.get(path.parent)
-        if folder is None:
-            folder = self._dirs[path.parent] = path.parent.resolve()
-        resolved = path.resolve() if path.is_symlink() else folder / path.name
-        if root not in resolved.parents:
+        # the folders are resolved, and found inside the output folder or not, once each; the
+        # file itself is resolved too when it is a link
+        parent = path.parent
+        inside = self._dirs.get(parent)
+        if inside is None:
+            folder = parent.resolve()
+            inside = self._dirs[parent] = root == folder or root in folder.parents
+        if not (inside and not path.is_symlink()) and root not in path.resolve().parents:
             raise DataError(Problem("（输出）", None, f"输出路径越出了输出目录：{path}"))
         return path
 
