@@ -387,6 +387,7 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
     """生成全省全部文档：通知、考评表、考评报告、等次函和通报。"""
     import time
 
+    from . import fingerprint
     from .build import build as run_build, check_system, describe, fewer_collections, plan, worker_count
     from .jobs import all_jobs, missing_message
     from .output import OutputDir
@@ -398,14 +399,17 @@ def build(content_path, regions_path, out_dir, formats, results_path, workers, f
         content, results = load_for_results(content_path, regions_path, results_path)
         out = OutputDir(out_dir)
         # the views the last build planned, by what they are made from: those made from the
-        # same are not built again to be fingerprinted (jobs.py); --force builds every one
-        views = {} if force else out.views()
+        # same are not built again to be fingerprinted (jobs.py); --force builds every one. The
+        # font files' hashes, by their stat (fingerprint.py)
+        views = {} if force else out.notes("views")
+        fingerprint.take_font_notes({} if force else out.notes("fonts"))
         jobs, incomplete, gaps = all_jobs(content, results, views)
         from .freshness import withdraw
         for path in withdraw(out, jobs):  # a kept file never contradicts the results it was given
             click.echo(f"已删除与当前考评结果不符的旧文件：{path}", err=True)
         todo, kept = plan(jobs, out, formats, force)
-        out.keep_views({job.made_from: job.kept for job in jobs if job.made_from and job.kept})
+        out.keep_notes("views", {job.made_from: job.kept for job in jobs if job.made_from and job.kept})
+        out.keep_notes("fonts", fingerprint.font_notes())
     workers = worker_count(workers, len(todo))
     with click.progressbar(length=len(todo), label="生成文档", show_pos=True,
                            file=sys.stderr) as bar:

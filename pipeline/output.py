@@ -173,7 +173,7 @@ class OutputDir:
         self._dirs: dict[Path, bool] = {}  # a folder of the output → whether it really is inside
         self._known: dict[str, list] | None = None  # .cache/files.json: path → stat key + [sha256]
         self._seen: dict[str, list] = {}  # read or written in this run
-        self._views: dict[str, list] | None = None  # .cache/views.json as read (views)
+        self._notes: dict[str, dict] = {}  # .cache/<name>.json as read or written (notes)
 
     @property
     def _known_path(self) -> Path:
@@ -188,31 +188,29 @@ class OutputDir:
                 self._known = {}
         return self._known
 
-    @property
-    def _views_path(self) -> Path:
-        return self.root / ".cache" / "views.json"
-
-    def views(self) -> dict[str, list]:
-        """What the last build kept of the views it planned (jobs.py ``_job``): what each view is
-        made from → its digest and the form it fills; {} when there is no such note or it cannot
-        be read (the views are then built to learn them)."""
+    def notes(self, name: str) -> dict:
+        """A build's note for the next build's planning, ``.cache/<name>.json``: ``views``, what
+        it kept of the views it planned (jobs.py ``_job``: what each view is made from → its
+        digest and the form it fills); ``fonts``, the font files' hashes (fingerprint.py). {}
+        when there is none or it cannot be read (what it would tell is then worked out)."""
         try:
-            data = json.loads(self._views_path.read_text(encoding="utf-8"))
+            data = json.loads((self.root / ".cache" / f"{name}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
-        self._views = data if isinstance(data, dict) else {}
-        return dict(self._views)
+        self._notes[name] = data if isinstance(data, dict) else {}
+        return dict(self._notes[name])
 
-    def keep_views(self, views: dict[str, list]) -> None:
-        """Note this build's views for the next build's planning (written only when they
-        changed; a folder that cannot take the note goes without it)."""
-        if views == self._views:
+    def keep_notes(self, name: str, data: dict) -> None:
+        """Write a note for the next build (only when it changed; a folder that cannot take
+        the note goes without it)."""
+        if data == self._notes.get(name):
             return
         try:
-            atomic_write(self._views_path, json.dumps(views, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+            atomic_write(self.root / ".cache" / f"{name}.json",
+                         json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"))
         except OSError:
             return
-        self._views = views
+        self._notes[name] = data
 
     def remove_stale_temporaries(self) -> None:
         """Temporary files an interrupted run left behind (ours by their prefix)."""

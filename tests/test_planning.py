@@ -63,7 +63,7 @@ def test_content_edit_renders_again_what_shows_it(small):  # noqa: F811
     cli = Cli(small)
     cli("build", "--jobs", "1", "--out", "o", "--format", "docx")
     before = manifest(small / "o")
-    assert (small / "o" / ".cache" / "views.json").is_file()
+    assert (small / "o" / ".cache" / "views.json").is_file() and (small / "o" / ".cache" / "fonts.json").is_file()
     tasks = small / "content" / "tasks_2016.yaml"
     text = tasks.read_text(encoding="utf-8")
     assert 'name: "全面落实重特大疾病救助制度"' in text
@@ -169,3 +169,26 @@ def test_planning_made_from_names_the_data():
     """Two views made from different data are never named alike (length-prefixed parts)."""
     assert fingerprint.made_from("ab", "c") != fingerprint.made_from("a", "bc")
     assert fingerprint.made_from("a") == fingerprint.made_from("a")
+
+
+def test_font_hash_noted_by_stat(tmp_path):
+    """A font is hashed again only when its stat changed; what a build noted is taken as is."""
+    font = tmp_path / "face.otf"
+    font.write_bytes(b"glyphs")
+    real = fingerprint._file_hash(str(font))
+    assert fingerprint.font_notes()[str(font)][-1] == real
+    noted = fingerprint.font_notes()[str(font)]
+    fingerprint.take_font_notes({str(font): noted[:-1] + ["as noted"]})
+    assert fingerprint._file_hash(str(font)) == "as noted"
+    font.write_bytes(b"other glyphs")  # its size, times: another stat
+    assert fingerprint._file_hash(str(font)) not in ("as noted", real)
+
+
+@pytest.mark.parametrize("name", ["weasyprint", "Jinja2", "python-docx", "PyYAML", "pydantic-core", "no-such-library"])
+def test_library_versions_as_metadata_gives_them(name):
+    from importlib import metadata
+    try:
+        expected = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        expected = "-"
+    assert fingerprint._version(name) == expected
