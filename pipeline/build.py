@@ -18,7 +18,7 @@ from typing import Callable
 
 from .errors import DataError, RenderError
 from .output import Entry, OutputDir
-from .render import Job, Renderer, remove_temporaries
+from .render import Job, Renderer
 
 _renderer: Renderer | None = None
 
@@ -59,10 +59,6 @@ def _worker_init(ignore_interrupt: bool = True, parent: int | None = None) -> No
         _die_with_parent(parent)
     _renderer = Renderer()
     if parent is not None:
-        # a forked worker leaves by os._exit, past the interpreter's exit handlers: what its
-        # writers keep on disk is removed by multiprocessing's own, which a worker runs
-        from multiprocessing.util import Finalize
-        Finalize(None, remove_temporaries, exitpriority=0)
         # a forked worker: what it inherited stays out of the collector's way (and its pages
         # shared with the parent), and collections come less often (a page's boxes are many
         # short-lived objects). Not in a process that goes on afterwards (--jobs 1, the web site).

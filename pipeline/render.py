@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import weakref
 from dataclasses import dataclass, field
@@ -179,17 +180,29 @@ class Renderer:
 
 
 # WeasyPrint copies the fonts of the stylesheet's @font-face rules into a temporary folder (31 MB
-# here) that it removes when its font configuration is collected: never in a worker, which
-# leaves by os._exit, nor when the interpreter's exit skips it. Removed here, as the process
-# ends (``remove_temporaries``: a worker's exit, build.py), or when the configuration goes.
+# here) that it removes when its font configuration is collected: never in a process that
+# multiprocessing forked (a build's worker), which leaves by os._exit, nor when the interpreter's
+# exit skips it. Removed here, by the process that made it, when the configuration goes or the
+# process ends: by the interpreter's exit handlers, or by multiprocessing's, which its processes run.
 _TEMPORARIES: list[weakref.finalize] = []
+_REMOVED_AT_EXIT_IN: int | None = None  # the process that has multiprocessing remove them
 
 
 def _remove_with(font_config) -> None:
+    global _REMOVED_AT_EXIT_IN
     folder = getattr(font_config, "_folder", None)  # made when the first @font-face is read
     if folder:
         _TEMPORARIES[:] = [f for f in _TEMPORARIES if f.alive]
-        _TEMPORARIES.append(weakref.finalize(font_config, shutil.rmtree, str(folder), ignore_errors=True))
+        _TEMPORARIES.append(weakref.finalize(font_config, _remove, str(folder), os.getpid()))
+        if _REMOVED_AT_EXIT_IN != os.getpid():  # once per process (a fork inherits the note)
+            from multiprocessing.util import Finalize
+            Finalize(None, remove_temporaries, exitpriority=0)
+            _REMOVED_AT_EXIT_IN = os.getpid()
+
+
+def _remove(folder: str, owner: int) -> None:
+    if os.getpid() == owner:  # never a forked process's parent's: it is still in use there
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_temporaries() -> None:

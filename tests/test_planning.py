@@ -192,3 +192,29 @@ def test_library_versions_as_metadata_gives_them(name):
     except metadata.PackageNotFoundError:
         expected = "-"
     assert fingerprint._version(name) == expected
+
+
+def _render_notice(out: str) -> None:
+    """A process multiprocessing forked, rendering in itself (it leaves by os._exit)."""
+    from pipeline.build import build
+    from pipeline.content import load_content
+    from pipeline.jobs import notice_job
+    from pipeline.output import OutputDir
+
+    outcome = build([(notice_job(load_content()), ("pdf",))], OutputDir(Path(out)), 1)
+    assert not outcome.failures, outcome.failures
+
+
+def test_multiprocessing_process_leaves_no_font_copies(tmp_path, monkeypatch):
+    import multiprocessing
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))  # a forked process inherits it
+    process = multiprocessing.get_context("fork").Process(target=_render_notice, args=(str(tmp_path / "o"),))
+    process.start()
+    process.join(300)
+    assert process.exitcode == 0
+    assert list((tmp_path / "o").rglob("*.pdf")) and list(temporary.glob("weasyprint-*")) == []
