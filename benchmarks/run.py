@@ -14,6 +14,7 @@ them (README, performance section).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
@@ -309,6 +310,11 @@ def main() -> None:
                              "builds: each this many times (the median counts)")
     args = parser.parse_args()
     os.chdir(ROOT)
+    # every scratch folder (content copies, outputs, LibreOffice's) under one, removed at the end:
+    # a run writes about 1 GB
+    scratch = Path(tempfile.mkdtemp(prefix="bench-"))
+    tempfile.tempdir = str(scratch)
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     loads = [" ".join(f"{x:.1f}" for x in os.getloadavg())]
     # the program's bytecode written, as any run leaves it where Python may write (this machine
     # sets PYTHONDONTWRITEBYTECODE: every process would compile the modules again)

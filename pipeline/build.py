@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import ctypes.util
 import gc
-import multiprocessing
 import os
 import signal
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -169,11 +168,15 @@ def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
     if workers <= 1:
         _worker_init(ignore_interrupt=False)
         # as in a worker: what is there already (the content, the views' sources) stays out of
-        # the collector's way while the documents are made, and collections come less often;
-        # both undone after, for a process that goes on (the web site, the tests)
-        threshold = gc.get_threshold()
+        # the collector's way while the documents are made, and collections come less often. A
+        # few documents (one region's change) are made with the collector off: their garbage is
+        # a few MiB (the 通报, a report and a letter: 3 MiB more at the peak) and collecting it
+        # cost 0.1 s CPU. All undone after, for a process that goes on (the web site, the tests)
+        threshold, enabled = gc.get_threshold(), gc.isenabled()
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
+        if len(jobs) <= DOCUMENTS_PER_WORKER:
+            gc.disable()
         try:
             for job, formats in jobs:
                 try:
@@ -186,9 +189,14 @@ def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
         finally:
             gc.unfreeze()
             gc.set_threshold(*threshold)
+            if enabled:
+                gc.enable()
         return outcome
     # fork: the workers inherit the parsed content, and the writers' libraries imported once
     # here (not once per worker: each would spend ~0.4 s CPU on it)
+    import multiprocessing  # here: a build done in this process needs no pool
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     _preload({fmt for _, formats in jobs for fmt in formats})
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
@@ -263,6 +271,18 @@ def _reason(exc: BaseException) -> str:
 # 2.6–2.75 s with two workers): a few documents are rendered by fewer processes (one: in this
 # process, nothing forked), many by as many as asked.
 DOCUMENTS_PER_WORKER = 4
+
+
+@contextmanager
+def fewer_collections():
+    """While a build is planned: the content and every job's fingerprints live to the end, so
+    the collector runs less often (as while rendering); undone after, for a process that goes on."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def worker_count(asked: int | None, documents: int) -> int:

@@ -148,11 +148,16 @@ class FormFill:
 
 def base_form(book: TaskBook, view: DocumentView) -> DocumentView:
     """The blank form a filled document is made from."""
-    fill = view.extra["form"]
-    if view.kind == "letter":
-        return letter_form(book, fill.key)
-    tasks = [book.task(task_id) for task_id in fill.key[1]]
-    return form(book, view.extra["level"], tasks, {}, FORM_KIND, FORM_TITLE, sample=fill.key[2])
+    return base_form_of(book, view.kind == "letter", view.extra["form"].key)
+
+
+def base_form_of(book: TaskBook, letter: bool, key: tuple) -> DocumentView:
+    """The blank form of this key (FormFill.key): a letter's, or a checklist's and report's
+    (whose key starts with the class)."""
+    if letter:
+        return letter_form(book, key)
+    tasks = [book.task(task_id) for task_id in key[1]]
+    return form(book, AssessmentClass(key[0]), tasks, {}, FORM_KIND, FORM_TITLE, sample=key[2])
 
 
 def checklist(book: TaskBook, cls: AssessmentClass, region: Region | None = None) -> DocumentView:

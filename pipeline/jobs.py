@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import weakref
 
-from . import documents
+from . import documents, fingerprint
 from .content import Content
 from .model import AssessmentClass, Region
 from .errors import DataError, Problem
@@ -22,10 +23,14 @@ _BLANK_FORMS: dict[tuple, tuple] = {}
 
 def blank_form(content: Content, view):
     """The blank form a checklist or report fills, built once per form (class, tasks, marks)."""
-    key = (id(content.tasks), view.extra["form"].key)
-    if key not in _BLANK_FORMS:
-        _BLANK_FORMS[key] = (content.tasks, documents.base_form(content.tasks, view))
-    return _BLANK_FORMS[key][1]
+    return blank_form_of(content, view.kind == "letter", view.extra["form"].key)
+
+
+def blank_form_of(content: Content, letter: bool, key: tuple):
+    key_ = (id(content.tasks), key)
+    if key_ not in _BLANK_FORMS:
+        _BLANK_FORMS[key_] = (content.tasks, documents.base_form_of(content.tasks, letter, key))
+    return _BLANK_FORMS[key_][1]
 
 
 class _Source:
@@ -36,6 +41,16 @@ class _Source:
         self.content, self.results = content, results
         self.token = next(_TOKENS)
         _SOURCES[self.token] = self
+
+    @functools.cached_property
+    def made_from(self) -> str:
+        """What every view of this source is made from: the content (fingerprint.made_from)."""
+        c = self.content
+        return fingerprint.made_from(
+            c.tasks.model_dump_json(), c.regions.model_dump_json(),
+            "、".join(f"{r.name}：{r.assessment_class.value}" for r in c.regions.regions),
+            c.rules.model_dump_json() if c.rules is not None else "-",
+            c.issuance.model_dump_json() if c.issuance is not None else "-")
 
 
 _TOKENS = itertools.count(1)
@@ -78,13 +93,44 @@ def _source(content: Content, results=None) -> _Source:
     return _Source(content, results)
 
 
-def checklist_job(content: Content, cls: AssessmentClass, region: Region | None = None) -> Job:
-    view = documents.checklist(content.tasks, cls, region)
+def _job(kind: str, name: str, recipe: Recipe, kept: dict | None, data: str = "", **fields) -> Job:
+    """The job of the view ``recipe`` builds. ``kept``: what a build kept of the views it
+    planned (OutputDir.views, by what each is made from): a view made from what an earlier one
+    was made from is that view; its job is planned from what was kept, without building it
+    (built only if its document is rendered). ``data``: the results the view is made from."""
+    made_from = None
+    if kept is not None:
+        made_from = fingerprint.made_from(recipe.source.made_from, kind, name, recipe.region or "",
+                                          recipe.level or "", data)
+        entry = kept.get(made_from)
+        if entry is not None:
+            try:
+                digest, imprint, (letter, key) = entry
+                base = blank_form_of(recipe.source.content, bool(letter), _tuples(key))
+                if not (isinstance(digest, str) and isinstance(imprint, bool)):
+                    raise ValueError(entry)
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                pass  # not as a build keeps it: the view is built
+            else:
+                return Job(kind, name, None, base=base, recipe=recipe, made_from=made_from,
+                           kept=[digest, imprint, [letter, key]], **fields)
+    view = recipe()
+    letter, key = view.kind == "letter", view.extra["form"].key
+    return Job(kind, name, view, base=blank_form_of(recipe.source.content, letter, key), recipe=recipe,
+               made_from=made_from, **fields).settle(form=[letter, key])
+
+
+def _tuples(value):
+    """A form's key as JSON keeps it (lists) made a key again (tuples)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def checklist_job(content: Content, cls: AssessmentClass, region: Region | None = None,
+                  kept: dict | None = None) -> Job:
     recipe = Recipe(_source(content), "checklist", region.name if region else None, cls.value)
-    return Job("checklist", region.name if region else cls.value, view,
-               sub="地区" if region else None, level=cls.value,
-               region=region.name if region else None, xlsx=True, base=blank_form(content, view),
-               recipe=recipe).settle()
+    return _job("checklist", region.name if region else cls.value, recipe, kept,
+                sub="地区" if region else None, level=cls.value,
+                region=region.name if region else None, xlsx=True)
 
 
 def split_complete(content: Content, results, names=()) -> tuple[list, list]:
@@ -112,19 +158,17 @@ def missing_message(results, region: Region, missing: list[str], skipped: bool =
     return f"{region.name}：以下任务还没有考评等次{tail}：{missing_list(results, region, missing)}"
 
 
-def report_jobs(content: Content, results, regions: list[Region]) -> list[Job]:
+def report_jobs(content: Content, results, regions: list[Region], kept: dict | None = None) -> list[Job]:
     jobs = []
-    order = {r.name: i for i, r in enumerate(content.regions.regions)}
     source = _source(content, results)
     for region in regions:
-        o = documents.outcome(content.rules, region, results.final(region))
+        final = results.final(region)
+        o = documents.outcome(content.rules, region, final)
         common = dict(level=region.assessment_class.value, region=region.name, rating=o.rating.value)
-        view = documents.report(content.tasks, o, results.sample)
-        jobs.append(Job("report", region.name, view, base=blank_form(content, view),
-                        recipe=Recipe(source, "report", region.name), **common).settle())
-        letter = documents.letter(content.tasks, content.issuance, order[region.name], o, results.sample)
-        jobs.append(Job("letter", region.name, letter, base=blank_form(content, letter),
-                        recipe=Recipe(source, "letter", region.name), **common).settle())
+        # what its report and letter are made from besides the content (Recipe)
+        data = f"{results.sample} {final!r}" if kept is not None else ""
+        jobs.append(_job("report", region.name, Recipe(source, "report", region.name), kept, data, **common))
+        jobs.append(_job("letter", region.name, Recipe(source, "letter", region.name), kept, data, **common))
     return jobs
 
 
@@ -170,14 +214,15 @@ def summary_job(content: Content, results, draft: bool = False) -> Job:
     return Job("summary", name, view)
 
 
-def all_jobs(content: Content, results) -> tuple[list[Job], list, list[Problem]]:
+def all_jobs(content: Content, results, kept: dict | None = None) -> tuple[list[Job], list, list[Problem]]:
     """Everything for the province: notice, class and region checklists, reports, letters and,
-    when every region is complete, the 通报. Also: the incomplete regions, and why no 通报."""
+    when every region is complete, the 通报. Also: the incomplete regions, and why no 通报.
+    ``kept``: what a build kept of its views (``_job``)."""
     jobs = [notice_job(content)]
-    jobs += [checklist_job(content, cls) for cls in AssessmentClass]
-    jobs += [checklist_job(content, r.assessment_class, r) for r in content.regions.regions]
+    jobs += [checklist_job(content, cls, kept=kept) for cls in AssessmentClass]
+    jobs += [checklist_job(content, r.assessment_class, r, kept) for r in content.regions.regions]
     complete, incomplete = split_complete(content, results)
-    jobs += report_jobs(content, results, complete)
+    jobs += report_jobs(content, results, complete, kept)
     gaps = summary_gaps_problems(content, results)
     if not gaps:
         jobs.append(summary_job(content, results))

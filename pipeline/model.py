@@ -156,32 +156,60 @@ class TaskBook(_Model):
     target_levels: dict[LevelText, list[ClassName]] = Field(min_length=1)
     notice: Notice
     table: TaskTable
-    _tasks_for: dict = PrivateAttr(default_factory=dict)
+    _lookup: tuple | None = PrivateAttr(None)
+
+    def _lookups(self) -> dict:
+        """The tasks by id, their categories and each class's tasks, worked out once: asked for
+        every results row, region and document. Kept with the table they were made from (a
+        copy of the book with another table, or other target levels, works them out afresh)."""
+        if self._lookup is None or self._lookup[0] is not self.table or self._lookup[1] is not self.target_levels:
+            by_id, category = {}, {}
+            for c in self.table.categories:
+                for t in c.tasks:
+                    by_id.setdefault(t.id, t)
+                    category.setdefault(t.id, c)
+            self._lookup = (self.table, self.target_levels, {"task": by_id, "category": category})
+        return self._lookup[2]
 
     def tasks(self) -> Iterator[Task]:
         for category in self.table.categories:
             yield from category.tasks
 
     def task(self, task_id: str) -> Task | None:
-        return next((t for t in self.tasks() if t.id == task_id), None)
+        return self._lookups()["task"].get(task_id)
 
     def category_of(self, task: Task) -> Category:
-        return next(c for c in self.table.categories if task in c.tasks)
+        found = self._lookups()["category"].get(task.id)
+        if found is None or task not in found.tasks:
+            return next(c for c in self.table.categories if task in c.tasks)
+        return found
 
     def applies(self, task: Task, cls: AssessmentClass, pilot: bool = False) -> bool:
         if pilot and task.pilot_excluded:
             return False
         return any(cls in self.target_levels.get(t, ()) for t in task.targets)
 
-    def tasks_for(self, cls: AssessmentClass, pilot: bool = False) -> list[Task]:
-        # asked for every region, document and results row: worked out once per class
-        found = self._tasks_for.get((cls, pilot))
+    def _for(self, cls: AssessmentClass, pilot: bool) -> tuple[tuple[Task, ...], frozenset[str]]:
+        lookups = self._lookups()
+        found = lookups.get((cls, pilot))
         if found is None:
-            found = self._tasks_for[(cls, pilot)] = [t for t in self.tasks() if self.applies(t, cls, pilot)]
-        return list(found)
+            tasks = tuple(t for t in self.tasks() if self.applies(t, cls, pilot))
+            found = lookups[(cls, pilot)] = (tasks, frozenset(t.id for t in tasks))
+        return found
+
+    def tasks_for(self, cls: AssessmentClass, pilot: bool = False) -> list[Task]:
+        return list(self._for(cls, pilot)[0])
 
     def tasks_for_region(self, region: "Region") -> list[Task]:
         return self.tasks_for(region.assessment_class, region.pilot)
+
+    def task_ids_for(self, cls: AssessmentClass, pilot: bool = False) -> frozenset[str]:
+        """The ids of ``tasks_for``: whether a task is a region's, without comparing tasks."""
+        return self._for(cls, pilot)[1]
+
+    def task_index(self) -> dict[str, Task]:
+        """Every task by id (for a loop over many ids: one dict, looked up directly)."""
+        return self._lookups()["task"]
 
 
 # --- regions ----------------------------------------------------------------------------
@@ -220,9 +248,19 @@ class RegionBook(_Model):
     types: dict[Text, RegionType] = Field(min_length=1)
     regions: list[Region] = Field(min_length=1)
 
+    _by_name: tuple | None = PrivateAttr(None)
+
+    def by_name(self) -> dict[str, Region]:
+        """The regions by name, made once for this list of regions (the first of a name)."""
+        if self._by_name is None or self._by_name[0] is not self.regions or self._by_name[1] != len(self.regions):
+            by_name: dict[str, Region] = {}
+            for r in self.regions:
+                by_name.setdefault(r.name, r)
+            self._by_name = (self.regions, len(self.regions), by_name)
+        return self._by_name[2]
+
     def region(self, name: str) -> Region | None:
-        name = name.strip()
-        return next((r for r in self.regions if r.name == name), None)
+        return self.by_name().get(name.strip())
 
     def in_class(self, cls: AssessmentClass) -> list[Region]:
         return [r for r in self.regions if r.assessment_class is cls]

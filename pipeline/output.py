@@ -11,7 +11,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError, Problem
@@ -140,7 +140,9 @@ class Entry:
     fingerprint: str | None = None  # what the file is made from (fingerprint.py)
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        data = {"kind": self.kind, "format": self.format, "path": self.path, "level": self.level,
+                "region": self.region, "pages": self.pages, "sha256": self.sha256, "rating": self.rating,
+                "fingerprint": self.fingerprint}  # asdict's order, without its deep copies
         if self.kind not in ("report", "letter"):
             data.pop("rating")
         return data
@@ -168,9 +170,10 @@ class OutputDir:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._root_resolved: Path | None = None
-        self._dirs: dict[Path, Path] = {}  # a folder of the output → where it really is
+        self._dirs: dict[Path, bool] = {}  # a folder of the output → whether it really is inside
         self._known: dict[str, list] | None = None  # .cache/files.json: path → stat key + [sha256]
         self._seen: dict[str, list] = {}  # read or written in this run
+        self._notes: dict[str, dict] = {}  # .cache/<name>.json as read or written (notes)
 
     @property
     def _known_path(self) -> Path:
@@ -185,6 +188,30 @@ class OutputDir:
                 self._known = {}
         return self._known
 
+    def notes(self, name: str) -> dict:
+        """A build's note for the next build's planning, ``.cache/<name>.json``: ``views``, what
+        it kept of the views it planned (jobs.py ``_job``: what each view is made from → its
+        digest and the form it fills); ``fonts``, the font files' hashes (fingerprint.py). {}
+        when there is none or it cannot be read (what it would tell is then worked out)."""
+        try:
+            data = json.loads((self.root / ".cache" / f"{name}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self._notes[name] = data if isinstance(data, dict) else {}
+        return dict(self._notes[name])
+
+    def keep_notes(self, name: str, data: dict) -> None:
+        """Write a note for the next build (only when it changed; a folder that cannot take
+        the note goes without it)."""
+        if data == self._notes.get(name):
+            return
+        try:
+            atomic_write(self.root / ".cache" / f"{name}.json",
+                         json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        except OSError:
+            return
+        self._notes[name] = data
+
     def remove_stale_temporaries(self) -> None:
         """Temporary files an interrupted run left behind (ours by their prefix)."""
         if self.root.is_dir():
@@ -198,12 +225,14 @@ class OutputDir:
         if self._root_resolved is None:
             self._root_resolved = self.root.resolve()
         root = self._root_resolved
-        # the folders are resolved once each; the file itself too when it is a link
-        folder = self._dirs.get(path.parent)
-        if folder is None:
-            folder = self._dirs[path.parent] = path.parent.resolve()
-        resolved = path.resolve() if path.is_symlink() else folder / path.name
-        if root not in resolved.parents:
+        # the folders are resolved, and found inside the output folder or not, once each; the
+        # file itself is resolved too when it is a link
+        parent = path.parent
+        inside = self._dirs.get(parent)
+        if inside is None:
+            folder = parent.resolve()
+            inside = self._dirs[parent] = root == folder or root in folder.parents
+        if not (inside and not path.is_symlink()) and root not in path.resolve().parents:
             raise DataError(Problem("（输出）", None, f"输出路径越出了输出目录：{path}"))
         return path
 

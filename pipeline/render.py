@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,6 +34,11 @@ class Job:
     base: DocumentView | None = None  # the blank form this document fills (forms.py)
     recipe: Callable[[], DocumentView] | None = field(default=None, repr=False)
     _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
+    # What the view is made from (fingerprint.made_from), and what a build keeps of the view under
+    # it (OutputDir.views): its digest (fingerprint.view_digest: hash, 版记 or not) and the form
+    # it fills (jobs.py). A job whose view a build kept is planned without building the view.
+    made_from: str | None = field(default=None, repr=False)
+    kept: list | None = field(default=None, repr=False)
 
     @property
     def view(self) -> DocumentView:
@@ -41,14 +49,19 @@ class Job:
 
     def fingerprint(self, fmt: str) -> str:
         if fmt not in self._fingerprints:
-            self._fingerprints[fmt] = fingerprints.of_view(self.view, fmt)
+            if self.kept is not None and self._view is None:
+                self._fingerprints.update(fingerprints.of_digest((self.kept[0], self.kept[1]), (fmt,)))
+            else:
+                self._fingerprints[fmt] = fingerprints.of_view(self.view, fmt)
         return self._fingerprints[fmt]
 
-    def settle(self) -> "Job":
+    def settle(self, form=None) -> "Job":
         """Fingerprint the view in every format of the document, then let it go (when it can
-        be built again)."""
+        be built again); what a build keeps of it is noted (``kept``, with ``form``)."""
         if self.recipe is not None:
-            self._fingerprints.update(fingerprints.of_formats(self.view, self.default_formats))
+            digest = fingerprints.view_digest(self.view)
+            self._fingerprints.update(fingerprints.of_digest(digest, self.default_formats))
+            self.kept = [digest[0], digest[1], form]
             self._view = None
         return self
 
@@ -91,6 +104,7 @@ class Renderer:
         if self._pdf is None:
             from .writers.pdf import PdfWriter
             self._pdf = PdfWriter()
+            _remove_with(self._pdf.font_config)
         return self._pdf
 
     @property
@@ -163,3 +177,36 @@ class Renderer:
             entries[fmt] = out.write(path, data, job.kind, fmt, job.level, job.region, pages,
                                      job.rating, job.fingerprint(fmt))
         return [entries[fmt] for fmt in job.formats(formats)]
+
+
+# WeasyPrint copies the fonts of the stylesheet's @font-face rules into a temporary folder (31 MB
+# here) that it removes when its font configuration is collected: never in a process that
+# multiprocessing forked (a build's worker), which leaves by os._exit, nor when the interpreter's
+# exit skips it. Removed here, by the process that made it, when the configuration goes or the
+# process ends: by the interpreter's exit handlers, or by multiprocessing's, which its processes run.
+_TEMPORARIES: list[weakref.finalize] = []
+_REMOVED_AT_EXIT_IN: int | None = None  # the process that has multiprocessing remove them
+
+
+def _remove_with(font_config) -> None:
+    global _REMOVED_AT_EXIT_IN
+    folder = getattr(font_config, "_folder", None)  # made when the first @font-face is read
+    if folder:
+        _TEMPORARIES[:] = [f for f in _TEMPORARIES if f.alive]
+        _TEMPORARIES.append(weakref.finalize(font_config, _remove, str(folder), os.getpid()))
+        if _REMOVED_AT_EXIT_IN != os.getpid():  # once per process (a fork inherits the note)
+            from multiprocessing.util import Finalize
+            Finalize(None, remove_temporaries, exitpriority=0)
+            _REMOVED_AT_EXIT_IN = os.getpid()
+
+
+def _remove(folder: str, owner: int) -> None:
+    if os.getpid() == owner:  # never a forked process's parent's: it is still in use there
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_temporaries() -> None:
+    """Remove the temporary files this process's writers made (at its exit: they are not used again)."""
+    for remove in _TEMPORARIES:
+        remove()
+    _TEMPORARIES.clear()

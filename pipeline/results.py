@@ -132,17 +132,23 @@ def check_records(records: list[Record], content: Content, source: str, encoding
     problems: list[Problem] = []
     results = Results(source, encoding)
     first_seen: dict[tuple[str, str], Problem] = {}
+    # looked up once per row: dicts and sets made once, not a scan of the lists each time
+    regions, tasks = content.regions.by_name(), content.tasks.task_index()
+    applicable: dict[str, frozenset[str]] = {}
     for rec in records:
-        region = content.region(rec.region)
+        region = regions.get(rec.region.strip())
         if region is None:
             problems.append(_problem(rec.at("region"), f"地区“{rec.region}”不在地区名单中，"
                                      f"请按名单填写全称{suggest(rec.region, content)}"))
             continue
-        task = content.tasks.task(rec.task.strip())
+        task = tasks.get(rec.task.strip())
         if task is None:
             problems.append(_problem(rec.where, f"编号“{rec.task}”不在任务表中（应如 14.4）"))
             continue
-        if task not in content.tasks.tasks_for_region(region):
+        ids = applicable.get(region.name)
+        if ids is None:
+            ids = applicable[region.name] = content.tasks.task_ids_for(region.assessment_class, region.pilot)
+        if task.id not in ids:
             problems.append(_problem(
                 rec.where, f"{task_label(task)}不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
             continue

