@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from .layout import TEMPLATES, font_paths, load_layout
+from .output import stat_key
 
 # What each format is made with, besides the view: the files under templates/ and the libraries.
 # The wording templates (templates/text/) are not here: what they say is in the views.
@@ -115,8 +116,7 @@ def take_font_notes(notes: dict) -> None:
 
 
 def _file_hash(path: str) -> str:
-    st = os.stat(path)
-    key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    key = stat_key(os.stat(path))
     noted = _FONT_NOTES.get(path)
     if noted is not None and noted[:-1] == key and isinstance(noted[-1], str):
         return noted[-1]

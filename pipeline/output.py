@@ -154,7 +154,7 @@ class Entry:
         return cls(**fields)
 
 
-def _stat_key(st: os.stat_result) -> list[int]:
+def stat_key(st: os.stat_result) -> list[int]:
     """What tells a file's content changed without reading it: size, modification and change
     times (the change time cannot be set back by a program), inode."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
@@ -256,7 +256,7 @@ class OutputDir:
         """The file is there and is still what was recorded: its stat as when this program last
         wrote or read it with that content, or else its bytes read and hashed."""
         try:
-            key = _stat_key(os.stat(path))
+            key = stat_key(os.stat(path))
             relative = path.relative_to(self.root).as_posix()
             if self._known_files().get(relative) == key + [sha256]:
                 return True
@@ -275,7 +275,7 @@ class OutputDir:
         known.update({p: v for p, v in self._seen.items() if p in kept})
         for entry in entries:
             try:
-                known[entry.path] = _stat_key(os.stat(self.root / entry.path)) + [entry.sha256]
+                known[entry.path] = stat_key(os.stat(self.root / entry.path)) + [entry.sha256]
             except OSError:
                 known.pop(entry.path, None)
         if known != self._known_files():

@@ -425,6 +425,15 @@ class _Resources:
         return getattr(self._found, name)
 
 
+def _content(contents) -> bytes:
+    """A page's content (one stream or an array of them, joined) or a form XObject's, decoded."""
+    import pikepdf
+
+    if isinstance(contents, pikepdf.Array):
+        return b"\n".join(c.read_bytes() for c in contents)
+    return contents.read_bytes()
+
+
 class _Reader:
     def __init__(self, known=None):
         self.fonts: dict = {}
@@ -485,11 +494,7 @@ class _Reader:
         if self.known is not None and self.known(fill.name, k):
             out.items.append(BlankFormPage(fill.name, stub=True))
         else:
-            page = pdf.pages[number]
-            contents = page.obj.get("/Contents")
-            import pikepdf
-            data = (b"\n".join(c.read_bytes() for c in contents) if isinstance(contents, pikepdf.Array)
-                    else contents.read_bytes())
+            data = _content(pdf.pages[number].obj.get("/Contents"))
             end = data.rfind(BLANK_FORM_END)
             if not data.startswith(BLANK_FORM) or end < 0:
                 raise UnsupportedContent("表单页缺少空白表单标记")
@@ -583,17 +588,12 @@ class _Reader:
         return self.signatures[key]
 
     def _run(self, holder, resources, state: _State, items: list, depth: int) -> None:
-        import pikepdf
-
         if depth > 8:
             raise UnsupportedContent("PDF 表单对象嵌套过深")
         contents = holder.get("/Contents") if depth == 0 else holder
         if contents is None:
             return
-        if isinstance(contents, pikepdf.Array):
-            data = b"\n".join(c.read_bytes() for c in contents)
-        else:
-            data = contents.read_bytes()
+        data = _content(contents)
         if depth == 0 and b"(" not in data:  # (no literal strings: q and Q found by bytes alone)
             chunks = self._chunks(data)
             # the page may be kept whole (_PAGES) when what is drawn over its blank form (whose
@@ -799,31 +799,10 @@ class _Reader:
         return state
 
     def _show_tj(self, items: list, shown: bytes, tm: Matrix, state: _State) -> Matrix:
-        """``_show`` of a TJ's array (its text between the brackets: hex strings and numbers),
-        read as it goes (a letter-spaced line is a string and a number per glyph)."""
-        font = state.font
-        size, scale, spacing = state.size, state.scale, state.char_spacing
-        width, default, unicode = font.widths.get, font.default_width, font.to_unicode.get
-        x = 0.0
-        glyphs, text, origins = [], [], []
-        for hexed, number in _TJ_PART.findall(shown):
-            if len(hexed) == 4:  # (one glyph)
-                cid = int(hexed, 16)
-                glyphs.append(cid)
-                text.append(unicode(cid, "\ufffd"))
-                origins.append(x)
-                x += (width(cid, default) / 1000 * size + spacing) * scale
-            elif hexed:
-                part = unhexlify(hexed)
-                cids = struct.unpack(">%dH" % (len(part) // 2), part[:len(part) // 2 * 2])
-                glyphs += cids
-                text += [unicode(cid, "\ufffd") for cid in cids]
-                for cid in cids:
-                    origins.append(x)
-                    x += (width(cid, default) / 1000 * size + spacing) * scale
-            elif number:
-                x -= float(number) / 1000 * size * scale
-        return self._shown(items, glyphs, text, origins, x, tm, state)
+        """``_show`` of a TJ's array as the page's text has it (hex strings and numbers between
+        the brackets), read as it goes: not made into objects first."""
+        return self._show(items, (unhexlify(hexed) if hexed or not number else float(number)
+                                  for hexed, number in _TJ_PART.findall(shown)), tm, state)
 
     def _show(self, items: list, parts, tm: Matrix, state: _State) -> Matrix:
         font = state.font
@@ -833,10 +812,13 @@ class _Reader:
         glyphs, text, origins = [], [], []
         for part in parts:
             if isinstance(part, bytes):
-                count = len(part) // 2
-                if not count:
-                    continue
-                cids = struct.unpack(">%dH" % count, part[:2 * count] if len(part) % 2 else part)
+                if len(part) == 2:  # (one glyph: a letter-spaced line is a string and a number per glyph)
+                    cids = (part[0] << 8 | part[1],)
+                else:
+                    count = len(part) // 2
+                    if not count:
+                        continue
+                    cids = struct.unpack(">%dH" % count, part[:2 * count] if len(part) % 2 else part)
                 glyphs += cids
                 text += [unicode(cid, "\ufffd") for cid in cids]
                 for cid in cids:
