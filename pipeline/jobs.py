@@ -145,7 +145,7 @@ def split_complete(content: Content, results, names=()) -> tuple[list, list]:
 
 
 def missing_list(results, region: Region, missing: list[str]) -> str:
-    """“1.2（九台区.xlsx 考评表!H6）、16.4”: each id with where its rating belongs, when known."""
+    """“1.2（九台区.xlsx 考评表 H6 单元格）、16.4”: each id with where its rating belongs, when known."""
     items = []
     for task_id in missing:
         where = results.where(region, task_id)

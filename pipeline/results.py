@@ -177,7 +177,7 @@ def check_records(records: list[Record], content: Content, source: str, encoding
             continue
         first_seen[key] = rec.where
         where = rec.at("rating")
-        place = f"{where.file} {where.line}" if isinstance(where.line, str) else f"第 {where.line} 行"
+        place = f"第 {where.line} 行" if isinstance(where.line, int) else f"{where.file} {where.line}"
         results.by_region.setdefault(region.name, {})[task.id] = TaskResult(rating, self_rating, remarks, place)
         files = results.files.setdefault(region.name, [])
         if rec.where.file not in files:

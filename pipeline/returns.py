@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .content import Content
-from .errors import DataError, Problem
+from .errors import Cell, DataError, Problem
 from .model import Task
 
 MAX_XLSX_BYTES = 20 * 1024 * 1024
@@ -121,7 +121,7 @@ def _check_file_name(filename: str, result: Return, regions: list[str]) -> None:
     named = [n for n in regions if n in stem]
     named = [n for n in named if not any(n != m and n in m for m in named)]
     if named:
-        result.warnings.insert(0, Problem(result.name, f"{SHEET}!{REGION_CELL}",
+        result.warnings.insert(0, Problem(result.name, Cell(SHEET, REGION_CELL),
                                           f"文件名写的是{'、'.join(named)}，表内填写的地区是{result.region}；"
                                           f"已作为{result.region}的考评表接收，请核对是否交错了文件"))
 
@@ -149,9 +149,9 @@ def _read(data: bytes, content: Content, out: Return) -> None:
         message = str(exc) if "XLSX" in str(exc) else f"XLSX 文件无法读取（{exc}），请用本系统生成的考评表填写"
         raise DataError(Problem(name, None, message)) from None
 
-    def at(row: int, column: int) -> str:
+    def at(row: int, column: int) -> Cell:
         from openpyxl.utils.cell import get_column_letter
-        return f"{SHEET}!{get_column_letter(column)}{row}"
+        return Cell(SHEET, f"{get_column_letter(column)}{row}")
 
     def text(row: int, column: int) -> str:
         return sheet.text(row, column)
@@ -180,20 +180,20 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     # the fixed cells
     year_at, level_at, region_at = (_split_ref(c) for c in (YEAR_CELL, LEVEL_CELL, REGION_CELL))
     if text(*year_at) != str(book.year):
-        problems.append(Problem(name, f"{SHEET}!{YEAR_CELL}", f"年度应为 {book.year}，现在是“{text(*year_at)}”"))
+        problems.append(Problem(name, Cell(SHEET, YEAR_CELL), f"年度应为 {book.year}，现在是“{text(*year_at)}”"))
     region_name = value(*region_at)
     region = content.region(region_name)  # None for an empty name too
     if region is None and region_name:
         from .results import suggest
-        problems.append(Problem(name, f"{SHEET}!{REGION_CELL}", f"地区“{region_name}”不在地区名单中，请填写地区全称"
+        problems.append(Problem(name, Cell(SHEET, REGION_CELL), f"地区“{region_name}”不在地区名单中，请填写地区全称"
                                                                 f"{suggest(region_name, content)}"))
     elif region is None:
-        problems.append(Problem(name, f"{SHEET}!{REGION_CELL}", "未填写地区名称"))
+        problems.append(Problem(name, Cell(SHEET, REGION_CELL), "未填写地区名称"))
     else:
         out.region = region.name
     out.level = _clean(text(*level_at))
     if region is not None and out.level != _clean(region.assessment_class.value):
-        problems.append(Problem(name, f"{SHEET}!{LEVEL_CELL}",
+        problems.append(Problem(name, Cell(SHEET, LEVEL_CELL),
                                 f"这是“{text(*level_at)}”的考评表，{region.name}属于“{region.assessment_class.value}”，"
                                 f"请用{region.name}的考评表填写"))
     labels = [_clean(text(HEADER_ROW, c)) for c in form_columns]
@@ -304,12 +304,12 @@ def _read(data: bytes, content: Content, out: Return) -> None:
             continue
         if HEADER_ROW <= row <= last_row or (row, column) in form_cells:
             continue
-        outside.append(f"{SHEET}!{cell.coordinate}")
-    outside += [f"{SHEET}!{c}" for c in sheet.outside]
+        outside.append(Cell(SHEET, cell.coordinate))
+    outside += [Cell(SHEET, c) for c in sheet.outside]
     count = len(outside) - len(sheet.outside) + sheet.outside_count
-    span = f"A1:{at(last_row, width).split('!')[1]}"
+    span = f"A1:{at(last_row, width).ref}"
     for place in outside[:OUTSIDE_NAMED]:
-        out.warnings.append(Problem(name, place, f"此单元格不在考评表的填写位置（{SHEET}!{span}）中，其内容未读取"))
+        out.warnings.append(Problem(name, place, f"此单元格不在考评表的填写位置（{span}）中，其内容未读取"))
     if count > OUTSIDE_NAMED:
         out.warnings.append(Problem(name, None, f"另有 {count - OUTSIDE_NAMED} 个单元格在考评表的填写位置之外，"
                                                 "其内容也未读取"))
@@ -319,7 +319,7 @@ def _read(data: bytes, content: Content, out: Return) -> None:
     from .results import Record
     for row, task in good_rows:  # all in order (a moved row is a problem)
         label = task_label(task)
-        values, cells = {}, {"region": f"{SHEET}!{REGION_CELL}"}
+        values, cells = {}, {"region": Cell(SHEET, REGION_CELL)}
         for key, fkey, what in (("rating", "final_rating", "考评等次"), ("self_rating", "self_rating", "自评等次"),
                                 ("remarks", "remarks", "备注")):
             cells[key] = at(row, col[fkey])

@@ -79,7 +79,7 @@ def test_self_ratings_alone_are_collected(blank, tmp_path):
     # reports need the final ratings, and say which, with the workbook cell
     report = Cli(ROOT)("report", "--results", book, "--out", tmp_path / "o", expect=1)
     assert "九台区：以下任务还没有考评等次" in report.stderr
-    assert f"1.1（{book} 考评表!{cell_of(book, '1.1', '考评等次')}）" in report.stderr
+    assert f"1.1（{book} 考评表 {cell_of(book, '1.1', '考评等次')} 单元格）" in report.stderr
     assert not (tmp_path / "o" / "manifest.json").exists()
 
 
@@ -99,7 +99,7 @@ def test_rating_error_points_at_its_cell_and_whitespace_is_ignored(blank, tmp_pa
                 overrides={"1.2": "很好", "1.3": "优　秀", "1.4": " 达标 "})
     result = Cli(ROOT)("collect", book, "--to", tmp_path / "r.csv", expect=1)
     cell = cell_of(book, "1.2", "考评等次")
-    assert f"{book}:考评表!{cell}: {label('1.2')}：考评等次“很好”无效" in result.stderr
+    assert f"{book} 考评表 {cell} 单元格：{label('1.2')}：考评等次“很好”无效" in result.stderr
     assert cell.startswith("H")
     fill(blank / "九台区.xlsx", book, final="达标", overrides={"1.3": "优　秀", "1.4": " 达标 "})
     Cli(ROOT)("collect", book, "--to", tmp_path / "r.csv")
@@ -157,7 +157,7 @@ def test_formula_without_saved_value_is_reported_and_links_keep_their_target(bla
     wb.save(book)
     result = Cli(ROOT)("collect", book, "--to", tmp_path / "r.csv", expect=1)
     formula_cell = cell_of(book, "1.1", "备注/\n佐证材料")
-    assert f"{book}:考评表!{formula_cell}: {label('1.1')}的备注是公式" in result.stderr
+    assert f"{book} 考评表 {formula_cell} 单元格：{label('1.1')}的备注是公式" in result.stderr
     # the same workbook once Excel or WPS has calculated it: the value and its target kept
     wb = load_workbook(book)
     wb.active[formula_cell] = "点击"

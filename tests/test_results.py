@@ -320,14 +320,14 @@ def test_collect_refuses_altered_criteria(blank, tmp_path):
     wb.active["E5"] = "随便改的标准"
     wb.save(path)
     result = Cli(ROOT)("collect", path, "--to", tmp_path / "all.csv", expect=1)
-    assert f"x.xlsx:考评表!E5: 第 2.1 项“{CONTENT.tasks.task('2.1').name}”的“优秀”已被改动" in result.stderr
+    assert f"x.xlsx 考评表 E5 单元格：第 2.1 项“{CONTENT.tasks.task('2.1').name}”的“优秀”已被改动" in result.stderr
     assert not (tmp_path / "all.csv").exists()
 
 
 def test_collect_refuses_unknown_region(blank, tmp_path):
     path = fill(blank / "考评表" / "区.xlsx", tmp_path / "x.xlsx", region="火星区")
     result = Cli(ROOT)("collect", path, "--to", tmp_path / "all.csv", expect=1)
-    assert "x.xlsx:考评表!F2: 地区“火星区”不在地区名单中" in result.stderr
+    assert "x.xlsx 考评表 F2 单元格：地区“火星区”不在地区名单中" in result.stderr
 
 
 def test_collect_refuses_non_workbook(tmp_path):

@@ -15,13 +15,19 @@ from openpyxl import load_workbook
 
 from pipeline import documents
 from pipeline.content import load_content
-from pipeline.errors import DataError, Problem
+from pipeline.errors import Cell, DataError, Problem
 from pipeline.model import Rating
 from pipeline.results import (Collected, Record, Results, TaskResult, check_records, check_workbook, clean_rating,
                               collect, decode_csv, escape_cell, expand, load_results, parse_rating,
                               read_csv_records, read_xlsx_records, results_csv, suggest, unescape_cell,
                               workbook_region)
 from pipeline.writers import xlsx
+
+
+def at(ref: str) -> Cell:
+    """A cell of the returned checklist's sheet."""
+    return Cell("考评表", ref)
+
 
 CONTENT = load_content()
 CHAOYANG = CONTENT.region("朝阳区")  # class 区
@@ -93,25 +99,25 @@ def test_good_rows_become_results_with_their_place():
 
 
 def test_a_workbook_row_points_at_its_cells():
-    cells = {"region": "考评表!F2", "task": "考评表!C5", "rating": "考评表!H5", "self_rating": "考评表!G5",
-             "remarks": "考评表!I5"}
-    results = check_records([rec("考评表!C5", file="a.xlsx", cells=cells),
-                             rec("考评表!C6", task="2.2", file="b.xlsx", cells={**cells, "rating": "考评表!H6"})],
+    cells = {"region": at("F2"), "task": at("C5"), "rating": at("H5"), "self_rating": at("G5"),
+             "remarks": at("I5")}
+    results = check_records([rec(at("C5"), file="a.xlsx", cells=cells),
+                             rec(at("C6"), task="2.2", file="b.xlsx", cells={**cells, "rating": at("H6")})],
                             CONTENT, "（汇总）", "XLSX")
-    assert results.by_region == {"朝阳区": {"2.1": TaskResult(E, None, "", "a.xlsx 考评表!H5"),
-                                            "2.2": TaskResult(E, None, "", "b.xlsx 考评表!H6")}}
+    assert results.by_region == {"朝阳区": {"2.1": TaskResult(E, None, "", "a.xlsx 考评表 H5 单元格"),
+                                            "2.2": TaskResult(E, None, "", "b.xlsx 考评表 H6 单元格")}}
     assert results.files == {"朝阳区": ["a.xlsx", "b.xlsx"]}
-    bad = [rec("考评表!C5", region="朝阳", file="a.xlsx", cells=cells),
-           rec("考评表!C6", task="99.9", file="a.xlsx", cells={**cells, "task": "考评表!C6"}),
-           rec("考评表!C7", rating="好", file="a.xlsx", cells=cells),
-           rec("考评表!C8", self_rating="好", file="a.xlsx", cells=cells),
-           rec("考评表!C9", remarks="字" * 501, file="a.xlsx", cells=cells)]
+    bad = [rec(at("C5"), region="朝阳", file="a.xlsx", cells=cells),
+           rec(at("C6"), task="99.9", file="a.xlsx", cells={**cells, "task": at("C6")}),
+           rec(at("C7"), rating="好", file="a.xlsx", cells=cells),
+           rec(at("C8"), self_rating="好", file="a.xlsx", cells=cells),
+           rec(at("C9"), remarks="字" * 501, file="a.xlsx", cells=cells)]
     assert problems(check_records, bad, CONTENT, "a.xlsx", "XLSX") == [
-        Problem("a.xlsx", "考评表!F2", "地区“朝阳”不在地区名单中，请按名单填写全称，您是不是要找：朝阳区"),
-        Problem("a.xlsx", "考评表!C6", "编号“99.9”不在任务表中（应如 14.4）"),
-        Problem("a.xlsx", "考评表!H5", f"{T21}：考评等次“好”无效，{RATINGS_HINT}"),
-        Problem("a.xlsx", "考评表!G5", f"{T21}：自评等次“好”无效，{RATINGS_HINT}"),
-        Problem("a.xlsx", "考评表!I5", f"{T21}：备注有 501 字，超过上限 500 字；"
+        Problem("a.xlsx", at("F2"), "地区“朝阳”不在地区名单中，请按名单填写全称，您是不是要找：朝阳区"),
+        Problem("a.xlsx", at("C6"), "编号“99.9”不在任务表中（应如 14.4）"),
+        Problem("a.xlsx", at("H5"), f"{T21}：考评等次“好”无效，{RATINGS_HINT}"),
+        Problem("a.xlsx", at("G5"), f"{T21}：自评等次“好”无效，{RATINGS_HINT}"),
+        Problem("a.xlsx", at("I5"), f"{T21}：备注有 501 字，超过上限 500 字；"
                                        "请精简，详细材料另附文件并在备注中写明文件名或链接"),
     ]
 
@@ -142,10 +148,10 @@ def test_every_bad_row_is_named_with_what_to_fix():
 
 
 def test_a_record_points_at_its_own_cells():
-    cells = {"task": "考评表!C5", "rating": "考评表!H5"}
-    row = Record(Problem("a.xlsx", "考评表!C5", ""), "朝阳区", "2.1", "好", cells=cells)
-    assert row.at("rating") == Problem("a.xlsx", "考评表!H5", "")
-    assert row.at("remarks") == Problem("a.xlsx", "考评表!C5", "")  # no cell of its own: the row's
+    cells = {"task": at("C5"), "rating": at("H5")}
+    row = Record(Problem("a.xlsx", at("C5"), ""), "朝阳区", "2.1", "好", cells=cells)
+    assert row.at("rating") == Problem("a.xlsx", at("H5"), "")
+    assert row.at("remarks") == Problem("a.xlsx", at("C5"), "")  # no cell of its own: the row's
     assert rec(7).at("rating") == Problem("r.csv", 7, "")
 
 
@@ -189,10 +195,10 @@ def test_empty_rows_are_ignored_and_not_duplicates():
 
 
 def test_a_duplicate_in_a_workbook_names_the_first_cell():
-    cells = {"task": "考评表!C5"}
-    rows = [rec("考评表!C5", file="a.xlsx", cells=cells), rec("考评表!C9", file="a.xlsx", cells={"task": "考评表!C9"})]
+    cells = {"task": at("C5")}
+    rows = [rec(at("C5"), file="a.xlsx", cells=cells), rec(at("C9"), file="a.xlsx", cells={"task": at("C9")})]
     assert problems(check_records, rows, CONTENT, "a.xlsx", "XLSX") == [
-        Problem("a.xlsx", "考评表!C9", f"朝阳区{T21}重复（与考评表!C5重复），请只保留一处")]
+        Problem("a.xlsx", at("C9"), f"朝阳区{T21}重复（与考评表 C5 单元格重复），请只保留一处")]
 
 
 # --- suggest ---------------------------------------------------------------------------------
@@ -509,29 +515,29 @@ def test_a_blank_returned_checklist_gives_no_rows_and_names_its_region(tmp_path)
 def test_a_filled_checklist_gives_its_rows_with_their_cells(tmp_path):
     data = filled("朝阳区", {"2.1": ("达标", "优秀"), "2.2": ("", "未达标")}, every=None)
     records = read_xlsx_records(None, CONTENT, data=data, name="c.xlsx")
-    cells = {"region": "考评表!F2", "task": "考评表!C5", "rating": "考评表!H5", "self_rating": "考评表!G5",
-             "remarks": "考评表!I5"}
+    cells = {"region": at("F2"), "task": at("C5"), "rating": at("H5"), "self_rating": at("G5"),
+             "remarks": at("I5")}
     assert [(r.task, r.rating, r.self_rating) for r in records[2:]] == [(t, "", "") for t in DISTRICT[2:]]
     assert records[:2] == [
-        Record(Problem("c.xlsx", "考评表!C5", ""), "朝阳区", "2.1", "达标", "优秀", "", cells),
-        Record(Problem("c.xlsx", "考评表!C6", ""), "朝阳区", "2.2", "", "未达标", "",
-               {"region": "考评表!F2", "task": "考评表!C6", "rating": "考评表!H6", "self_rating": "考评表!G6",
-                "remarks": "考评表!I6"}),
+        Record(Problem("c.xlsx", at("C5"), ""), "朝阳区", "2.1", "达标", "优秀", "", cells),
+        Record(Problem("c.xlsx", at("C6"), ""), "朝阳区", "2.2", "", "未达标", "",
+               {"region": at("F2"), "task": at("C6"), "rating": at("H6"), "self_rating": at("G6"),
+                "remarks": at("I6")}),
     ]
     results = check_workbook(records, CONTENT, "c.xlsx")
     assert (results.source, results.encoding) == ("c.xlsx", "XLSX")
-    assert results.by_region == {"朝阳区": {"2.1": TaskResult(S, E, "", "c.xlsx 考评表!H5"),
-                                            "2.2": TaskResult(None, F, "", "c.xlsx 考评表!H6")}}
+    assert results.by_region == {"朝阳区": {"2.1": TaskResult(S, E, "", "c.xlsx 考评表 H5 单元格"),
+                                            "2.2": TaskResult(None, F, "", "c.xlsx 考评表 H6 单元格")}}
     bad = filled("朝阳区", {"2.1": ("良好", "")}, every=None)
     assert problems(read_xlsx_records, None, CONTENT, data=bad, name="c.xlsx") == [
-        Problem("c.xlsx", "考评表!H5", f"{T21}：考评等次“良好”无效，{RATINGS_HINT}")]
+        Problem("c.xlsx", at("H5"), f"{T21}：考评等次“良好”无效，{RATINGS_HINT}")]
 
 
 def test_load_results_from_a_workbook(tmp_path):
     path = write(tmp_path, filled("朝阳区", {"2.1": ("达标", "")}, every=None), "朝阳区.XLSX")
     results = load_results(path, CONTENT)
     assert (results.source, results.encoding) == (str(path), "XLSX")
-    assert results.by_region == {"朝阳区": {"2.1": TaskResult(S, None, "", f"{path} 考评表!H5")}}
+    assert results.by_region == {"朝阳区": {"2.1": TaskResult(S, None, "", f"{path} 考评表 H5 单元格")}}
     path = write(tmp_path, form("朝阳区"), "空.xlsx")
     assert load_results(path, CONTENT).by_region == {}
 
@@ -569,20 +575,20 @@ def test_collect_keeps_good_returns_and_names_the_bad(tmp_path):
     assert outcome.skipped == [str(folder / "说明.txt")]
     assert outcome.accepted == {name["南关区.xlsx"]: "长春市", name["朝阳区.xlsx"]: "朝阳区"}
     assert outcome.rejected == {
-        name["九台区.xlsx"]: [Problem(name["九台区.xlsx"], "考评表!H5",
+        name["九台区.xlsx"]: [Problem(name["九台区.xlsx"], at("H5"),
                                       "第 1.1 项“实施“脱贫攻坚最低生活保障支持计划””：考评等次“好”无效，"
                                       f"{RATINGS_HINT}")],
         name["坏.xlsx"]: [Problem(name["坏.xlsx"], None, "这不是 XLSX 工作簿（不是 zip 格式），请用本系统生成的考评表填写")],
     }
     assert outcome.rejected_region == {name["九台区.xlsx"]: "九台区"}
     assert outcome.warnings == {name["南关区.xlsx"]: [Problem(
-        name["南关区.xlsx"], "考评表!F2",
+        name["南关区.xlsx"], at("F2"),
         "文件名写的是南关区，表内填写的地区是长春市；已作为长春市的考评表接收，请核对是否交错了文件")]}
     assert sorted(outcome.returns) == sorted(name.values())
     merged = outcome.results
     assert (merged.source, merged.encoding) == ("（汇总）", "XLSX")
     assert list(merged.by_region) == ["长春市", "朝阳区"]
-    assert merged.by_region["长春市"]["1.1"] == TaskResult(S, S, "", f"{name['南关区.xlsx']} 考评表!H5")
+    assert merged.by_region["长春市"]["1.1"] == TaskResult(S, S, "", f"{name['南关区.xlsx']} 考评表 H5 单元格")
     assert len(merged.by_region["长春市"]) == 33 and len(merged.by_region["朝阳区"]) == 32
     assert merged.files == {"长春市": [name["南关区.xlsx"]], "朝阳区": [name["朝阳区.xlsx"]]}
     assert outcome.footer("朝阳区").unit == "朝阳区民政局"

@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline.content import load_content
+from pipeline.errors import Cell
 
 from .conftest import SOFFICE_CALC, ROOT, Cli, require
 
@@ -110,8 +111,8 @@ def test_return_filled_with_its_footer_is_collected(blank, tmp_path):
     assert found.footer.items() == [("填报单位（盖章）", "九台区民政局"), ("填报人", "王晓红"),
                                     ("联系电话", "0431-82345678"), ("填报日期", "2016年12月20日")]
     f = footer_row(load_workbook(book).active)
-    assert found.footer.cells == {"填报单位（盖章）": f"考评表!C{f}", "填报人": f"考评表!F{f}",
-                                  "联系电话": f"考评表!C{f + 1}", "填报日期": f"考评表!F{f + 1}"}
+    assert found.footer.cells == {"填报单位（盖章）": Cell("考评表", f"C{f}"), "填报人": Cell("考评表", f"F{f}"),
+                                  "联系电话": Cell("考评表", f"C{f + 1}"), "填报日期": Cell("考评表", f"F{f + 1}")}
 
 
 def test_footer_typed_after_its_label_and_phone_as_a_number(blank, tmp_path):
@@ -167,7 +168,7 @@ def test_values_far_outside_the_form_cost_little_and_are_named(blank, tmp_path):
         tracemalloc.stop()
     assert peak <= 200 * MiB, peak / MiB
     for cell in ("XFD1048576", "J1048576"):
-        assert f"提醒：{book}:考评表!{cell}: 此单元格不在考评表的填写位置" in result.stderr
+        assert f"提醒：{book} 考评表 {cell} 单元格：此单元格不在考评表的填写位置" in result.stderr
     assert "其内容未读取" in result.stderr
     # accepted, ratings all there, nothing else changed
     got = {r["编号"]: (r["等次"], r["自评等次"], r["备注"]) for r in read_rows(tmp_path / "r.csv")}
@@ -181,7 +182,7 @@ def test_many_values_outside_are_counted(blank, tmp_path):
         ws["G2"] = "旁注"
     book = office_fill(blank / "九台区.xlsx", tmp_path / "九台区.xlsx", edit=edit)
     result = Cli(ROOT)("collect", book, "--to", tmp_path / "r.csv")
-    assert f"{book}:考评表!G2: 此单元格不在考评表的填写位置" in result.stderr
+    assert f"{book} 考评表 G2 单元格：此单元格不在考评表的填写位置" in result.stderr
     assert "另有 26 个单元格在考评表的填写位置之外" in result.stderr
 
 
@@ -232,7 +233,7 @@ def test_remark_over_the_limit_is_an_error_at_its_cell(blank, tmp_path):
     result = Cli(ROOT)("collect", book, "--to", tmp_path / "r.csv", expect=1)
     ws = load_workbook(book).active
     cell = ws.cell(task_rows(ws)["3.1"], columns(ws)["remarks"]).coordinate
-    assert f"{book}:考评表!{cell}: {label('3.1')}：备注有 32767 字，超过上限 500 字" in result.stderr
+    assert f"{book} 考评表 {cell} 单元格：{label('3.1')}：备注有 32767 字，超过上限 500 字" in result.stderr
     assert "3.2" not in result.stderr
     assert "九台区\t—\t—\t有误，未汇总" in result.output
 
@@ -271,8 +272,8 @@ def test_deleted_task_row(blank, tmp_path):
     ws = load_workbook(blank / "九台区.xlsx").active
     where = row_of(ws, "7.1")
     err = collect_refused(blank, tmp_path, lambda ws: ws.delete_rows(row_of(ws, "7.1")))
-    assert f"BOOK:考评表!C{where}: {label('7.1')}这一行被删除了（应在第 {where} 行）" in err
-    assert err.count("BOOK:") == 1
+    assert f"BOOK 考评表 C{where} 单元格：{label('7.1')}这一行被删除了（应在第 {where} 行）" in err
+    assert err.count("BOOK ") == 1
     # the reader the web page uses says it once too
     from pipeline.content import load_content
     from pipeline.results import read_return
@@ -289,9 +290,9 @@ def test_added_row(blank, tmp_path):
         ws.cell(where, 4).value = "补充：村务公开"
         ws.cell(where, 7).value = "优秀"
     err = collect_refused(blank, tmp_path, edit)
-    assert (f"BOOK:考评表!D{where}: 第 {where} 行不是考评表原有的任务行（位于{label('7.1')}之后），"
+    assert (f"BOOK 考评表 D{where} 单元格：第 {where} 行不是考评表原有的任务行（位于{label('7.1')}之后），"
             "请删除此行") in err
-    assert err.count("BOOK:") == 1  # the rows below it, moved down one, are still found
+    assert err.count("BOOK ") == 1  # the rows below it, moved down one, are still found
 
 
 def test_task_name_or_criteria_changed(blank, tmp_path):
@@ -302,8 +303,8 @@ def test_task_name_or_criteria_changed(blank, tmp_path):
         ws.cell(r1, 4).value = "自拟的考评内容"
         ws.cell(r2, 6).value = ws.cell(r2, 6).value + "（已完成）"
     err = collect_refused(blank, tmp_path, edit)
-    assert f"BOOK:考评表!D{r1}: {label('3.1')}的“考评内容”已被改动" in err
-    assert f"BOOK:考评表!F{r2}: {label('5.1')}的“达标”已被改动" in err
+    assert f"BOOK 考评表 D{r1} 单元格：{label('3.1')}的“考评内容”已被改动" in err
+    assert f"BOOK 考评表 F{r2} 单元格：{label('5.1')}的“达标”已被改动" in err
 
 
 def test_row_moved_elsewhere_in_the_table(blank, tmp_path):
@@ -317,7 +318,7 @@ def test_row_moved_elsewhere_in_the_table(blank, tmp_path):
             ws.cell(after + 1, c).value = v
         ws.delete_rows(source)
     err = collect_refused(blank, tmp_path, edit)
-    assert f"BOOK:考评表!C{after}: {label('6.1')}这一行被移动过（现在第 {after} 行，应在{label('5.1')}之后）" in err
+    assert f"BOOK 考评表 C{after} 单元格：{label('6.1')}这一行被移动过（现在第 {after} 行，应在{label('5.1')}之后）" in err
 
 
 def test_row_given_to_another_task(blank, tmp_path):
@@ -325,7 +326,7 @@ def test_row_given_to_another_task(blank, tmp_path):
     ws = load_workbook(blank / "九台区.xlsx").active
     row = row_of(ws, "2.1")
     err = collect_refused(blank, tmp_path, lambda ws: setattr(ws.cell(row, 3), "value", "2.2"))
-    assert (f"BOOK:考评表!D{row}: 编号为 2.2 的这一行，考评内容和标准却是{label('2.1')}的（应为{label('2.2')}）") in err
+    assert (f"BOOK 考评表 D{row} 单元格：编号为 2.2 的这一行，考评内容和标准却是{label('2.1')}的（应为{label('2.2')}）") in err
 
 
 def test_every_problem_names_task_and_cell(blank, tmp_path):
@@ -340,7 +341,7 @@ def test_every_problem_names_task_and_cell(blank, tmp_path):
     err = collect_refused(blank, tmp_path, edit)
     for task_id, column in (("1.2", "final"), ("1.3", "self"), ("1.4", "remarks")):
         cell = ws.cell(rows[task_id], col[column]).coordinate
-        assert f"BOOK:考评表!{cell}: {label(task_id)}" in err, (task_id, err)
+        assert f"BOOK 考评表 {cell} 单元格：{label(task_id)}" in err, (task_id, err)
 
 
 # --- file names --------------------------------------------------------------------------------
@@ -349,7 +350,7 @@ def test_every_problem_names_task_and_cell(blank, tmp_path):
 def test_form_of_one_region_under_another_regions_name(blank, tmp_path):
     book = office_fill(blank / "龙井市.xlsx", tmp_path / "珲春市.xlsx", unit="龙井市民政局")
     result = Cli(ROOT)("collect", book, "--to", tmp_path / "r.csv")
-    assert (f"提醒：{book}:考评表!F2: 文件名写的是珲春市，表内填写的地区是龙井市；已作为龙井市的考评表接收"
+    assert (f"提醒：{book} 考评表 F2 单元格：文件名写的是珲春市，表内填写的地区是龙井市；已作为龙井市的考评表接收"
             in result.stderr)
     assert {r["地区"] for r in read_rows(tmp_path / "r.csv")} == {"龙井市"}
     assert "珲春市" in result.output.split("尚未交回")[1]

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline.content import load_content
-from pipeline.errors import Problem
+from pipeline.errors import Cell, Problem
 from pipeline.returns import (Footer, Return, _after, _check_file_name, _longest_ordered, read_return,
                               sheet_rows, task_label)
 
@@ -196,16 +196,16 @@ def test_a_filled_return_is_accepted_with_its_records_and_footer(blank):
     first, last = found.records[0], found.records[-1]
     assert (first.region, first.task, first.rating, first.self_rating, first.remarks) == \
         ("九台区", "1.1", "达标", "优秀", "见附件1：工作台账（共 3 页）")
-    assert first.cells == {"region": "考评表!F2", "rating": "考评表!H5", "self_rating": "考评表!G5",
-                           "remarks": "考评表!I5", "task": "考评表!C5"}
-    assert str(first.where) == "九台区.xlsx:考评表!C5: "
-    assert (last.task, last.cells["task"], last.remarks) == ("20.1", "考评表!C46", "")
+    assert first.cells == {"region": Cell("考评表", "F2"), "rating": Cell("考评表", "H5"), "self_rating": Cell("考评表", "G5"),
+                           "remarks": Cell("考评表", "I5"), "task": Cell("考评表", "C5")}
+    assert str(first.where) == "九台区.xlsx 考评表 C5 单元格："
+    assert (last.task, last.cells["task"], last.remarks) == ("20.1", Cell("考评表", "C46"), "")
     assert [r.task for r in found.records][:5] == ["1.1", "1.2", "1.3", "1.4", "2.1"]
     final = found.results.final(CONTENT.region("九台区"))
     assert len(final) == 42 and final["1.1"].rating.value == "达标"
     assert found.footer == Footer("九台区民政局", "王晓红", "0431-82345678", "2016年12月20日",
-                                  {"填报单位（盖章）": "考评表!C48", "填报人": "考评表!F48",
-                                   "联系电话": "考评表!C49", "填报日期": "考评表!F49"})
+                                  {"填报单位（盖章）": Cell("考评表", "C48"), "填报人": Cell("考评表", "F48"),
+                                   "联系电话": Cell("考评表", "C49"), "填报日期": Cell("考评表", "F49")})
     assert found.footer.filled is True
     assert (found.results.source, found.results.encoding) == (NAME, "XLSX")
 
@@ -238,7 +238,7 @@ def test_a_return_read_from_its_file_is_named_by_its_path(blank, tmp_path):
     path.write_bytes(pack(filled(blank)))
     found = read_return(path, CONTENT)
     assert found.name == str(path) and found.accepted
-    assert warned(found) == [f"{path}:考评表!F2: 文件名写的是珲春市，表内填写的地区是九台区；"
+    assert warned(found) == [f"{path} 考评表 F2 单元格：文件名写的是珲春市，表内填写的地区是九台区；"
                              "已作为九台区的考评表接收，请核对是否交错了文件"]
 
 
@@ -260,9 +260,9 @@ def test_a_rating_that_is_not_one_is_named_at_its_cell(blank):
     found = read(filled(blank, H6="很好", G7="良"))
     assert not found.accepted and found.results is None and len(found.records) == 42
     assert said(found) == [
-        "九台区.xlsx:考评表!H6: 第 1.2 项“分别按不低于上年度城镇和农村居民人均可支配收入的20%和30%确定城乡低保标准，"
+        "九台区.xlsx 考评表 H6 单元格：第 1.2 项“分别按不低于上年度城镇和农村居民人均可支配收入的20%和30%确定城乡低保标准，"
         "15个贫困县农村低保标准在此基础上适度提高”：考评等次“很好”无效，应为 优秀、达标、未达标 之一",
-        f"九台区.xlsx:考评表!G7: {L13}：自评等次“良”无效，应为 优秀、达标、未达标 之一"]
+        f"九台区.xlsx 考评表 G7 单元格：{L13}：自评等次“良”无效，应为 优秀、达标、未达标 之一"]
 
 
 # --- the file's name ------------------------------------------------------------------------------------------
@@ -280,19 +280,19 @@ def test_a_file_named_after_another_region_is_taken_for_the_forms_region(blank, 
     found = read(filled(blank), name="上传-1.xlsx", filename=filename)
     assert found.accepted and found.region == "九台区"
     expected = [] if warning is None else [
-        f"上传-1.xlsx:考评表!F2: {warning}；已作为九台区的考评表接收，请核对是否交错了文件"]
+        f"上传-1.xlsx 考评表 F2 单元格：{warning}；已作为九台区的考评表接收，请核对是否交错了文件"]
     assert warned(found) == expected
 
 
 def test_without_a_filename_the_name_is_checked(blank):
     assert warned(read(filled(blank), name="珲春市.xlsx")) == [
-        "珲春市.xlsx:考评表!F2: 文件名写的是珲春市，表内填写的地区是九台区；已作为九台区的考评表接收，请核对是否交错了文件"]
+        "珲春市.xlsx 考评表 F2 单元格：文件名写的是珲春市，表内填写的地区是九台区；已作为九台区的考评表接收，请核对是否交错了文件"]
 
 
 def test_a_region_named_inside_a_longer_name_is_not_named_twice():
     found = Return("x.xlsx", region="九台区")
     _check_file_name("长春市朝阳区-考评表.xlsx", found, ["长春市", "长春市朝阳区", "朝阳区", "九台区"])
-    assert warned(found) == ["x.xlsx:考评表!F2: 文件名写的是长春市朝阳区，表内填写的地区是九台区；"
+    assert warned(found) == ["x.xlsx 考评表 F2 单元格：文件名写的是长春市朝阳区，表内填写的地区是九台区；"
                              "已作为九台区的考评表接收，请核对是否交错了文件"]
     found = Return("x.xlsx", region="九台区", warnings=[Problem("x.xlsx", None, "先有的提醒")])
     _check_file_name("朝阳区.xlsx", found, ["长春市", "长春市朝阳区", "朝阳区", "九台区"])
@@ -341,9 +341,9 @@ def test_a_workbook_without_the_forms_sheet(blank, sheets, message):
 
 def test_the_fixed_cells_and_the_header(blank):
     found = read(filled(blank, B2=2015, D2="市（州）", A4="序", I4="备注"))
-    assert said(found) == ["九台区.xlsx:考评表!B2: 年度应为 2016，现在是“2015”",
-                           "九台区.xlsx:考评表!D2: 这是“市（州）”的考评表，九台区属于“县（市）”，请用九台区的考评表填写",
-                           "九台区.xlsx:考评表!A4: 表头已被改动，请用本系统生成的考评表重新填写"]
+    assert said(found) == ["九台区.xlsx 考评表 B2 单元格：年度应为 2016，现在是“2015”",
+                           "九台区.xlsx 考评表 D2 单元格：这是“市（州）”的考评表，九台区属于“县（市）”，请用九台区的考评表填写",
+                           "九台区.xlsx 考评表 A4 单元格：表头已被改动，请用本系统生成的考评表重新填写"]
     assert found.region == "九台区" and found.level == "市（州）" and found.records == []
 
 
@@ -354,7 +354,7 @@ def test_spaces_and_line_breaks_in_the_level_and_header_are_no_change(blank):
 
 def test_an_empty_level(blank):
     found = read(filled(blank, D2=None))
-    assert said(found) == ["九台区.xlsx:考评表!D2: 这是“”的考评表，九台区属于“县（市）”，请用九台区的考评表填写"]
+    assert said(found) == ["九台区.xlsx 考评表 D2 单元格：这是“”的考评表，九台区属于“县（市）”，请用九台区的考评表填写"]
     assert found.level == ""
 
 
@@ -365,7 +365,7 @@ def test_an_empty_level(blank):
 ])
 def test_the_region_cell(blank, value, message):
     found = read(filled(blank, F2=value, B2=2015))
-    assert said(found) == ["九台区.xlsx:考评表!B2: 年度应为 2016，现在是“2015”", f"九台区.xlsx:考评表!F2: {message}"]
+    assert said(found) == ["九台区.xlsx 考评表 B2 单元格：年度应为 2016，现在是“2015”", f"九台区.xlsx 考评表 F2 单元格：{message}"]
     assert found.region is None
 
 
@@ -373,15 +373,15 @@ def test_the_region_as_a_formula(blank):
     assert read(filled(blank, F2=Formula('"九台"&"区"', "九台区"))).accepted
     found = read(filled(blank, F2=Formula('"九台"&"区"')))
     assert said(found) == [
-        "九台区.xlsx:考评表!F2: 单元格是公式（=\"九台\"&\"区\"），但文件中没有它的计算结果；"
+        "九台区.xlsx 考评表 F2 单元格：单元格是公式（=\"九台\"&\"区\"），但文件中没有它的计算结果；"
         "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字",
-        "九台区.xlsx:考评表!F2: 未填写地区名称"]
+        "九台区.xlsx 考评表 F2 单元格：未填写地区名称"]
 
 
 def test_another_classes_form(blank):
     grid = filled(blank, F2="长春市")
     found = read(grid)
-    assert said(found) == ["九台区.xlsx:考评表!D2: 这是“县（市）”的考评表，长春市属于“市（州）”，请用长春市的考评表填写"]
+    assert said(found) == ["九台区.xlsx 考评表 D2 单元格：这是“县（市）”的考评表，长春市属于“市（州）”，请用长春市的考评表填写"]
 
 
 # --- task rows ---------------------------------------------------------------------------------------------------
@@ -390,20 +390,20 @@ def test_another_classes_form(blank):
 def test_a_deleted_task_row(blank):
     grid = shift(move_rows(filled(blank), {13: None}), 14, -1)
     found = read(grid)
-    assert said(found) == [f"九台区.xlsx:考评表!C13: {L31}这一行被删除了（应在第 13 行），{FIX}"]
+    assert said(found) == [f"九台区.xlsx 考评表 C13 单元格：{L31}这一行被删除了（应在第 13 行），{FIX}"]
     assert found.records == [] and found.results is None
 
 
 def test_the_first_and_last_rows_deleted(blank):
     grid = shift(move_rows(filled(blank), {5: None, 46: None}), 6, -1)
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!C5: {L11}这一行被删除了（应在第 5 行），{FIX}",
-                                f"九台区.xlsx:考评表!C45: {L201}这一行被删除了（应在第 45 行），{FIX}"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 C5 单元格：{L11}这一行被删除了（应在第 5 行），{FIX}",
+                                f"九台区.xlsx 考评表 C45 单元格：{L201}这一行被删除了（应在第 45 行），{FIX}"]
 
 
 def test_an_added_row(blank):
     grid = shift(filled(blank), 10, 1)
     grid.update({(10, 4): "补充：村务公开", (10, 7): "优秀"})
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!D10: 第 10 行不是考评表原有的任务行（位于{L21}之后），"
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 D10 单元格：第 10 行不是考评表原有的任务行（位于{L21}之后），"
                                 "请删除此行；考评表的行不能增删"]
 
 
@@ -416,112 +416,112 @@ def test_an_added_row_under_the_header_and_rows_holding_only_a_formula(blank):
     grid[(20, 9)] = Formula("", None)
     found = read(grid)
     assert said(found) == [
-        "九台区.xlsx:考评表!I5: 第 5 行不是考评表原有的任务行（位于表头之下），请删除此行；考评表的行不能增删",
-        f"九台区.xlsx:考评表!A12: 第 12 行不是考评表原有的任务行（位于{L22}之后），请删除此行；考评表的行不能增删",
-        "九台区.xlsx:考评表!I20: 第 20 行不是考评表原有的任务行（位于第 5.1 项“建立困难残疾人生活补贴和重度残疾人护理补贴制度”之后），"
+        "九台区.xlsx 考评表 I5 单元格：第 5 行不是考评表原有的任务行（位于表头之下），请删除此行；考评表的行不能增删",
+        f"九台区.xlsx 考评表 A12 单元格：第 12 行不是考评表原有的任务行（位于{L22}之后），请删除此行；考评表的行不能增删",
+        "九台区.xlsx 考评表 I20 单元格：第 20 行不是考评表原有的任务行（位于第 5.1 项“建立困难残疾人生活补贴和重度残疾人护理补贴制度”之后），"
         "请删除此行；考评表的行不能增删"]
 
 
 def test_a_row_twice(blank):
     grid = shift(filled(blank), 10, 1)
     grid.update({(10, c): grid.get((9, c)) for c in range(1, 10)})
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!C10: {L21}有两行（第 9 行和第 10 行），请删除多出的一行"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 C10 单元格：{L21}有两行（第 9 行和第 10 行），请删除多出的一行"]
 
 
 @pytest.mark.parametrize("column, label", [(1, "序号"), (2, "考评项目"), (4, "考评内容"), (5, "优秀"), (6, "达标")])
 def test_a_changed_cell_of_a_task_row(blank, column, label):
     grid = filled(blank)
     grid[(9, column)] = str(grid[(9, column)]) + "（改）"
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!{'ABCDEF'[column - 1]}9: {L21}的“{label}”已被改动，{FIX}"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 {'ABCDEF'[column - 1]}9 单元格：{L21}的“{label}”已被改动，{FIX}"]
 
 
 def test_a_row_whose_number_was_typed_over(blank):
     grid = filled(blank, C9="2.2")  # 2.1's row now says 2.2: its ratings would go to the wrong task
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!D9: 编号为 2.2 的这一行，考评内容和标准却是{L21}的"
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 D9 单元格：编号为 2.2 的这一行，考评内容和标准却是{L21}的"
                                 f"（应为{L22}），行或单元格被挪动过；{FIX}"]
 
 
 def test_two_rows_whose_numbers_were_swapped(blank):
     grid = filled(blank, C9="2.2", C10="2.1")
     assert said(read(grid)) == [
-        f"九台区.xlsx:考评表!D9: 编号为 2.2 的这一行，考评内容和标准却是{L21}的（应为{L22}），行或单元格被挪动过；{FIX}",
-        f"九台区.xlsx:考评表!D10: 编号为 2.1 的这一行，考评内容和标准却是{L22}的（应为{L21}），行或单元格被挪动过；{FIX}"]
+        f"九台区.xlsx 考评表 D9 单元格：编号为 2.2 的这一行，考评内容和标准却是{L21}的（应为{L22}），行或单元格被挪动过；{FIX}",
+        f"九台区.xlsx 考评表 D10 单元格：编号为 2.1 的这一行，考评内容和标准却是{L22}的（应为{L21}），行或单元格被挪动过；{FIX}"]
 
 
 def test_an_altered_row_and_its_copy(blank):
     grid = shift(filled(blank), 10, 1)
     grid.update({(10, c): grid.get((9, c)) for c in range(1, 10)})
     grid[(9, 4)] = "自拟的考评内容"
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!D9: {L21}的“考评内容”已被改动，{FIX}",
-                                f"九台区.xlsx:考评表!C10: {L21}有两行（第 9 行和第 10 行），请删除多出的一行"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 D9 单元格：{L21}的“考评内容”已被改动，{FIX}",
+                                f"九台区.xlsx 考评表 C10 单元格：{L21}有两行（第 9 行和第 10 行），请删除多出的一行"]
 
 
 def test_a_row_whose_number_was_typed_over_and_that_tasks_row_deleted(blank):
     grid = shift(move_rows(filled(blank, C9="2.2"), {10: None}), 11, -1)
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!D9: 编号为 2.2 的这一行，考评内容和标准却是{L21}的"
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 D9 单元格：编号为 2.2 的这一行，考评内容和标准却是{L21}的"
                                 f"（应为{L22}），行或单元格被挪动过；{FIX}"]
 
 
 def test_a_row_whose_number_was_typed_over_with_no_task(blank):
     grid = filled(blank, C9="2.9")
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!C9: {L21}的编号被改成了“2.9”，应为 2.1；{FIX}"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 C9 单元格：{L21}的编号被改成了“2.9”，应为 2.1；{FIX}"]
 
 
 def test_a_row_whose_number_and_criteria_were_both_changed(blank):
     grid = filled(blank, C9="2.9")
     grid[(9, 5)] = "自拟标准"
     assert said(read(grid)) == [
-        f"九台区.xlsx:考评表!A9: 第 9 行不是考评表原有的任务行（位于{L14}之后），请删除此行；考评表的行不能增删",
-        f"九台区.xlsx:考评表!C9: {L21}这一行被删除了（应在第 9 行），{FIX}"]
+        f"九台区.xlsx 考评表 A9 单元格：第 9 行不是考评表原有的任务行（位于{L14}之后），请删除此行；考评表的行不能增删",
+        f"九台区.xlsx 考评表 C9 单元格：{L21}这一行被删除了（应在第 9 行），{FIX}"]
 
 
 def test_a_row_with_its_number_and_its_own_name_but_other_criteria(blank):
     grid = filled(blank)
     grid[(9, 5)] = grid[(10, 5)]
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!E9: {L21}的“优秀”已被改动，{FIX}"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 E9 单元格：{L21}的“优秀”已被改动，{FIX}"]
 
 
 def test_a_row_of_another_classes_task(blank):
     grid = filled(blank, C9="4.1")
     grid[(9, 4)] = "编制本地区社会养老服务体系建设规划"
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!C9: {L41}不在县（市）的考评表中，请删除此行",
-                                f"九台区.xlsx:考评表!C9: {L21}这一行被删除了（应在第 9 行），{FIX}"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 C9 单元格：{L41}不在县（市）的考评表中，请删除此行",
+                                f"九台区.xlsx 考评表 C9 单元格：{L21}这一行被删除了（应在第 9 行），{FIX}"]
 
 
 def test_a_row_moved_down(blank):
     grid = move_rows(filled(blank), {9: 11, 10: 9, 11: 10})  # 2.1 below 2.3
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!C11: {L21}这一行被移动过（现在第 11 行，应在{L14}之后），请按原顺序放回"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 C11 单元格：{L21}这一行被移动过（现在第 11 行，应在{L14}之后），请按原顺序放回"]
 
 
 def test_a_row_moved_to_the_top(blank):
     grid = move_rows(filled(blank), {5: 6, 6: 7, 7: 8, 8: 5})  # 1.4 first
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!C5: {L14}这一行被移动过（现在第 5 行，应在{L13}之后），请按原顺序放回"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 C5 单元格：{L14}这一行被移动过（现在第 5 行，应在{L13}之后），请按原顺序放回"]
 
 
 def test_the_first_row_moved_down(blank):
     grid = move_rows(filled(blank), {5: 7, 6: 5, 7: 6})  # 1.1 below 1.3
-    assert said(read(grid)) == [f"九台区.xlsx:考评表!C7: {L11}这一行被移动过（现在第 7 行，应在表头之下），请按原顺序放回"]
+    assert said(read(grid)) == [f"九台区.xlsx 考评表 C7 单元格：{L11}这一行被移动过（现在第 7 行，应在表头之下），请按原顺序放回"]
 
 
 def test_a_deleted_row_placed_after_the_rows_in_order(blank):
     grid = move_rows(filled(blank), {11: 9, 9: 10, 10: 11})  # 2.3 above 2.1 and 2.2
     grid = shift(move_rows(grid, {12: None}), 13, -1)  # 2.4 deleted
     assert said(read(grid)) == [
-        f"九台区.xlsx:考评表!C9: {L23}这一行被移动过（现在第 9 行，应在{L22}之后），请按原顺序放回",
-        f"九台区.xlsx:考评表!C12: 第 2.4 项“开展农房保险工作”这一行被删除了（应在第 12 行），{FIX}"]
+        f"九台区.xlsx 考评表 C9 单元格：{L23}这一行被移动过（现在第 9 行，应在{L22}之后），请按原顺序放回",
+        f"九台区.xlsx 考评表 C12 单元格：第 2.4 项“开展农房保险工作”这一行被删除了（应在第 12 行），{FIX}"]
 
 
 def test_a_value_just_above_the_footer_is_a_row_added(blank):
     assert said(read(filled(blank, A47="补充说明"))) == [
-        f"九台区.xlsx:考评表!A47: 第 47 行不是考评表原有的任务行（位于{L201}之后），请删除此行；考评表的行不能增删"]
+        f"九台区.xlsx 考评表 A47 单元格：第 47 行不是考评表原有的任务行（位于{L201}之后），请删除此行；考评表的行不能增删"]
 
 
 def test_a_moved_row_and_a_deleted_one(blank):
     grid = move_rows(filled(blank), {9: 11, 10: 9, 11: 10})
     grid = shift(move_rows(grid, {45: None}), 46, -1)
     assert said(read(grid)) == [
-        f"九台区.xlsx:考评表!C11: {L21}这一行被移动过（现在第 11 行，应在{L14}之后），请按原顺序放回",
-        f"九台区.xlsx:考评表!C45: {L192}这一行被删除了（应在第 45 行），{FIX}"]
+        f"九台区.xlsx 考评表 C11 单元格：{L21}这一行被移动过（现在第 11 行，应在{L14}之后），请按原顺序放回",
+        f"九台区.xlsx 考评表 C45 单元格：{L192}这一行被删除了（应在第 45 行），{FIX}"]
 
 
 def test_longest_run_in_order():
@@ -560,8 +560,8 @@ def test_footer_values_after_their_labels_and_across_cells(blank):
     footer = read(grid).footer
     assert footer.items() == [("填报单位（盖章）", "九台区民政局 （章）"), ("填报人", "王 晓红"),
                               ("联系电话", "13943112345"), ("填报日期", "2016年12月20日")]
-    assert footer.cells == {"填报单位（盖章）": "考评表!C48", "填报人": "考评表!G48", "联系电话": "考评表!C49",
-                            "填报日期": "考评表!F49"}
+    assert footer.cells == {"填报单位（盖章）": Cell("考评表", "C48"), "填报人": Cell("考评表", "G48"), "联系电话": Cell("考评表", "C49"),
+                            "填报日期": Cell("考评表", "F49")}
 
 
 def test_footer_values_up_to_the_last_column_and_in_letters(blank):
@@ -570,7 +570,7 @@ def test_footer_values_up_to_the_last_column_and_in_letters(blank):
     grid.update({(48, 5): "填报人：Xu Li", (48, 6): None, (48, 9): "（签字）", (49, 1): " 联系 电话 ： X-1234 转 5 "})
     footer = read(grid).footer
     assert (footer.person, footer.phone) == ("Xu Li （签字）", "X-1234 转 5 0431-82345678")
-    assert footer.cells["填报人"] == "考评表!F48"
+    assert footer.cells["填报人"] == Cell("考评表", "F48")
 
 
 def test_the_footer_label_above_the_header_is_not_the_footer(blank):
@@ -590,7 +590,7 @@ def test_a_footer_pushed_down_is_found(blank):
     grid = shift(filled(blank), 48, 2)
     found = read(grid)
     assert found.accepted and found.footer.unit == "九台区民政局"
-    assert found.footer.cells["填报日期"] == "考评表!F51"
+    assert found.footer.cells["填报日期"] == Cell("考评表", "F51")
 
 
 def test_a_form_without_its_footer(blank):
@@ -601,7 +601,7 @@ def test_a_form_without_its_footer(blank):
 
 def test_a_footer_formula_without_its_value(blank):
     found = read(filled(blank, F48=Formula("A1")))
-    assert said(found) == ["九台区.xlsx:考评表!F48: 表尾的“填报人”是公式（=A1），但文件中没有它的计算结果；"
+    assert said(found) == ["九台区.xlsx 考评表 F48 单元格：表尾的“填报人”是公式（=A1），但文件中没有它的计算结果；"
                            "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字"]
 
 
@@ -612,12 +612,12 @@ def test_formulas_in_rating_and_remark_cells(blank):
     found = read(filled(blank, H5=Formula('"优"&"秀"', "优秀"), G6=Formula("", None), I7=Formula("1+"),
                         H8=Formula("B8")))
     assert said(found) == [
-        f"九台区.xlsx:考评表!G6: 第 1.2 项“分别按不低于上年度城镇和农村居民人均可支配收入的20%和30%确定城乡低保标准，"
+        f"九台区.xlsx 考评表 G6 单元格：第 1.2 项“分别按不低于上年度城镇和农村居民人均可支配收入的20%和30%确定城乡低保标准，"
         "15个贫困县农村低保标准在此基础上适度提高”的自评等次是公式，但文件中没有它的计算结果；"
         "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字",
-        f"九台区.xlsx:考评表!I7: {L13}的备注是公式（=1+），但文件中没有它的计算结果；"
+        f"九台区.xlsx 考评表 I7 单元格：{L13}的备注是公式（=1+），但文件中没有它的计算结果；"
         "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字",
-        f"九台区.xlsx:考评表!H8: {L14}的考评等次是公式（=B8），但文件中没有它的计算结果；"
+        f"九台区.xlsx 考评表 H8 单元格：{L14}的考评等次是公式（=B8），但文件中没有它的计算结果；"
         "请在 Excel 或 WPS 中打开并保存后重试，或改为直接填写文字"]
     assert found.records[0].rating == "优秀" and found.results is None
 
@@ -640,7 +640,7 @@ def test_a_links_target_is_kept_beside_its_text(blank, value, remark):
 
 
 def outside(place: str) -> str:
-    return f"九台区.xlsx:考评表!{place}: 此单元格不在考评表的填写位置（考评表!A1:I49）中，其内容未读取"
+    return f"九台区.xlsx 考评表 {place} 单元格：此单元格不在考评表的填写位置（A1:I49）中，其内容未读取"
 
 
 def test_values_outside_the_form_are_named_and_ignored(blank):
@@ -682,21 +682,21 @@ def test_empty_texts_are_no_values(blank):
     grid = {k: v for k, v in filled(blank).items() if k[0] < 47}
     grid.update({(40, 10): "旁注", (60, 1): Empty()})
     assert warned(read(grid)) == [  # the form ends with its last task
-        "九台区.xlsx:考评表!J40: 此单元格不在考评表的填写位置（考评表!A1:I46）中，其内容未读取"]
+        "九台区.xlsx 考评表 J40 单元格：此单元格不在考评表的填写位置（A1:I46）中，其内容未读取"]
 
 
 def test_without_a_footer_a_formula_further_down_is_a_row_added(blank):
     grid = {k: v for k, v in filled(blank).items() if k[0] < 47}
     grid[(60, 1)] = Formula("", None)
     assert said(read(grid)) == [
-        f"九台区.xlsx:考评表!A60: 第 60 行不是考评表原有的任务行（位于{L201}之后），请删除此行；考评表的行不能增删"]
+        f"九台区.xlsx 考评表 A60 单元格：第 60 行不是考评表原有的任务行（位于{L201}之后），请删除此行；考评表的行不能增删"]
 
 
 def test_outside_the_form_without_a_footer(blank):
     grid = {k: v for k, v in filled(blank).items() if k[0] < 47}
     grid[(40, 10)] = "旁注"
     found = read(grid)
-    assert warned(found) == ["九台区.xlsx:考评表!J40: 此单元格不在考评表的填写位置（考评表!A1:I46）中，其内容未读取"]
+    assert warned(found) == ["九台区.xlsx 考评表 J40 单元格：此单元格不在考评表的填写位置（A1:I46）中，其内容未读取"]
 
 
 def test_outside_warnings_come_after_the_file_name_warning(blank):
@@ -706,5 +706,5 @@ def test_outside_warnings_come_after_the_file_name_warning(blank):
 
 def test_values_outside_do_not_hide_problems(blank):
     found = read(filled(blank, C9="2.9", G2="旁注"))
-    assert said(found) == [f"九台区.xlsx:考评表!C9: {L21}的编号被改成了“2.9”，应为 2.1；{FIX}"]
+    assert said(found) == [f"九台区.xlsx 考评表 C9 单元格：{L21}的编号被改成了“2.9”，应为 2.1；{FIX}"]
     assert warned(found) == [outside("G2")]

@@ -184,7 +184,7 @@ def test_bad_workbooks_are_kept_and_reported(client, blanks, app):
     buffer = io.BytesIO()
     wb.save(buffer)
     html = upload(client, ("朝阳区.xlsx", buffer.getvalue())).get_data(as_text=True)
-    assert "朝阳区.xlsx:考评表!E5: 第 2.1 项“受灾群众得到及时有效救助”的“优秀”已被改动" in html
+    assert "朝阳区.xlsx 考评表 E5 单元格：第 2.1 项“受灾群众得到及时有效救助”的“优秀”已被改动" in html
     assert status_of(client, "朝阳区") == "有误"
     store = app.extensions["site"].store
     assert [u["accepted"] for u in store.uploads()] == [0, 0, 0]  # all three kept as received
