@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 
@@ -14,10 +15,10 @@ def import_weasyprint() -> None:
     go on to gcc and ld; WeasyPrint's list holds each library's exact Linux name, which loads
     directly."""
     if "weasyprint.text.ffi" in sys.modules or not sys.platform.startswith("linux"):
+        _sized_arrays_unparsed()
         return
     import ctypes.util
     import os
-    import re
     import struct
     import subprocess
 
@@ -44,3 +45,43 @@ def import_weasyprint() -> None:
         import weasyprint.text.ffi  # noqa: F401
     finally:
         ctypes.util.find_library = original
+    _sized_arrays_unparsed()
+
+
+_SIZED_ARRAY = re.compile(r"([A-Za-z_][A-Za-z0-9_ ]*?) ?\[([0-9]+)\]")
+
+
+class _ParsedTypes(dict):
+    """cffi's cache of the C types it has parsed from strings, by the string, which also makes a
+    sized array's type (``"hb_codepoint_t[222]"``) from its item's pointer type, without parsing.
+
+    WeasyPrint asks for an array of the exact length it fills (``ffi.new(f"hb_codepoint_t[{n}]",
+    …)``, each font's glyphs at each PDF it writes) and cffi parses every new length's string
+    again (pycparser, with a declaration for each of WeasyPrint's ~500 C names: ~2 ms each; 14 of
+    the 25 types parsed in one region's change, more with every new length in a build's worker).
+    The type made here is the very one the parse gives (cffi keeps one object per C type:
+    tests/test_writer_startup.py)."""
+
+    def __init__(self, ffi, parsed: dict):
+        super().__init__(parsed)
+        self.ffi = ffi
+
+    def __missing__(self, key):
+        found = _SIZED_ARRAY.fullmatch(key) if isinstance(key, str) else None
+        if found is None:
+            raise KeyError(key)
+        try:
+            pointer = self.ffi.typeof(found.group(1) + " *")
+            made = self.ffi._backend.new_array_type(pointer, int(found.group(2)))
+        except Exception:  # (a type cffi's parser refuses: it says why)
+            raise KeyError(key) from None
+        self[key] = (made, False)  # (the type, "is a function type")
+        return self[key]
+
+
+def _sized_arrays_unparsed() -> None:
+    """Install _ParsedTypes in WeasyPrint's cffi instance (once; not when cffi has changed inside)."""
+    ffi = getattr(sys.modules.get("weasyprint.text.ffi"), "ffi", None)
+    parsed = getattr(ffi, "_parsed_types", None)
+    if type(parsed) is dict and hasattr(getattr(ffi, "_backend", None), "new_array_type"):
+        ffi._parsed_types = _ParsedTypes(ffi, parsed)
