@@ -177,7 +177,7 @@ def harfbuzz_version() -> str:
 # ~10-35 ms, and saves ~0.9 ms a subset (~1.0 ms → ~0.1 ms for a document's few glyphs; ~2.7 →
 # ~1.4 ms for a form's ~1,000): a process that makes a few OFDs (one region's change: its
 # report, letter and the 通报) never pays for it, a build's worker pays it once. The bytes are
-# the same either way (tests/test_ofd_startup.py).
+# the same either way (tests/test_writer_startup.py).
 PREPROCESS_AFTER = 24
 
 
@@ -241,7 +241,7 @@ class Face:
 def character_map(path: str | Path) -> dict[int, int]:
     """A font's character → glyph id map (its best Unicode ``cmap`` subtable, as fontTools'
     ``getBestCmap`` gives it), read by HarfBuzz: ~3 ms for a Fandol face, where fontTools
-    takes ~25 ms (tests/test_ofd_startup.py: the same maps)."""
+    takes ~25 ms (tests/test_writer_startup.py: the same maps)."""
     ffi, hb, _ = _harfbuzz()
     blob = hb.hb_blob_create_from_file(os.fsencode(path))
     face = hb.hb_face_create(blob, 0)
