@@ -168,9 +168,9 @@ def test_other_font_rules_go_weasyprints_way(pdf_writer, tmp_path):
             shutil.rmtree(config._folder, ignore_errors=True)
 
 
-def test_sized_arrays_are_the_types_cffi_parses():
+def test_types_made_without_parsing_each_are_the_types_cffi_parses():
     """WeasyPrint's ``ffi.new(f"hb_codepoint_t[{n}]")``: the type made for each length without
-    parsing is the very type cffi's parser gives."""
+    parsing is the very type cffi's parser gives; so are the types parsed together at start-up."""
     from pipeline.writers import import_weasyprint
 
     import_weasyprint()
@@ -182,6 +182,14 @@ def test_sized_arrays_are_the_types_cffi_parses():
             parsed = ffi._get_cached_btype(ffi._parser.parse_type(cdecl))
         assert made is parsed, cdecl
     assert list(ffi.new("hb_codepoint_t[4]", [7, 8, 9])) == [7, 8, 9, 0]
+    # the types parsed together at start-up: those parsing each alone gives
+    from pipeline.writers import USED_TYPES
+
+    for cdecl in USED_TYPES:
+        assert cdecl in ffi._parsed_types, cdecl
+        with ffi._lock:
+            parsed = ffi._get_cached_btype(ffi._parser.parse_type(cdecl))
+        assert ffi.typeof(cdecl) is parsed, cdecl
     from cffi import CDefError
 
     with pytest.raises(CDefError, match="no_such_type"):

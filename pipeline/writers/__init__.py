@@ -79,9 +79,45 @@ class _ParsedTypes(dict):
         return self[key]
 
 
+# The C types WeasyPrint (and pdf.py's font configuration) name in strings while making any PDF,
+# and the item pointer types of its sized arrays: parsed at once (one pycparser run, ~2 ms, not
+# ~2 ms each).
+USED_TYPES = ("PangoFcFontMap *", "PangoRectangle *", "PangoLogAttr[]", "char[]", "unsigned int *",
+              "FcResult *", "FcChar8 **", "hb_tag_t *", "hb_codepoint_t *", "char *")
+
+
 def _sized_arrays_unparsed() -> None:
-    """Install _ParsedTypes in WeasyPrint's cffi instance (once; not when cffi has changed inside)."""
+    """Install _ParsedTypes in WeasyPrint's cffi instance, and parse the types it uses in one run
+    (once; not when cffi has changed inside)."""
     ffi = getattr(sys.modules.get("weasyprint.text.ffi"), "ffi", None)
     parsed = getattr(ffi, "_parsed_types", None)
     if type(parsed) is dict and hasattr(getattr(ffi, "_backend", None), "new_array_type"):
         ffi._parsed_types = _ParsedTypes(ffi, parsed)
+        _parse_together(ffi, [cdecl for cdecl in USED_TYPES if cdecl not in parsed])
+
+
+def _parse_together(ffi, cdecls: list[str]) -> None:
+    """These C type strings parsed in one run, as ``ffi.typeof`` parses one: each as a parameter
+    of a function declared for the purpose (cffi's own way), its type noted in cffi's cache. The
+    parse is the part that costs (a declaration for each C name the instance knows); the types
+    are the ones parsing each alone gives (tests/test_writer_startup.py). Any failure (a name this
+    WeasyPrint does not declare, cffi changed inside): each is parsed alone when first used."""
+    if not cdecls:
+        return
+    try:
+        parser = ffi._parser
+        with ffi._lock:
+            ast = parser._parse("void __dummy(\n%s\n);" % ",\n".join(cdecls))[0]
+            params = ast.ext[-1].type.args.params
+            if len(params) != len(cdecls):
+                return
+            found = {}
+            for cdecl, param in zip(cdecls, params):
+                kind = parser._get_type_and_quals(param.type)[0]
+                function = kind.is_raw_function
+                if function:
+                    kind = kind.as_function_pointer()
+                found[cdecl] = (ffi._get_cached_btype(kind), function)
+            ffi._parsed_types.update(found)
+    except Exception:
+        return
