@@ -5,7 +5,7 @@ only TrueType (``glyf``) outlines, some choose the parser by the file's extensio
 that fails on a face falls back to a system font in silence. So each face is converted once to
 TrueType (fontTools' cu2qu: cubic curves approximated by quadratic ones within 1 font unit, the
 glyph order, metrics and ``cmap`` unchanged) and kept on disk; each document then embeds a
-HarfBuzz subset of it (the glyphs it uses, ``cmap`` for their characters), ~0.05 ms a face.
+HarfBuzz subset of it (the glyphs it uses, ``cmap`` for their characters), ~0.1-1.5 ms a face.
 
 The converted faces live in the user's cache (``$GONGWEN_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/gongwen-pipeline``, else ``~/.cache/gongwen-pipeline``), named by the source
@@ -173,18 +173,19 @@ def harfbuzz_version() -> str:
 
 
 # A face is preprocessed for subsetting (hb_subset_preprocess: its tables parsed and indexed once)
-# only once it has been subset this many times in the process. Preprocessing a Fandol face takes
-# ~10-35 ms, and saves ~0.9 ms a subset (~1.0 ms → ~0.1 ms for a document's few glyphs; ~2.7 →
-# ~1.4 ms for a form's ~1,000): a process that makes a few OFDs (one region's change: its
-# report, letter and the 通报) never pays for it, a build's worker pays it once. The bytes are
-# the same either way (tests/test_writer_startup.py).
-PREPROCESS_AFTER = 24
+# only once it has been subset this many times in the process: the break-even. Preprocessing a
+# Fandol face takes 15-21 ms, and saves ~1.1 ms a subset (1.1-1.5 ms → 0.06-0.4 ms for 10-150
+# characters), so it pays after 14-19 subsets (HarfBuzz 6.0, 2 cores). A process that makes a
+# few OFDs (one region's change: its report, letter and the 通报, 3-5 subsets a face) never pays
+# for it; a build's worker (hundreds a face) pays it once, and at most ~16 ms a face for the
+# subsets made before. The bytes are the same either way (tests/test_writer_startup.py).
+PREPROCESS_AFTER = 16
 
 
 class Face:
     """A TrueType face held by HarfBuzz for the life of the process (its file mapped, not
     copied), subset as it is until it has been subset ``PREPROCESS_AFTER`` times, then
-    preprocessed for subsetting (HarfBuzz ≥ 6: each subset then ~0.1 ms instead of ~1 ms)."""
+    preprocessed for subsetting (HarfBuzz ≥ 6: each subset then ~0.1-0.4 ms instead of ~1.1-1.5)."""
 
     def __init__(self, path: Path, preprocess_after: int = PREPROCESS_AFTER):
         ffi, hb, hbs = _harfbuzz()
