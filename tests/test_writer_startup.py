@@ -77,6 +77,37 @@ def test_subset_is_the_same_before_and_after_preprocessing(role):
     assert states == [False] * 3 + [True] * (len(asked) - 3)  # preprocessed at its 4th subset
 
 
+def _child_face_preprocessed(source: str) -> tuple[bool, bool]:
+    ofd_fonts.face.cache_clear()  # (not a face the parent made)
+    made = ofd_fonts.face(source)
+    made.subset(set(), {0})
+    return ofd_fonts._writes_many(), made.preprocessed
+
+
+def test_a_build_worker_preprocesses_at_once_a_lone_process_when_it_pays():
+    """A build's worker (forked by multiprocessing) preprocesses a face at its first subset, as
+    it will make many; a process rendering on its own (one region's change: 3-5 subsets a face)
+    only after PREPROCESS_AFTER subsets; OfdWriter.warm (a process set to write many) at once."""
+    import multiprocessing
+
+    from pipeline.writers.ofd import OfdWriter
+
+    source = str(FONTS["song"])
+    assert not ofd_fonts._writes_many()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_child_face_preprocessed, (source,)) == (True, True)
+    alone = ofd_fonts.Face(ofd_fonts.truetype_path(FONTS["song"]))
+    for _ in range(ofd_fonts.PREPROCESS_AFTER):
+        alone.subset(set(), {0})
+    assert not alone.preprocessed
+    alone.subset(set(), {0})
+    assert alone.preprocessed
+    assert 8 <= ofd_fonts.PREPROCESS_AFTER <= 32  # (the measured break-even: 14-19 subsets)
+    writer = OfdWriter()
+    writer.warm()
+    assert all(ofd_fonts.face(path).preprocessed for path in writer.fonts.values())
+
+
 # --- the PDF writer's start-up -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

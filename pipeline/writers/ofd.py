@@ -85,9 +85,11 @@ class OfdWriter:
 
     def warm(self) -> None:
         """Load what every document needs once per process: each face's TrueType conversion
-        (HarfBuzz, preprocessed for subsetting) and character map, the disk cache's naming."""
+        (HarfBuzz, preprocessed for subsetting: a process that warms up writes many OFDs) and
+        character map, the disk cache's naming."""
         from .ofd_fonts import face
         for role, source in self.fonts.items():
+            face(source).prepare()
             face(source).subset(set(), {0})  # (HarfBuzz's subsetting functions bound, once)
             self._cmap(role)
         self._made_with  # (the disk cache's names: this code's and the faces' hashes)

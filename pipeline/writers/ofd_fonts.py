@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import os
+import sys
 from pathlib import Path
 
 from ..output import atomic_write
@@ -173,12 +174,13 @@ def harfbuzz_version() -> str:
 
 
 # A face is preprocessed for subsetting (hb_subset_preprocess: its tables parsed and indexed once)
-# only once it has been subset this many times in the process: the break-even. Preprocessing a
-# Fandol face takes 15-21 ms, and saves ~1.1 ms a subset (1.1-1.5 ms → 0.06-0.4 ms for 10-150
-# characters), so it pays after 14-19 subsets (HarfBuzz 6.0, 2 cores). A process that makes a
-# few OFDs (one region's change: its report, letter and the 通报, 3-5 subsets a face) never pays
-# for it; a build's worker (hundreds a face) pays it once, and at most ~16 ms a face for the
-# subsets made before. The bytes are the same either way (tests/test_writer_startup.py).
+# at its first subset in a process that writes many OFDs (a build's worker, or a process that
+# warms the writer up: OfdWriter.warm), elsewhere only once it has been subset this many times in
+# the process: the break-even. Preprocessing a Fandol face takes 15-21 ms, and saves ~1.1 ms a
+# subset (1.1-1.5 ms → 0.06-0.4 ms for 10-150 characters), so it pays after 14-19 subsets
+# (HarfBuzz 6.0, 2 cores). A build that renders a few documents in its own process (one region's
+# change: its report, letter and the 通报, 3-5 subsets a face) never pays for it. The bytes are
+# the same either way (tests/test_writer_startup.py).
 PREPROCESS_AFTER = 16
 
 
@@ -205,6 +207,11 @@ class Face:
         ffi, hb, hbs = _harfbuzz()
         self.face = ffi.gc(hbs.hb_subset_preprocess(self._source), hb.hb_face_destroy)
         self.preprocessed = True
+
+    def prepare(self) -> None:
+        """Preprocess the face now (a process about to write many OFDs)."""
+        if not self.preprocessed:
+            self._preprocess()
 
     def subset(self, unicodes: set[int], glyphs: set[int]) -> bytes:
         """The face with only these glyphs (and .notdef), and ``cmap`` entries for these characters."""
@@ -269,4 +276,11 @@ def character_map(path: str | Path) -> dict[int, int]:
 @functools.lru_cache(maxsize=None)
 def face(source: str) -> Face:
     """The TrueType face converted from this source font (per process)."""
-    return Face(truetype_path(Path(source)))
+    return Face(truetype_path(Path(source)), 0 if _writes_many() else PREPROCESS_AFTER)
+
+
+def _writes_many() -> bool:
+    """Whether this process is a build's worker (forked by multiprocessing: it renders its share
+    of the build's documents)."""
+    found = sys.modules.get("multiprocessing")  # (not imported: not a worker)
+    return found is not None and found.parent_process() is not None
