@@ -36,6 +36,18 @@ def test_character_map_is_fonttools_best_cmap(role):
     assert ofd_fonts.character_map(ofd_fonts.truetype_path(source)) == expected
 
 
+def test_source_hash_is_the_fonts_sha256():
+    """The faces' hashes (naming the TrueType conversions and the disk cache) are the fingerprints'
+    (noted by the file's stat), the files' sha256 as before."""
+    import hashlib
+
+    from pipeline import fingerprint
+
+    for path in FONTS.values():
+        assert ofd_fonts._source_hash(str(path)) == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert fingerprint.font_notes()[str(path)][-1] == ofd_fonts._source_hash(str(path))
+
+
 def test_character_map_of_a_missing_file_is_an_error(tmp_path):
     with pytest.raises(OSError):
         ofd_fonts.character_map(tmp_path / "absent.ttf")
