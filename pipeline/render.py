@@ -179,8 +179,10 @@ class Renderer:
         return [entries[fmt] for fmt in job.formats(formats)]
 
 
-# WeasyPrint copies the fonts of the stylesheet's @font-face rules into a temporary folder (31 MB
-# here) that it removes when its font configuration is collected: never in a process that
+# WeasyPrint copies the fonts of the stylesheet's @font-face rules into a temporary folder that it
+# removes when its font configuration is collected (the project's own faces are registered where
+# they lie, writers/pdf.py: no folder is made for them; only a rule that goes WeasyPrint's way
+# makes one): never in a process that
 # multiprocessing forked (a build's worker), which leaves by os._exit, nor when the interpreter's
 # exit skips it. Removed here, by the process that made it, when the configuration goes or the
 # process ends: by the interpreter's exit handlers, or by multiprocessing's, which its processes run.

@@ -5,7 +5,7 @@ only TrueType (``glyf``) outlines, some choose the parser by the file's extensio
 that fails on a face falls back to a system font in silence. So each face is converted once to
 TrueType (fontTools' cu2qu: cubic curves approximated by quadratic ones within 1 font unit, the
 glyph order, metrics and ``cmap`` unchanged) and kept on disk; each document then embeds a
-HarfBuzz subset of it (the glyphs it uses, ``cmap`` for their characters), ~0.05 ms a face.
+HarfBuzz subset of it (the glyphs it uses, ``cmap`` for their characters), ~0.1-1.5 ms a face.
 
 The converted faces live in the user's cache (``$GONGWEN_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/gongwen-pipeline``, else ``~/.cache/gongwen-pipeline``), named by the source
@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import os
+import sys
 from pathlib import Path
 
 from ..output import atomic_write
@@ -42,8 +43,11 @@ def _cache_root(own: str | None, xdg: str | None, home: str | None) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _source_hash(path: str) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    """The font file's sha256: the one the fingerprints use (fingerprint._file_hash), noted with
+    the file's stat by a build, so a build's process does not read and hash the faces again
+    (31 MB, ~40 ms CPU a process)."""
+    from ..fingerprint import _file_hash
+    return _file_hash(path)
 
 
 def truetype_path(source: Path) -> Path:
@@ -131,6 +135,20 @@ void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned value);
 hb_face_t *hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
 hb_face_t *hb_subset_preprocess (hb_face_t *source);
 const char *hb_version_string (void);
+hb_blob_t *hb_blob_create_from_file (const char *file_name);
+unsigned int hb_blob_get_length (hb_blob_t *blob);
+typedef struct hb_font_t hb_font_t;
+hb_font_t *hb_font_create (hb_face_t *face);
+void hb_font_destroy (hb_font_t *font);
+unsigned int hb_font_get_nominal_glyphs (hb_font_t *font, unsigned int count,
+    const hb_codepoint_t *first_unicode, unsigned int unicode_stride,
+    hb_codepoint_t *first_glyph, unsigned int glyph_stride);
+hb_set_t *hb_set_create (void);
+void hb_set_destroy (hb_set_t *set);
+unsigned int hb_set_get_population (const hb_set_t *set);
+unsigned int hb_set_next_many (const hb_set_t *set, hb_codepoint_t codepoint, hb_codepoint_t *out,
+                               unsigned int size);
+void hb_face_collect_unicodes (hb_face_t *face, hb_set_t *out);
 """
 HB_MEMORY_MODE_READONLY = 1
 HB_SUBSET_FLAGS_NO_HINTING = 0x1
@@ -149,7 +167,6 @@ def _harfbuzz():
     ffi.cdef(_CDEF)
     hb = ffi.dlopen(ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0")
     hbs = ffi.dlopen(ctypes.util.find_library("harfbuzz-subset") or "libharfbuzz-subset.so.0")
-    ffi.typeof("unsigned int *")  # (parsed once here, not in the first subset)
     return ffi, hb, hbs
 
 
@@ -159,23 +176,53 @@ def harfbuzz_version() -> str:
     return ffi.string(hb.hb_version_string()).decode()
 
 
-class Face:
-    """A TrueType face held by HarfBuzz for the life of the process, preprocessed for subsetting
-    (``hb_subset_preprocess``, HarfBuzz ≥ 6: the face's tables parsed and indexed once, ~15 ms
-    for a Fandol face; each subset then takes ~0.05 ms instead of ~0.7 ms, the same bytes)."""
+# A face is preprocessed for subsetting (hb_subset_preprocess: its tables parsed and indexed once)
+# at its first subset in a process that writes many OFDs (a build's worker, or a process that
+# warms the writer up: OfdWriter.warm), elsewhere only once it has been subset this many times in
+# the process: the break-even. Preprocessing a Fandol face takes 15-21 ms, and saves ~1.1 ms a
+# subset (1.1-1.5 ms → 0.06-0.4 ms for 10-150 characters), so it pays after 14-19 subsets
+# (HarfBuzz 6.0, 2 cores). A build that renders a few documents in its own process (one region's
+# change: its report, letter and the 通报, 3-5 subsets a face) never pays for it. The bytes are
+# the same either way (tests/test_writer_startup.py).
+PREPROCESS_AFTER = 16
 
-    def __init__(self, data: bytes):
+
+class Face:
+    """A TrueType face held by HarfBuzz for the life of the process (its file mapped, not
+    copied), subset as it is until it has been subset ``PREPROCESS_AFTER`` times, then
+    preprocessed for subsetting (HarfBuzz ≥ 6: each subset then ~0.1-0.4 ms instead of ~1.1-1.5)."""
+
+    def __init__(self, path: Path, preprocess_after: int = PREPROCESS_AFTER):
         ffi, hb, hbs = _harfbuzz()
-        self._data = ffi.new("char[]", data)  # kept alive: the blob points into it
-        blob = hb.hb_blob_create(self._data, len(data), HB_MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
-        face = hb.hb_face_create(blob, 0)
-        hb.hb_blob_destroy(blob)
-        self.face = ffi.gc(hbs.hb_subset_preprocess(face), hb.hb_face_destroy)
-        hb.hb_face_destroy(face)  # (the preprocessed face holds what it needs of it)
+        blob = hb.hb_blob_create_from_file(os.fsencode(path))
+        try:
+            if not hb.hb_blob_get_length(blob):
+                raise OSError(f"cannot read {path}")
+            # the face as read, kept with a face preprocessed from it (HarfBuzz counts references)
+            self._source = ffi.gc(hb.hb_face_create(blob, 0), hb.hb_face_destroy)
+        finally:
+            hb.hb_blob_destroy(blob)  # (the face holds its own reference)
+        self.face = self._source
+        self.preprocessed = False
+        self._subsets_left = preprocess_after
+
+    def _preprocess(self) -> None:
+        ffi, hb, hbs = _harfbuzz()
+        self.face = ffi.gc(hbs.hb_subset_preprocess(self._source), hb.hb_face_destroy)
+        self.preprocessed = True
+
+    def prepare(self) -> None:
+        """Preprocess the face now (a process about to write many OFDs)."""
+        if not self.preprocessed:
+            self._preprocess()
 
     def subset(self, unicodes: set[int], glyphs: set[int]) -> bytes:
         """The face with only these glyphs (and .notdef), and ``cmap`` entries for these characters."""
         ffi, hb, hbs = _harfbuzz()
+        if not self.preprocessed:
+            self._subsets_left -= 1
+            if self._subsets_left < 0:
+                self._preprocess()
         plan = ffi.gc(hbs.hb_subset_input_create_or_fail(), hbs.hb_subset_input_destroy)
         if plan == ffi.NULL:
             raise MemoryError("HarfBuzz subset input")
@@ -202,7 +249,41 @@ class Face:
             hb.hb_blob_destroy(blob)
 
 
+def character_map(path: str | Path) -> dict[int, int]:
+    """A font's character → glyph id map (its best Unicode ``cmap`` subtable, as fontTools'
+    ``getBestCmap`` gives it), read by HarfBuzz: ~3 ms for a Fandol face, where fontTools
+    takes ~25 ms (tests/test_writer_startup.py: the same maps)."""
+    ffi, hb, _ = _harfbuzz()
+    blob = hb.hb_blob_create_from_file(os.fsencode(path))
+    face = hb.hb_face_create(blob, 0)
+    font = hb.hb_font_create(face)
+    found = hb.hb_set_create()
+    try:
+        if not hb.hb_blob_get_length(blob):
+            raise OSError(f"cannot read {path}")
+        hb.hb_face_collect_unicodes(face, found)
+        size = hb.hb_set_get_population(found)
+        codes = ffi.new("hb_codepoint_t[]", size)
+        size = hb.hb_set_next_many(found, 0xFFFFFFFF, codes, size)  # from the start
+        glyphs = ffi.new("hb_codepoint_t[]", size)
+        if hb.hb_font_get_nominal_glyphs(font, size, codes, 4, glyphs, 4) != size:
+            raise ValueError(f"{path}: a character without its glyph")
+        return dict(zip(ffi.unpack(codes, size), ffi.unpack(glyphs, size)))
+    finally:
+        hb.hb_set_destroy(found)
+        hb.hb_font_destroy(font)
+        hb.hb_face_destroy(face)
+        hb.hb_blob_destroy(blob)
+
+
 @functools.lru_cache(maxsize=None)
 def face(source: str) -> Face:
     """The TrueType face converted from this source font (per process)."""
-    return Face(truetype_path(Path(source)).read_bytes())
+    return Face(truetype_path(Path(source)), 0 if _writes_many() else PREPROCESS_AFTER)
+
+
+def _writes_many() -> bool:
+    """Whether this process is a build's worker (forked by multiprocessing: it renders its share
+    of the build's documents)."""
+    found = sys.modules.get("multiprocessing")  # (not imported: not a worker)
+    return found is not None and found.parent_process() is not None

@@ -79,7 +79,7 @@ class PdfWriter:
         # of the same view follows this decision
         self.imprint_after_blank = False
         self.fetcher = _ProjectOnlyFetcher(self.allowed)
-        self.font_config = FontConfiguration()
+        self.font_config = project_font_configuration(FontConfiguration)(self.allowed)
         self._sheets: dict[tuple[str, ...], object] = {}
         self.fonts_css = self._sheet(("fonts",))
 
@@ -225,6 +225,80 @@ def imprint_after_blank(document) -> bool:
                          if not (isinstance(child, boxes.MarginBox)
                                  and child.at_keyword in ("@bottom-left", "@bottom-right"))]
     return True
+
+
+@functools.lru_cache(maxsize=None)
+def project_font_configuration(base: type) -> type:
+    """WeasyPrint's font configuration (``base``), which registers the project's faces with
+    fontconfig where they lie.
+
+    WeasyPrint reads the file of each ``@font-face`` rule through the URL fetcher and writes it
+    into a temporary folder of its own, which fontconfig then scans under the rule's family: 31 MB
+    read and written at each process's start (~40 ms), and a folder to remove at its exit. The
+    project's faces are files on this disk already: fontconfig scans them in place, with the same
+    configuration WeasyPrint gives a face (the rule's family put first, before the face's own
+    names), so Pango finds and draws the very same face, and the PDF is the same, byte for byte
+    (tests/test_writer_startup.py). That this family now means this file is checked as Pango
+    will look for it (fontconfig's best match: never a system face); where it does not (or a rule
+    is not one of ours: another file, more than a family and one source), WeasyPrint's own way."""
+
+    class ProjectFonts(base):
+        def __init__(self, allowed: dict[str, Path]):
+            super().__init__()
+            self._allowed = allowed
+            self._registered: dict[Path, str] = {}  # face file → its family
+
+        def add_font_face(self, rule_descriptors, url_fetcher):
+            path = self._project_face(rule_descriptors)
+            family = rule_descriptors.get("font_family")
+            if path is None or self._registered.get(path, family) != family:
+                return super().add_font_face(rule_descriptors, url_fetcher)
+            if path in self._registered:
+                return None  # (the same rule in another stylesheet)
+            from xml.sax.saxutils import escape
+
+            from weasyprint.text.ffi import ffi, fontconfig, pangoft2
+
+            config = (f'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+                      f'<fontconfig><match target="scan"><test name="file" compare="eq">'
+                      f"<string>{escape(path.as_posix())}</string></test>"
+                      f'<edit name="family" mode="prepend"><string>{escape(family)}</string></edit>'
+                      f"</match></fontconfig>").encode()
+            if not (fontconfig.FcConfigParseAndLoadFromMemory(self._config, config, True)
+                    and fontconfig.FcConfigAppFontAddFile(self._config, os.fsencode(path))
+                    and self.file_of(family) == path):
+                return super().add_font_face(rule_descriptors, url_fetcher)
+            self._registered[path] = family
+            return pangoft2.pango_fc_font_map_config_changed(ffi.cast("PangoFcFontMap *", self.font_map))
+
+        def _project_face(self, rule_descriptors) -> Path | None:
+            """The project's face file a rule names (its only source), else None."""
+            sources = rule_descriptors.get("src") or ()
+            if set(rule_descriptors) != {"font_family", "src"} or len(sources) != 1:
+                return None
+            kind, url = sources[0]
+            path = self._allowed.get(url) if kind == "external" else None
+            return path.resolve() if path is not None and path.is_file() else None
+
+        def file_of(self, family: str) -> Path | None:
+            """The face file fontconfig matches to this family (as Pango asks it)."""
+            from weasyprint.text.ffi import ffi, fontconfig
+
+            pattern = ffi.gc(fontconfig.FcPatternCreate(), fontconfig.FcPatternDestroy)
+            fontconfig.FcPatternAddString(pattern, b"family", family.encode())
+            fontconfig.FcConfigSubstitute(self._config, pattern, fontconfig.FcMatchPattern)
+            fontconfig.FcDefaultSubstitute(pattern)
+            result = ffi.new("FcResult *")
+            found = fontconfig.FcFontMatch(self._config, pattern, result)
+            if found == ffi.NULL:
+                return None
+            found = ffi.gc(found, fontconfig.FcPatternDestroy)
+            name = ffi.new("FcChar8 **")
+            if fontconfig.FcPatternGetString(found, b"file", 0, name) != fontconfig.FcResultMatch:
+                return None
+            return Path(os.fsdecode(ffi.string(name[0])))
+
+    return ProjectFonts
 
 
 class _ProjectOnlyFetcher:
