@@ -112,13 +112,13 @@ def plan(jobs: list[Job], out: OutputDir, formats: tuple[str, ...] = (),
         need = []
         for fmt in job.formats(formats):
             try:
-                path = out.path_for(job.kind, job.name, fmt, job.sub)
+                path, relative = out.locate(job.kind, job.name, fmt, job.sub)
             except DataError:  # reported, with the others finished, when it is rendered
                 need.append(fmt)
                 continue
-            entry = recorded.get(path.relative_to(out.root).as_posix())
+            entry = recorded.get(relative)
             if (entry and entry.get("fingerprint") == job.fingerprint(fmt)
-                    and out.unchanged(path, entry.get("sha256", ""))):
+                    and out.unchanged(path, entry.get("sha256", ""), relative)):
                 kept.append(Entry.from_json(entry))
             else:
                 need.append(fmt)
@@ -131,6 +131,8 @@ def schedule(todo: list[tuple[Job, tuple[str, ...]]], out: OutputDir) -> list[tu
     """The blank forms first (each laid out once, by one worker, into the shared cache), then the
     documents laid out on their own, then those filled on a form: by the time a filled document
     is taken up, its form is there for every worker."""
+    if all(job.base is None for job, _ in todo):
+        return list(todo)  # nothing filled on a form (nothing at all, when nothing changed)
     from .forms import cache_dir, is_cached, unmarked, view_key
 
     forms, seen = [], set()
