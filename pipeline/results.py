@@ -41,6 +41,20 @@ class TaskResult:
     remarks: str = ""
     where: str = ""  # where the final rating is (or belongs), for messages: a line or a cell
 
+    def __repr__(self) -> str:
+        """The dataclass's own repr, character for character (what a report's and a letter's
+        views are made from, fingerprint.made_from: a province's 2670 results written out for
+        every build), without its recursion guard and with each rating's repr made once."""
+        return (f"TaskResult(rating={_rating_repr(self.rating)}, self_rating={_rating_repr(self.self_rating)}, "
+                f"remarks={self.remarks!r}, where={self.where!r})")
+
+
+_RATING_REPRS = {r: repr(r) for r in Rating}
+
+
+def _rating_repr(value) -> str:
+    return _RATING_REPRS[value] if type(value) is Rating else repr(value)
+
 
 @dataclass(frozen=True)
 class Record:
@@ -78,6 +92,9 @@ class Results:
         """Applicable task ids without a final rating (考评等次), or without the rating named
         (``self_rating``: 自评等次)."""
         rated = self.by_region.get(region.name, {})
+        if rating == "rating":  # the final ratings: asked for every region several times a build
+            return [t.id for t in content.tasks.tasks_for_region(region)
+                    if (found := rated.get(t.id)) is None or found.rating is None]
         return [t.id for t in content.tasks.tasks_for_region(region)
                 if rated.get(t.id) is None or getattr(rated[t.id], rating) is None]
 
