@@ -190,3 +190,30 @@ def test_build_with_nothing_to_do_keeps_the_manifest_and_imports_no_form(workdir
     assert run.returncode == 0, run.stderr
     assert "新生成 0 个文件" in run.stdout and run.stdout.strip().endswith("False")
     assert (workdir / "o" / "manifest.json").read_bytes() == before
+
+
+# --- the collector around a build made in this process ---------------------------------------------
+
+
+@pytest.mark.parametrize("process_ends", [False, True])
+def test_build_in_process_leaves_the_collector_as_it_found_it(tmp_path, process_ends):
+    """A few documents made with the collector off: after them it is on again with its own
+    thresholds and nothing stays frozen (what they made is collectable), whether or not the
+    process is said to end (the command line says so; a process that goes on must not keep
+    garbage for ever)."""
+    import gc
+
+    from pipeline.build import build
+    from pipeline.jobs import checklist_job
+    from pipeline.model import AssessmentClass
+
+    content = load_content()
+    jobs = [(checklist_job(content, cls), ("xlsx",)) for cls in AssessmentClass]
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
+    outcome = build(jobs, OutputDir(tmp_path / "o"), 1, process_ends=process_ends)
+    assert len(outcome.entries) == 3 and not outcome.failures
+    assert (gc.get_threshold(), gc.isenabled(), gc.get_freeze_count()) == (threshold, enabled, 0)
+    garbage = []
+    garbage.append(garbage)  # a cycle made now is collected as ever
+    del garbage
+    assert gc.collect() >= 1
