@@ -180,7 +180,7 @@ class OutputDir:
         # folder is inside the output folder, and the path relative to it (``locate``)
         self._paths: dict[tuple, tuple[Path, bool, str]] = {}
         # manifest.json as last read, with its stat then: read once while it stays that file
-        self._manifest_read: tuple[list[int], str] | None = None
+        self._manifest_read: tuple[list[int], object] | None = None
 
     @property
     def _known_path(self) -> Path:
