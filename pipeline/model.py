@@ -66,6 +66,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _private(model: BaseModel, name: str):
+    """A private attribute's value, read where pydantic keeps it: read as an attribute it goes
+    through ``BaseModel.__getattr__``, which costs an AttributeError raised and caught each time
+    (thousands of reads while a build is planned)."""
+    private = model.__pydantic_private__
+    if private is not None and name in private:
+        return private[name]
+    return getattr(model, name)
+
+
 # --- the notice -------------------------------------------------------------------------
 
 
@@ -162,14 +172,15 @@ class TaskBook(_Model):
         """The tasks by id, their categories and each class's tasks, worked out once: asked for
         every results row, region and document. Kept with the table they were made from (a
         copy of the book with another table, or other target levels, works them out afresh)."""
-        if self._lookup is None or self._lookup[0] is not self.table or self._lookup[1] is not self.target_levels:
+        lookup = _private(self, "_lookup")
+        if lookup is None or lookup[0] is not self.table or lookup[1] is not self.target_levels:
             by_id, category = {}, {}
             for c in self.table.categories:
                 for t in c.tasks:
                     by_id.setdefault(t.id, t)
                     category.setdefault(t.id, c)
-            self._lookup = (self.table, self.target_levels, {"task": by_id, "category": category})
-        return self._lookup[2]
+            self._lookup = lookup = (self.table, self.target_levels, {"task": by_id, "category": category})
+        return lookup[2]
 
     def tasks(self) -> Iterator[Task]:
         for category in self.table.categories:
@@ -234,8 +245,9 @@ class Region(_Model):
 
     @property
     def assessment_class(self) -> AssessmentClass:
-        assert self._assessment_class is not None, "region not resolved by the loader"
-        return self._assessment_class
+        found = _private(self, "_assessment_class")
+        assert found is not None, "region not resolved by the loader"
+        return found
 
     @property
     def addressee(self) -> str:
@@ -252,12 +264,13 @@ class RegionBook(_Model):
 
     def by_name(self) -> dict[str, Region]:
         """The regions by name, made once for this list of regions (the first of a name)."""
-        if self._by_name is None or self._by_name[0] is not self.regions or self._by_name[1] != len(self.regions):
+        found = _private(self, "_by_name")
+        if found is None or found[0] is not self.regions or found[1] != len(self.regions):
             by_name: dict[str, Region] = {}
             for r in self.regions:
                 by_name.setdefault(r.name, r)
-            self._by_name = (self.regions, len(self.regions), by_name)
-        return self._by_name[2]
+            self._by_name = found = (self.regions, len(self.regions), by_name)
+        return found[2]
 
     def region(self, name: str) -> Region | None:
         return self.by_name().get(name.strip())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import os
 import re
+import stat
 import struct
 import tempfile
 import zipfile
@@ -174,6 +176,11 @@ class OutputDir:
         self._known: dict[str, list] | None = None  # .cache/files.json: path → stat key + [sha256]
         self._seen: dict[str, list] = {}  # read or written in this run
         self._notes: dict[str, dict] = {}  # .cache/<name>.json as read or written (notes)
+        # a document's path once worked out: (kind, name, format, sub) → the path, whether its
+        # folder is inside the output folder, and the path relative to it (``locate``)
+        self._paths: dict[tuple, tuple[Path, bool, str]] = {}
+        # manifest.json as last read, with its stat then: read once while it stays that file
+        self._manifest_read: tuple[list[int], object] | None = None
 
     @property
     def _known_path(self) -> Path:
@@ -220,21 +227,32 @@ class OutputDir:
                     stale.unlink()
 
     def path_for(self, kind: str, name: str, fmt: str, sub: str | None = None) -> Path:
-        parts = [KIND_DIRS[kind]] + ([safe_name(sub)] if sub else []) + [f"{safe_name(name)}.{fmt}"]
-        path = self.root.joinpath(*parts)
-        if self._root_resolved is None:
-            self._root_resolved = self.root.resolve()
-        root = self._root_resolved
-        # the folders are resolved, and found inside the output folder or not, once each; the
-        # file itself is resolved too when it is a link
-        parent = path.parent
-        inside = self._dirs.get(parent)
-        if inside is None:
-            folder = parent.resolve()
-            inside = self._dirs[parent] = root == folder or root in folder.parents
-        if not (inside and not path.is_symlink()) and root not in path.resolve().parents:
+        return self.locate(kind, name, fmt, sub)[0]
+
+    def locate(self, kind: str, name: str, fmt: str, sub: str | None = None) -> tuple[Path, str]:
+        """``path_for``'s path, and that path relative to the output folder (POSIX). The names
+        are checked and the folder found inside the output folder once per document; whether
+        the file itself is a link, at every call."""
+        key = (kind, name, fmt, sub)
+        found = self._paths.get(key)
+        if found is None:
+            parts = [KIND_DIRS[kind]] + ([safe_name(sub)] if sub else []) + [f"{safe_name(name)}.{fmt}"]
+            path = self.root.joinpath(*parts)
+            if self._root_resolved is None:
+                self._root_resolved = self.root.resolve()
+            root = self._root_resolved
+            # the folders are resolved, and found inside the output folder or not, once each; the
+            # file itself is resolved too when it is a link
+            parent = path.parent
+            inside = self._dirs.get(parent)
+            if inside is None:
+                folder = parent.resolve()
+                inside = self._dirs[parent] = root == folder or root in folder.parents
+            found = self._paths[key] = (path, inside, "/".join(parts))
+        path, inside, relative = found
+        if not (inside and not os.path.islink(path)) and self._root_resolved not in path.resolve().parents:
             raise DataError(Problem("（输出）", None, f"输出路径越出了输出目录：{path}"))
-        return path
+        return path, relative
 
     def write(self, path: Path, data: bytes, kind: str, fmt: str, level: str | None = None,
               region: str | None = None, pages: int | None = None,
@@ -243,21 +261,38 @@ class OutputDir:
         return Entry(kind, fmt, path.relative_to(self.root).as_posix(), level, region, pages,
                      hashlib.sha256(data).hexdigest(), rating, fingerprint)
 
+    def _manifest_data(self):
+        """manifest.json parsed (OSError, ValueError when it cannot be read or is no JSON); read
+        again only when its stat changed since it was last read (a build reads it to withdraw
+        files, to plan and to update it)."""
+        path = self.root / "manifest.json"
+        key = stat_key(os.stat(path))
+        if self._manifest_read is None or self._manifest_read[0] != key:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            self._manifest_read = (key, data)
+        return self._manifest_read[1]
+
+    def _manifest_items(self) -> list[dict]:
+        """The recorded entries (each its own copy), in the manifest's order."""
+        return [dict(item) for item in self._manifest_data().get("documents", [])
+                if isinstance(item, dict) and isinstance(item.get("path"), str)]
+
     def manifest(self) -> dict[str, dict]:
         """The recorded entries by path ({} when there is no readable manifest)."""
         try:
-            items = json.loads((self.root / "manifest.json").read_text(encoding="utf-8")).get("documents", [])
+            items = self._manifest_items()
         except (OSError, ValueError, AttributeError):
             return {}
-        return {item["path"]: item for item in items
-                if isinstance(item, dict) and isinstance(item.get("path"), str)}
+        return {item["path"]: item for item in items}
 
-    def unchanged(self, path: Path, sha256: str) -> bool:
+    def unchanged(self, path: Path, sha256: str, relative: str | None = None) -> bool:
         """The file is there and is still what was recorded: its stat as when this program last
-        wrote or read it with that content, or else its bytes read and hashed."""
+        wrote or read it with that content, or else its bytes read and hashed. ``relative``:
+        the path relative to the output folder, when known (``locate``)."""
         try:
             key = stat_key(os.stat(path))
-            relative = path.relative_to(self.root).as_posix()
+            if relative is None:
+                relative = path.relative_to(self.root).as_posix()
             if self._known_files().get(relative) == key + [sha256]:
                 return True
             with open(path, "rb") as handle:
@@ -273,9 +308,10 @@ class OutputDir:
         for the paths the manifest keeps; a folder that cannot take the note goes without it."""
         known = {p: v for p, v in self._known_files().items() if p in kept}
         known.update({p: v for p, v in self._seen.items() if p in kept})
+        root = str(self.root)
         for entry in entries:
             try:
-                known[entry.path] = stat_key(os.stat(self.root / entry.path)) + [entry.sha256]
+                known[entry.path] = stat_key(os.stat(os.path.join(root, entry.path))) + [entry.sha256]
             except OSError:
                 known.pop(entry.path, None)
         if known != self._known_files():
@@ -291,14 +327,44 @@ class OutputDir:
         documents: dict[str, dict] = {}
         if manifest.exists():
             try:
-                for item in json.loads(manifest.read_text(encoding="utf-8")).get("documents", []):
-                    if isinstance(item, dict) and isinstance(item.get("path"), str):
-                        documents[item["path"]] = item
+                for item in self._manifest_items():
+                    documents[item["path"]] = item
             except (ValueError, AttributeError):
                 documents = {}  # a broken manifest is rebuilt from this run
         for entry in entries:
             documents[entry.path] = entry.to_json()
-        kept = [documents[p] for p in sorted(documents) if (self.root / p).is_file()]
-        text = json.dumps({"documents": kept}, ensure_ascii=False, indent=2) + "\n"
-        atomic_write(manifest, text.encode("utf-8"))
+        root = str(self.root)
+        kept = [documents[p] for p in sorted(documents) if _is_file(os.path.join(root, p))]
+        atomic_write(manifest, manifest_text(kept).encode("utf-8"))
         self._remember(entries, {d["path"] for d in kept if d.get("sha256")})
+
+
+def _is_file(path: str) -> bool:
+    """``Path(path).is_file()``: False for a path that is not there (or cannot be, as pathlib
+    decides), any other error raised."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            raise
+        return False
+    except ValueError:
+        return False
+
+
+_FLAT = frozenset({str, int, float, bool, type(None)})
+
+
+def manifest_text(documents: list[dict]) -> str:
+    """manifest.json's text: ``json.dumps({"documents": documents}, ensure_ascii=False,
+    indent=2)`` and a line end, byte for byte. With an indent json.dumps runs its pure-Python
+    encoder (7 ms for a province's 718 entries); entries as a build records them (not empty,
+    every value a string, number, boolean or null) are written by its C encoder instead, each
+    field on its own line by the separator, then indented: a line break inside a value is
+    written escaped, so the text between entries is found by the one that has real ones."""
+    if documents and all(item and all(type(v) in _FLAT for v in item.values())
+                         and all(type(k) is str for k in item) for item in documents):
+        text = json.dumps(documents, ensure_ascii=False, separators=(",\n      ", ": "))
+        body = text[2:-2].replace("},\n      {", "\n    },\n    {\n      ")
+        return '{\n  "documents": [\n    {\n      ' + body + "\n    }\n  ]\n}\n"
+    return json.dumps({"documents": documents}, ensure_ascii=False, indent=2) + "\n"

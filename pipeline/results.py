@@ -41,6 +41,20 @@ class TaskResult:
     remarks: str = ""
     where: str = ""  # where the final rating is (or belongs), for messages: a line or a cell
 
+    def __repr__(self) -> str:
+        """The dataclass's own repr, character for character (what a report's and a letter's
+        views are made from, fingerprint.made_from: a province's 2670 results written out for
+        every build), without its recursion guard and with each rating's repr made once."""
+        return (f"TaskResult(rating={_rating_repr(self.rating)}, self_rating={_rating_repr(self.self_rating)}, "
+                f"remarks={self.remarks!r}, where={self.where!r})")
+
+
+_RATING_REPRS = {r: repr(r) for r in Rating}
+
+
+def _rating_repr(value) -> str:
+    return _RATING_REPRS[value] if type(value) is Rating else repr(value)
+
 
 @dataclass(frozen=True)
 class Record:
@@ -78,6 +92,9 @@ class Results:
         """Applicable task ids without a final rating (考评等次), or without the rating named
         (``self_rating``: 自评等次)."""
         rated = self.by_region.get(region.name, {})
+        if rating == "rating":  # the final ratings: asked for every region several times a build
+            return [t.id for t in content.tasks.tasks_for_region(region)
+                    if (found := rated.get(t.id)) is None or found.rating is None]
         return [t.id for t in content.tasks.tasks_for_region(region)
                 if rated.get(t.id) is None or getattr(rated[t.id], rating) is None]
 
@@ -127,6 +144,23 @@ def parse_rating(text: str) -> Rating | None:
     return Rating(text) if text else None
 
 
+# A rating typed as it is spelt (nearly every row): found directly
+_AS_SPELT: dict[str, Rating | None] = {"": None, **{r.value: r for r in Rating}}
+_UNKNOWN = object()
+
+
+def _rating(text: str) -> Rating | None:
+    """``parse_rating``."""
+    found = _AS_SPELT.get(text, _UNKNOWN) if type(text) is str else _UNKNOWN
+    return parse_rating(text) if found is _UNKNOWN else found
+
+
+def _label(rec: Record, task) -> str:
+    """How a message about a row's rating or remarks names its task: not at all when the row's
+    place already does (a page's row), else “第 7.1 项“…”：”."""
+    return "" if f"第 {task.id} 项" in str(rec.where.line) else task_label(task) + "："
+
+
 def check_records(records: list[Record], content: Content, source: str, encoding: str) -> Results:
     """Every rule of CONTRACT.md's results input; every problem collected."""
     problems: list[Problem] = []
@@ -135,6 +169,7 @@ def check_records(records: list[Record], content: Content, source: str, encoding
     # looked up once per row: dicts and sets made once, not a scan of the lists each time
     regions, tasks = content.regions.by_name(), content.tasks.task_index()
     applicable: dict[str, frozenset[str]] = {}
+    by_region, files_of = results.by_region, results.files
     for rec in records:
         region = regions.get(rec.region.strip())
         if region is None:
@@ -145,43 +180,49 @@ def check_records(records: list[Record], content: Content, source: str, encoding
         if task is None:
             problems.append(_problem(rec.where, f"编号“{rec.task}”不在任务表中（应如 14.4）"))
             continue
-        ids = applicable.get(region.name)
+        name, task_id = region.name, task.id
+        ids = applicable.get(name)
         if ids is None:
-            ids = applicable[region.name] = content.tasks.task_ids_for(region.assessment_class, region.pilot)
-        if task.id not in ids:
+            ids = applicable[name] = content.tasks.task_ids_for(region.assessment_class, region.pilot)
+        if task_id not in ids:
             problems.append(_problem(
-                rec.where, f"{task_label(task)}不适用于{region.name}（{region.assessment_class.value}），请删除此行"))
+                rec.where, f"{task_label(task)}不适用于{name}（{region.assessment_class.value}），请删除此行"))
             continue
         # every message names the task, unless its place already does (a page's row)
-        label = "" if f"第 {task.id} 项" in str(rec.where.line) else task_label(task) + "："
         try:
-            rating = parse_rating(rec.rating)
+            rating = _rating(rec.rating)
         except ValueError:
-            problems.append(_problem(rec.at("rating"), f"{label}考评等次“{rec.rating}”无效，应为 {RATINGS} 之一"))
+            problems.append(_problem(rec.at("rating"), f"{_label(rec, task)}考评等次“{rec.rating}”无效，应为 {RATINGS} 之一"))
             continue
         try:
-            self_rating = parse_rating(rec.self_rating)
+            self_rating = _rating(rec.self_rating)
         except ValueError:
-            problems.append(_problem(rec.at("self_rating"), f"{label}自评等次“{rec.self_rating}”无效，应为 {RATINGS} 之一"))
+            problems.append(_problem(rec.at("self_rating"), f"{_label(rec, task)}自评等次“{rec.self_rating}”无效，应为 {RATINGS} 之一"))
             continue
         remarks = rec.remarks.strip()
         if len(remarks) > REMARKS_LIMIT:
-            problems.append(_problem(rec.at("remarks"), f"{label}备注有 {len(remarks)} 字，超过上限 {REMARKS_LIMIT} 字；"
+            problems.append(_problem(rec.at("remarks"), f"{_label(rec, task)}备注有 {len(remarks)} 字，超过上限 {REMARKS_LIMIT} 字；"
                                                         "请精简，详细材料另附文件并在备注中写明文件名或链接"))
             continue
         if rating is None and self_rating is None and not remarks:
             continue  # an empty row (CONTRACT.md: a row with neither rating is ignored)
-        key = (region.name, task.id)
+        key = (name, task_id)
         if key in first_seen:
-            problems.append(_problem(rec.where, f"{region.name}{task_label(task)}重复（与{_place(first_seen[key])}重复），请只保留一处"))
+            problems.append(_problem(rec.where, f"{name}{task_label(task)}重复（与{_place(first_seen[key])}重复），请只保留一处"))
             continue
-        first_seen[key] = rec.where
-        where = rec.at("rating")
-        place = f"第 {where.line} 行" if isinstance(where.line, int) else f"{where.file} {where.line}"
-        results.by_region.setdefault(region.name, {})[task.id] = TaskResult(rating, self_rating, remarks, place)
-        files = results.files.setdefault(region.name, [])
-        if rec.where.file not in files:
-            files.append(rec.where.file)
+        where = rec.where
+        first_seen[key] = where
+        line = rec.cells.get("rating", where.line) if rec.cells else where.line  # rec.at("rating")
+        place = f"第 {line} 行" if isinstance(line, int) else f"{where.file} {line}"
+        rated = by_region.get(name)
+        if rated is None:
+            rated = by_region[name] = {}
+        rated[task_id] = TaskResult(rating, self_rating, remarks, place)
+        files = files_of.get(name)
+        if files is None:
+            files = files_of[name] = []
+        if where.file not in files:
+            files.append(where.file)
     if problems:
         raise DataError(problems)
     return results
@@ -277,16 +318,18 @@ def read_csv_records(path: Path) -> tuple[list[Record], str]:
             raise DataError(problems)
         index = {COLUMNS[h]: i for i, h in enumerate(header) if h}
         records = []
+        columns = len(header)
+        at = [index.get(key) for key in ("region", "task", "rating", "self_rating", "remarks")]
         for row in reader:
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # no cell with anything but whitespace
                 continue
             line = reader.line_num
-            if len(row) != len(header):
-                problems.append(Problem(name, line, f"此行有 {len(row)} 列，表头有 {len(header)} 列，请检查分隔符"))
+            if len(row) != columns:
+                problems.append(Problem(name, line, f"此行有 {len(row)} 列，表头有 {columns} 列，请检查分隔符"))
                 continue
-            values = {key: unescape_cell(row[i]) for key, i in index.items()}
-            records.append(Record(Problem(name, line, ""), values["region"].strip(), values["task"].strip(),
-                                  values["rating"], values.get("self_rating", ""), values.get("remarks", "")))
+            region, task, rating, self_rating, remarks = [
+                "" if i is None else row[i] if row[i][:1] != "'" else unescape_cell(row[i]) for i in at]
+            records.append(Record(Problem(name, line, ""), region.strip(), task.strip(), rating, self_rating, remarks))
     except csv.Error as exc:
         raise DataError(Problem(name, reader.line_num, f"CSV 格式错误：{exc}")) from None
     if problems:
