@@ -232,8 +232,9 @@ class Workflow:
         if not data:
             raise EvidenceError(f"{filename}：文件是空的")
         if len(data) > MAX_EVIDENCE_BYTES:
-            raise EvidenceError(f"{filename}：文件太大（{len(data) / 1048576:.1f} 兆字节），每个文件不超过 "
-                                f"{MAX_EVIDENCE_BYTES // 1048576} 兆字节")
+            # (only the limit's worth and a byte are read: its true size is not known here)
+            raise EvidenceError(f"{filename}：文件超过 {MAX_EVIDENCE_BYTES // 1048576} 兆字节，未接收；"
+                                "每个文件不超过此数，请压缩或分成几个文件后再上传")
         kind = evidence_kind(data)
         if kind is None:
             raise EvidenceError(f"{filename}：不是可接收的文件类型（按文件内容判断）。只接收{ACCEPTED_TEXT}；"
