@@ -49,6 +49,7 @@ class Command(click.Command):
 
 class Group(click.Group):
     command_class = Command
+    group_class = type  # a group's own groups (users) speak Chinese too
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("options_metavar", "[选项]")

@@ -263,7 +263,7 @@ def test_utf16_tab_separated_csv(tmp_path):
 # --- messages ---------------------------------------------------------------------------------------
 
 ENGLISH = re.compile(r"\b(Usage|Error|Missing|Try|Show this|default|required|is not|does not|"
-                     r"Invalid|Options|Commands|Got unexpected|No such|exist|directory|range)\b")
+                     r"Invalid|Options|OPTIONS|COMMAND|ARGS|Commands|Got unexpected|No such|exist|directory|range)\b")
 
 
 @pytest.mark.parametrize("args", [
@@ -272,6 +272,7 @@ ENGLISH = re.compile(r"\b(Usage|Error|Missing|Try|Show this|default|required|is 
     ["report"], ["notice", "--format", "xlsx"], ["notice", "--bogus"], ["nosuchcommand"],
     ["checklist", "--out", "pyproject.toml"], ["validate", "--results", "/no/such/结果.csv"],
     ["--help"], ["collect", "--help"], ["report", "--help"], ["build", "--help"], ["summary", "--help"],
+    ["users", "--help"], ["users", "add", "--help"], ["serve", "--help"],
 ])
 def test_every_message_in_chinese(args):
     result = Cli(ROOT)(*args, expect=None)
