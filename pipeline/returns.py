@@ -28,8 +28,12 @@ _HYPERLINK = re.compile(r'^=?\s*HYPERLINK\(\s*"([^"]*)"', re.IGNORECASE)
 
 
 def task_label(task: Task) -> str:
-    """How every message names a task: 第 7.1 项“城乡社区协商全面推进”."""
-    return f"第 {task.id} 项“{task.name}”"
+    """How every message names a task: 第 7.1 项“城乡社区协商全面推进”; quotes inside the name
+    become single ones (GB/T 15834: 第 1.1 项“实施‘脱贫攻坚……’”)."""
+    return f"第 {task.id} 项“{task.name.translate(_INNER_QUOTES)}”"
+
+
+_INNER_QUOTES = str.maketrans("“”", "‘’")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ def cell_of(path: Path, task_id: str, column: str) -> str:
 def label(task_id: str) -> str:
     """How messages name a task: 编号 and name."""
     from pipeline.content import load_content
-    return f"第 {task_id} 项“{load_content().tasks.task(task_id).name}”"
+    name = load_content().tasks.task(task_id).name
+    return f"第 {task_id} 项“{name.replace('“', '‘').replace('”', '’')}”"  # quotes within quotes: single
 
 
 def read_rows(path: Path) -> list[dict]:

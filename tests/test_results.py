@@ -226,7 +226,7 @@ def test_unknown_task(tmp_path):
 
 def test_task_not_applicable(tmp_path):
     rows = region_rows("朝阳区", DISTRICT) + [{"地区": "朝阳区", "编号": "1.1", "等次": "优秀", "自评等次": "", "备注": ""}]
-    assert f"r.csv:{len(rows) + 1}: 第 1.1 项“{CONTENT.tasks.task('1.1').name}”不适用于朝阳区（区）" in report(tmp_path, rows).stderr
+    assert f"r.csv:{len(rows) + 1}: 第 1.1 项“实施‘脱贫攻坚最低生活保障支持计划’”不适用于朝阳区（区）" in report(tmp_path, rows).stderr
 
 
 def test_rating_outside_set(tmp_path):

@@ -26,7 +26,8 @@ MiB = 1024 * 1024
 
 
 def label(task_id: str) -> str:
-    return f"第 {task_id} 项“{CONTENT.tasks.task(task_id).name}”"
+    name = CONTENT.tasks.task(task_id).name
+    return f"第 {task_id} 项“{name.replace('“', '‘').replace('”', '’')}”"  # quotes within quotes: single
 
 
 @pytest.fixture(scope="module")
