@@ -305,6 +305,7 @@ def test_the_audit_log_is_append_only_viewable_and_exportable(year):
     ws = load_workbook(io.BytesIO(response.data)).active
     assert [c.value for c in ws[2]] == ["时间", "账号", "角色", "地址", "事件", "地区", "对象", "原值", "新值", "原因", "结果"]
     assert ws.max_row - 2 >= count and "操作记录" in ws["A1"].value
+    assert isinstance(ws["A3"].value, dt.datetime) and ws["A3"].number_format == "yyyy-mm-dd hh:mm:ss"
     response = c["admin"].get("/audit.xlsx?region=九台区")
     rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(min_row=3, values_only=True))
     assert rows and all(r[5] == "九台区" for r in rows)

@@ -64,6 +64,14 @@ def entries(store, year: int, region: str | None = None, limit: int | None = Non
         return [dict(r) for r in db.execute(sql, args)]
 
 
+def _when(stamp: str | None):
+    """A stored ISO time as a date-time cell (the text itself if it is not one)."""
+    try:
+        return dt.datetime.fromisoformat(stamp) if stamp else ""
+    except ValueError:
+        return stamp
+
+
 def to_xlsx(rows: list[dict], title: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -77,7 +85,8 @@ def to_xlsx(rows: list[dict], title: str) -> bytes:
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([row.get(key) or "" for key, _ in COLUMNS])
+        ws.append([_when(row.get(key)) if key == "at" else (row.get(key) or "") for key, _ in COLUMNS])
+        ws.cell(ws.max_row, 1).number_format = "yyyy-mm-dd hh:mm:ss"  # a date Excel/WPS sorts and filters
     for letter, width in zip("ABCDEFGHIJK", (20, 14, 8, 16, 14, 12, 24, 30, 30, 30, 8)):
         ws.column_dimensions[letter].width = width
     buffer = io.BytesIO()
