@@ -10,8 +10,9 @@ document is then the blank form with its texts stamped on:
   form's pages. The text is the same font, size and place as a full layout would give.
 - DOCX: the blank form is written with ⟦slot⟧ markers, and a copy has them replaced.
 
-A document whose filled text could change the layout (remarks that may make a row taller) is
-laid out on its own (``FormFill.fillable``).
+A letter's first part and the 通报's body (their wording differs per document) are laid out per
+document, the form's pages after them. A document whose filled text could change the layout
+(remarks that may make a row taller) is laid out on its own (``FormFill.fillable``, ``Misfit``).
 """
 
 from __future__ import annotations

@@ -228,5 +228,7 @@ def all_jobs(content: Content, results, kept: dict | None = None) -> tuple[list[
     jobs += report_jobs(content, results, complete, kept)
     gaps = summary_gaps_problems(content, results)
     if not gaps:
-        jobs.append(summary_job(content, results))
+        # the longest of the documents filled on a form (its body laid out per build) taken up
+        # first: a build's workers then share the rest
+        jobs.insert(1, summary_job(content, results))
     return jobs, incomplete, gaps
