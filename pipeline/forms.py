@@ -445,6 +445,7 @@ class FormFiller:
     def _place_cells(self, pdf, form: BlankForm, stamps: dict, marks: dict | None = None) -> dict[int, bytes]:
         """The stamps drawn on each page; the block drawing them, by page."""
         marks = marks or {}
+        self._lay_out_stamps([key for placed in stamps.values() for key, _, _ in placed])
         return {number: _place_stamps(pdf, number, [(key, self._stamp_sheet(key), x, y)
                                                     for key, x, y in stamps.get(number, [])] + marks.get(number, []))
                 for number in sorted(set(stamps) | set(marks))}
@@ -504,27 +505,55 @@ class FormFiller:
         its fonts' subsets hold its own glyphs only, whatever else the process stamped)."""
         if key in self._stamps:
             return self._stamps[key][1]
-        from .writers.pdf import environment
-        size, classes, width, lines = key
-        box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
-        html = environment().get_template("overlay.html.j2").render(
-            pages=[(size, [(box, list(lines), 0.0)])], title="")
-        return self._sheet(key, html)
+        return self._sheet(key, _stamps_html([key]))
+
+    def _lay_out_stamps(self, keys: list[tuple]) -> None:
+        """The cells' stamps not at hand (in this process or kept with the forms) laid out in
+        one pass, one page each, each page then written on its own: the same bytes as each laid
+        out alone (``_stamp_sheet``), one stylesheet cascade and one layout for them all (a 通报
+        filled first stamps some sixty)."""
+        missing = []
+        for key in dict.fromkeys(keys):
+            if key in self._stamps:
+                continue
+            path = self._sheet_path(_stamps_html([key]))
+            if path is None or not path.is_file():
+                missing.append((key, path))
+        if len(missing) < 2:
+            return
+        import pikepdf
+        html = _stamps_html([key for key, _ in missing])
+        document = self.pdf._layout(html, "overlay")
+        if len(document.pages) != len(missing):
+            return  # (each laid out alone, then)
+        self.pdf._check_glyphs(html)
+        for (key, path), page in zip(missing, document.pages):
+            data = document.copy([page]).write_pdf()
+            if path is not None:
+                from .output import atomic_write
+                atomic_write(path, data)
+            sheet = pikepdf.open(io.BytesIO(data))
+            self._stamps[key] = (sheet, sheet.pages[0].as_form_xobject())
+
+    def _sheet_path(self, html: str) -> Path | None:
+        """Where a layer laid out from ``html`` is kept with the forms (None: not kept)."""
+        if self.cache_dir is None:
+            return None
+        import hashlib
+
+        from .fingerprint import environment as made_with
+        return self.cache_dir / ("stamp-" + hashlib.sha256((made_with("pdf") + html).encode()).hexdigest()[:32] + ".pdf")
 
     def _sheet(self, key: tuple, html: str, page: int = 0):
         """A layer (this page of ``html``) laid out once per process (and kept with the forms),
         as an XObject."""
         sheet = self._stamps.get(key)
         if sheet is None:
-            import hashlib
-
             import pikepdf
 
-            from .fingerprint import environment as made_with
             self.pdf._check_glyphs(html)
             # kept with the forms: a build that renders a few documents sets none again
-            path = None if self.cache_dir is None else self.cache_dir / (
-                "stamp-" + hashlib.sha256((made_with("pdf") + html).encode()).hexdigest()[:32] + ".pdf")
+            path = self._sheet_path(html)
             data = None
             if path is not None and path.is_file():
                 data = path.read_bytes()
@@ -589,6 +618,15 @@ class FormFiller:
         if kept is None or kept[0] is not docx:
             kept = self._docx_read[id(docx)] = (docx, read_package(docx))
         return kept[1]
+
+
+def _stamps_html(keys: list[tuple]) -> str:
+    """Cells' texts (stamp keys: page size, classes, width, lines), each alone at the top left
+    of a page of its own."""
+    from .writers.pdf import environment
+    return environment().get_template("overlay.html.j2").render(pages=[
+        (size, [(SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes), list(lines), 0.0)])
+        for size, classes, width, lines in keys], title="")
 
 
 def _fill_tokens(text: str, values: dict) -> str:

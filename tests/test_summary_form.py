@@ -219,3 +219,26 @@ def test_summary_command_incremental_is_a_fresh_one(tmp_path):
     assert a.keys() == b.keys() and any(k.endswith(".ofd") for k in a)
     for name in a:
         assert a[name] == b[name], name
+
+
+def test_stamps_laid_out_together_are_each_as_laid_out_alone(renderer, tmp_path):
+    """The stamps a fill needs that are not at hand are laid out in one pass, each page written
+    on its own: byte for byte what each gives laid out alone (a document's bytes must not depend
+    on which stamps the process had before): the 通报's cells (landscape) and a letter's (portrait)."""
+    from pipeline.forms import FormFiller, _stamps_html
+    from pipeline.jobs import report_jobs
+
+    content, results = result_set(tmp_path)
+    letter = next(j for j in report_jobs(content, results, [content.region("九台区")]) if j.kind == "letter")
+    keys = []
+    forms = renderer.forms(OutputDir(tmp_path / "probe"))
+    for job in (summary_job(content, results), letter):
+        stamps, _ = forms._slots(forms.blank(job.base), job.view)
+        keys += sorted({key for placed in stamps.values() for key, _, _ in placed}, key=repr)
+    assert len(keys) > 40 and len({key[0] for key in keys}) == 2  # both page sizes
+    together = FormFiller(renderer.pdf, lambda: renderer.docx, tmp_path / "together")
+    together._lay_out_stamps(keys)
+    assert len(list((tmp_path / "together").glob("stamp-*.pdf"))) == len(keys)
+    for key in keys:
+        alone = renderer.pdf._layout(_stamps_html([key]), "overlay").write_pdf()
+        assert together._sheet_path(_stamps_html([key])).read_bytes() == alone, key
