@@ -596,9 +596,13 @@ class FormFiller:
             own = self._docx().render_parts(
                 replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]),
                 imprint_after_blank=imprint_after_blank)
-            attachment = _fill_tokens(_second_section(parts["word/document.xml"].decode("utf-8")), values)
-            return write_package(_changed(own, "word/document.xml",
-                                          lambda text: _insert_in_second_section(text, attachment)))
+            body = parts["word/document.xml"].decode("utf-8")
+            if view.imprint is None:  # the attachment is its last section
+                attachment, insert = _body_after_first_section(body), _insert_before_last_section
+            else:  # the 版记 page's section after it
+                attachment, insert = _second_section(body), _insert_in_second_section
+            attachment = _fill_tokens(attachment, values)
+            return write_package(_changed(own, "word/document.xml", lambda text: insert(text, attachment)))
         if view.kind == "letter":
             own = self._docx().render_parts(
                 replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]))

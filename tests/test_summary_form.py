@@ -242,3 +242,20 @@ def test_stamps_laid_out_together_are_each_as_laid_out_alone(renderer, tmp_path)
     for key in keys:
         alone = renderer.pdf._layout(_stamps_html([key]), "overlay").write_pdf()
         assert together._sheet_path(_stamps_html([key])).read_bytes() == alone, key
+
+
+def test_summary_without_imprint_filled_as_laid_out_whole(renderer, tmp_path):
+    """A 通报 whose issuance gives no 版记: its form ends with the attachment; the same pages and
+    the same DOCX as written whole."""
+    from pipeline.documents import summary_form
+
+    content, results = result_set(tmp_path, 10)
+    job = summary_job(content, results)
+    view = replace(job.view, imprint=None)
+    base = summary_form(view, job.view.extra["form"].key[1])
+    forms = renderer.forms(OutputDir(tmp_path / "out"))
+    filled, pages = forms.fill_pdf(view, base)
+    whole, whole_pages = renderer.pdf.render(view)
+    assert pages == whole_pages and not forms.imprint_after_blank
+    same_pages(filled, whole, tmp_path, "no imprint")
+    assert forms.fill_docx(view, base) == write_package(renderer.docx.render_parts(view))
