@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/ofd.py --kinds report,checklist   # some kinds only
 
 Each round is a fresh worker process, as a build's: it makes each document's PDF as a build makes
-it (a checklist, report or letter filled on its blank form; the notice and the 通报 laid out
+it (a checklist, report, letter or the 通报 filled on its blank form; the notice laid out
 whole) and then the OFD from that PDF as the build hands it over (a filled form's comes with what
 the filler drew on each page: forms.FilledPdf), each timed in CPU time (process time: the machine is
 shared, wall time swings with the load). A setup process first lays every blank form out (the

@@ -342,7 +342,7 @@ def summary(book: TaskBook, regions: RegionBook, issuance: Issuance,
                        "ratings": [(rating.value, [o.region.name for o in members if o.rating is rating])
                                    for rating in Rating]})
         table_groups.append(RowGroup({"level": cls.value}, [
-            {"region": [o.region.name], "excellent": [str(o.tally.excellent)],
+            {"id": [o.region.name], "region": [o.region.name], "excellent": [str(o.tally.excellent)],
              "standard": [str(o.tally.standard)], "failed": [str(o.tally.failed)],
              "rating": [o.rating.value]} for o in members]))
     title, body = texts.render(
@@ -358,9 +358,41 @@ def summary(book: TaskBook, regions: RegionBook, issuance: Issuance,
         Signature(s.issuer, official_date(s.date)),
     ])
     attachment = Section([AttachmentHead("附件", attachment_title),
-                          Table(SUMMARY_COLUMNS, table_groups)], landscape=True)
+                          Table(SUMMARY_COLUMNS, table_groups, slots=SUMMARY_CELLS)], landscape=True)
     imprint = None
     if s.imprint is not None:
         imprint = Imprint(s.imprint.office, f"{official_date(s.imprint.date)}印发", s.imprint.copy_to)
+    # what the 通报 fills on its form (forms.py): each region's counts and rating; the key holds
+    # the pages the body is planned to take (the form's attachment starts after as many)
+    values = {f"{key}:{row['id'][0]}": row[key][0]
+              for group in table_groups for row in group.rows for key in SUMMARY_CELLS}
+    pages = plan_closing(first).pages
     return paginate(DocumentView("summary", "".join(title), s.date, [first, attachment], imprint,
-                                 sample=sample, draft=draft, author=s.issuer))
+                                 sample=sample, draft=draft, author=s.issuer,
+                                 extra={"form": FormFill(("summary", pages), values)}))
+
+
+# What the 通报 fills per build on its form: the cells of these columns, a row per region
+SUMMARY_CELLS = ("excellent", "standard", "failed", "rating")
+
+
+def summary_form(view: DocumentView, pages: int) -> DocumentView:
+    """The 通报's blank form: pages standing for a body of ``pages`` pages, then the attachment
+    (the table, each region's row with its counts and rating left blank) and the 版记 page,
+    as a full layout sets them after such a body: the same page numbers, and the same §7.5
+    decision (a blank page before the 版记 page or not). Its pages after the body are the
+    通报's own, the cells stamped on (forms.py)."""
+    table = next(b for b in view.sections[1].blocks if b.kind == "table")
+    blank = Table(table.columns, [RowGroup(g.spanned, [{k: v for k, v in row.items() if k not in SUMMARY_CELLS}
+                                                       for row in g.rows]) for g in table.groups],
+                  slots=table.slots)
+    attachment = replace(view.sections[1], blocks=[blank if b is table else b for b in view.sections[1].blocks])
+    return replace(view, sections=[_body_pages(pages), attachment],
+                   extra={"form": FormFill(("summary", pages), {})})
+
+
+def _body_pages(pages: int) -> Section:
+    """The pages standing for a document's body on a blank form: ``pages`` pages, each
+    holding one blank line."""
+    return Section([Paragraph("\u3000", "plain")]
+                   + [Paragraph("\u3000", "plain", break_at=0) for _ in range(pages - 1)])

@@ -10,16 +10,18 @@ document is then the blank form with its texts stamped on:
   form's pages. The text is the same font, size and place as a full layout would give.
 - DOCX: the blank form is written with ⟦slot⟧ markers, and a copy has them replaced.
 
-A document whose filled text could change the layout (remarks that may make a row taller) is
-laid out on its own (``FormFill.fillable``).
+A letter's first part and the 通报's body (their wording differs per document) are laid out per
+document, the form's pages after them. A document whose filled text could change the layout
+(remarks that may make a row taller) is laid out on its own (``FormFill.fillable``, ``Misfit``).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -54,6 +56,8 @@ class BlankForm:
     boxes: list[SlotBox]
     docx: bytes | None = None
     key: str = ""  # its identity (view_key)
+    imprint_after_blank: bool = False  # §7.5: a blank page stands before its 版记 page
+    bookmarks: list = field(default_factory=list)  # a 通报's form: its outline's items (label, page, x, y in pt)
 
     def page_name(self, number: int) -> str:
         """Its page's identity (pdf_layout.FilledPage): the OFD writer's template page of it."""
@@ -62,13 +66,17 @@ class BlankForm:
 
     def to_json(self) -> str:
         return json.dumps({"pages": self.pages, "page_sizes": self.page_sizes,
-                           "boxes": [asdict(b) for b in self.boxes]}, ensure_ascii=False)
+                           "boxes": [asdict(b) for b in self.boxes],
+                           "imprint_after_blank": self.imprint_after_blank,
+                           "bookmarks": self.bookmarks}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str, pdf: bytes, docx: bytes | None) -> "BlankForm":
         data = json.loads(text)
         return cls(pdf, data["pages"], [tuple(s) for s in data["page_sizes"]],
-                   [SlotBox(**b) for b in data["boxes"]], docx)
+                   [SlotBox(**b) for b in data["boxes"]], docx,
+                   imprint_after_blank=bool(data.get("imprint_after_blank", False)),
+                   bookmarks=[tuple(b) for b in data.get("bookmarks", [])])
 
 
 def view_key(view: DocumentView) -> str:
@@ -129,8 +137,9 @@ def slot_boxes(document) -> list[SlotBox]:
 def unmarked(base: DocumentView) -> DocumentView:
     """The blank form without the marks at the top of its pages (样例, 征求意见稿): a report on
     sample data fills its class's checklist form, the 样例 mark stamped on each page (the PDF;
-    the DOCX form carries its mark, written in its page header). A letter's form keeps its own."""
-    if not base.marks or base.kind == "letter":
+    the DOCX form carries its mark, written in its page header). A letter's form and a 通报's
+    keep their own."""
+    if not base.marks or base.kind in ("letter", "summary"):
         return base
     fill = base.extra["form"]
     return replace(base, sample=False, draft=False,
@@ -186,6 +195,9 @@ class FormFiller:
         self._stamps: dict[tuple, tuple] = {}  # a cell's text laid out once: (pikepdf.Pdf, its page as XObject)
         self._marked_docx: dict[str, bytes] = {}  # a marked form's DOCX (its PDF is the unmarked form's)
         self._docx_read: dict[int, tuple[bytes, dict[str, bytes]]] = {}  # a form's DOCX, read into parts
+        # §7.5 for the document filled last: whether a blank page stands before its 版记 page
+        # (its DOCX takes the same decision)
+        self.imprint_after_blank = False
 
     # --- the blank form ------------------------------------------------------------------------
     def blank(self, base: DocumentView, need_docx: bool = False) -> BlankForm:
@@ -196,14 +208,23 @@ class FormFiller:
         key = view_key(base)
         form = self.forms.get(key) or self._load(key)
         if form is None:
+            from .writers.pdf import imprint_after_blank
             document = self.pdf._layout(self.pdf.html(base), base.kind)
+            # §7.5, as a full layout decides it (the 版记 page's number taken off after a blank page)
+            after_blank = base.imprint is not None and imprint_after_blank(document)
+            bookmarks = []
+            if base.kind == "summary":  # where its outline's items go, as WeasyPrint writes them
+                bookmarks = [(label, page, x, y) for label, (page, x, y), _, _
+                             in document.make_bookmark_tree(0.75, transform_pages=True)]
             form = BlankForm(document.write_pdf(), len(document.pages),
-                             [(p.width, p.height) for p in document.pages], slot_boxes(document))
+                             [(p.width, p.height) for p in document.pages], slot_boxes(document),
+                             imprint_after_blank=after_blank, bookmarks=bookmarks)
             self._store(key, form)
         form.key = key
         if need_docx and form.docx is None:
             from .output import write_package
-            form.docx = write_package(self._docx().render_parts(base, tokens=True))
+            form.docx = write_package(self._docx().render_parts(
+                base, tokens=True, imprint_after_blank=form.imprint_after_blank))
             self._store(key, form)
         self.forms[key] = form
         return form
@@ -258,8 +279,11 @@ class FormFiller:
 
         from .writers.pdf_layout import FilledPage, FormFill
 
+        self.imprint_after_blank = False
         if view.kind == "letter":
             return self._fill_letter(view, base)
+        if view.kind == "summary":
+            return self._fill_summary(view, base)
         form = self.blank(base)
         pdf = pikepdf.open(io.BytesIO(form.pdf))
         for page in pdf.pages:
@@ -335,6 +359,54 @@ class FormFiller:
         data = self._save(pdf, view.title)
         return (FilledPdf.of(data, fill) if fill is not None else data), len(pdf.pages)
 
+    def _fill_summary(self, view: DocumentView, base: DocumentView) -> tuple[bytes, int]:
+        """The 通报: its body (the lists of regions by rating, which change with the ratings)
+        laid out on its own, then its form's pages after as many pages (the attachment's table
+        and the 版记 page: page numbers and §7.5 as a full layout sets them after that body),
+        each region's counts and rating stamped in their cells. A body of other pages than
+        planned fills the form made for its pages (laid out once)."""
+        import pikepdf
+
+        from .documents import summary_form
+        from .writers.pdf_layout import FilledPage, FormFill
+
+        _, html, document = self.pdf.laid_out(replace(view, sections=view.sections[:1], imprint=None))
+        pages = len(document.pages)
+        if base.extra["form"].key[1] != pages:
+            base = summary_form(view, pages)
+        form = self.blank(base)
+        values = view.extra["form"].values
+        boxes = {box.slot: box for box in form.boxes}
+        line_px = self.pdf.layout.sizes_pt.table * self.pdf.layout.table.line_height * 96 / 72
+        for slot, text in values.items():
+            box = boxes.get(slot)
+            if box is None or box.kind != "cell" or box.page < pages:
+                raise Misfit(f"{slot}: no cell of its own on the form")
+            rows = cell_text_lines(text.split("\n"), box.width / PX_PER_MM, self.pdf.layout)
+            if rows * line_px > box.height + 0.01:  # a taller row than the blank form's
+                raise Misfit(f"{slot}: {rows} lines")
+        cells, texts = self._slots(form, view)
+        if texts:
+            raise Misfit("only cells are filled on a 通报's form")
+        self.pdf.imprint_after_blank = False
+        pdf = pikepdf.open(io.BytesIO(document.write_pdf()))
+        self.pdf._check_glyphs(html)
+        blank = pikepdf.open(io.BytesIO(form.pdf))  # kept open while its pages are copied
+        pdf.pages.extend(blank.pages[pages:])  # (its first pages stand for the body)
+        for page in pdf.pages[pages:]:
+            _mark_blank_form(page)
+        stamps = self._place_cells(pdf, form, cells)
+        fill = FormFill(pdf, {n: FilledPage(form.page_name(n), stamps.get(n, b""))
+                              for n in range(pages, len(pdf.pages))}, [blank])
+        if form.bookmarks:  # the attachment's title in the outline, under the 通报's, as a full layout has it
+            with pdf.open_outline() as outline:
+                for label, page, x, y in form.bookmarks:
+                    item = pikepdf.OutlineItem(label, pikepdf.Array(
+                        [pdf.pages[page].obj, pikepdf.Name.XYZ, x, y, 0]))
+                    (outline.root[-1].children if outline.root else outline.root).append(item)
+        self.imprint_after_blank = form.imprint_after_blank
+        return FilledPdf.of(self._save(pdf, view.title), fill), len(pdf.pages)
+
     def _page_number(self, number: int, size: tuple[float, float]) -> tuple:
         """Page ``number``'s number, where the documents' page rules set it on a page of this
         size, as a stamp drawn on the whole page."""
@@ -373,6 +445,7 @@ class FormFiller:
     def _place_cells(self, pdf, form: BlankForm, stamps: dict, marks: dict | None = None) -> dict[int, bytes]:
         """The stamps drawn on each page; the block drawing them, by page."""
         marks = marks or {}
+        self._lay_out_stamps([key for placed in stamps.values() for key, _, _ in placed])
         return {number: _place_stamps(pdf, number, [(key, self._stamp_sheet(key), x, y)
                                                     for key, x, y in stamps.get(number, [])] + marks.get(number, []))
                 for number in sorted(set(stamps) | set(marks))}
@@ -432,27 +505,55 @@ class FormFiller:
         its fonts' subsets hold its own glyphs only, whatever else the process stamped)."""
         if key in self._stamps:
             return self._stamps[key][1]
-        from .writers.pdf import environment
-        size, classes, width, lines = key
-        box = SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes)
-        html = environment().get_template("overlay.html.j2").render(
-            pages=[(size, [(box, list(lines), 0.0)])], title="")
-        return self._sheet(key, html)
+        return self._sheet(key, _stamps_html([key]))
+
+    def _lay_out_stamps(self, keys: list[tuple]) -> None:
+        """The cells' stamps not at hand (in this process or kept with the forms) laid out in
+        one pass, one page each, each page then written on its own: the same bytes as each laid
+        out alone (``_stamp_sheet``), one stylesheet cascade and one layout for them all (a 通报
+        filled first stamps some sixty)."""
+        missing = []
+        for key in dict.fromkeys(keys):
+            if key in self._stamps:
+                continue
+            path = self._sheet_path(_stamps_html([key]))
+            if path is None or not path.is_file():
+                missing.append((key, path))
+        if len(missing) < 2:
+            return
+        import pikepdf
+        html = _stamps_html([key for key, _ in missing])
+        document = self.pdf._layout(html, "overlay")
+        if len(document.pages) != len(missing):
+            return  # (each laid out alone, then)
+        self.pdf._check_glyphs(html)
+        for (key, path), page in zip(missing, document.pages):
+            data = document.copy([page]).write_pdf()
+            if path is not None:
+                from .output import atomic_write
+                atomic_write(path, data)
+            sheet = pikepdf.open(io.BytesIO(data))
+            self._stamps[key] = (sheet, sheet.pages[0].as_form_xobject())
+
+    def _sheet_path(self, html: str) -> Path | None:
+        """Where a layer laid out from ``html`` is kept with the forms (None: not kept)."""
+        if self.cache_dir is None:
+            return None
+        import hashlib
+
+        from .fingerprint import environment as made_with
+        return self.cache_dir / ("stamp-" + hashlib.sha256((made_with("pdf") + html).encode()).hexdigest()[:32] + ".pdf")
 
     def _sheet(self, key: tuple, html: str, page: int = 0):
         """A layer (this page of ``html``) laid out once per process (and kept with the forms),
         as an XObject."""
         sheet = self._stamps.get(key)
         if sheet is None:
-            import hashlib
-
             import pikepdf
 
-            from .fingerprint import environment as made_with
             self.pdf._check_glyphs(html)
             # kept with the forms: a build that renders a few documents sets none again
-            path = None if self.cache_dir is None else self.cache_dir / (
-                "stamp-" + hashlib.sha256((made_with("pdf") + html).encode()).hexdigest()[:32] + ".pdf")
+            path = self._sheet_path(html)
             data = None
             if path is not None and path.is_file():
                 data = path.read_bytes()
@@ -481,14 +582,27 @@ class FormFiller:
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
 
-    def fill_docx(self, view: DocumentView, base: DocumentView) -> bytes:
+    def fill_docx(self, view: DocumentView, base: DocumentView, imprint_after_blank: bool = False) -> bytes:
         """A copy of the blank form's DOCX with its ⟦slot⟧ markers filled. A letter: its first
-        part written on its own, the form's attachment (filled) after it."""
+        part written on its own, the form's attachment (filled) after it. A 通报: written on its
+        own but for its attachment, the form's (filled); ``imprint_after_blank``: §7.5 as its PDF
+        decided."""
         from .output import write_package
 
         form = self.blank(base, need_docx=True)
         values = view.extra["form"].values
         parts = self._docx_parts(form.docx)
+        if view.kind == "summary":
+            own = self._docx().render_parts(
+                replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]),
+                imprint_after_blank=imprint_after_blank)
+            body = parts["word/document.xml"].decode("utf-8")
+            if view.imprint is None:  # the attachment is its last section
+                attachment, insert = _body_after_first_section(body), _insert_before_last_section
+            else:  # the 版记 page's section after it
+                attachment, insert = _second_section(body), _insert_in_second_section
+            attachment = _fill_tokens(attachment, values)
+            return write_package(_changed(own, "word/document.xml", lambda text: insert(text, attachment)))
         if view.kind == "letter":
             own = self._docx().render_parts(
                 replace(view, sections=[view.sections[0], replace(view.sections[1], blocks=[])]))
@@ -508,6 +622,15 @@ class FormFiller:
         if kept is None or kept[0] is not docx:
             kept = self._docx_read[id(docx)] = (docx, read_package(docx))
         return kept[1]
+
+
+def _stamps_html(keys: list[tuple]) -> str:
+    """Cells' texts (stamp keys: page size, classes, width, lines), each alone at the top left
+    of a page of its own."""
+    from .writers.pdf import environment
+    return environment().get_template("overlay.html.j2").render(pages=[
+        (size, [(SlotBox("", 0, "cell", 0.0, 0.0, width, 0.0, classes), list(lines), 0.0)])
+        for size, classes, width, lines in keys], title="")
 
 
 def _fill_tokens(text: str, values: dict) -> str:
@@ -541,6 +664,18 @@ def _body_after_first_section(text: str) -> str:
     section properties."""
     first = _SECTION_BREAK.search(text)
     return text[first.end():text.rindex(_LAST_SECTION)]
+
+
+def _second_section(text: str) -> str:
+    """What a DOCX body holds between its first and its second section break."""
+    first, second = itertools.islice(_SECTION_BREAK.finditer(text), 2)
+    return text[first.end():second.start()]
+
+
+def _insert_in_second_section(text: str, content: str) -> str:
+    """The body with ``content`` at the end of its second section (an empty one)."""
+    _, second = itertools.islice(_SECTION_BREAK.finditer(text), 2)
+    return text[:second.start()] + content + text[second.start():]
 
 
 def _insert_before_last_section(text: str, content: str) -> str:

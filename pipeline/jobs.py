@@ -211,7 +211,10 @@ def summary_job(content: Content, results, draft: bool = False) -> Job:
     view = documents.summary(content.tasks, content.regions, content.issuance, outcomes,
                              pending, results.sample, draft=draft)
     name = str(content.issuance.summary.document_number) + ("（征求意见稿）" if draft else "")
-    return Job("summary", name, view)
+    # filled on its form (forms.py): its attachment and 版记 page laid out once, its body per
+    # build; a draft (its table lacks the regions still pending) is laid out whole
+    base = None if draft else documents.summary_form(view, view.extra["form"].key[1])
+    return Job("summary", name, view, base=base)
 
 
 def all_jobs(content: Content, results, kept: dict | None = None) -> tuple[list[Job], list, list[Problem]]:
@@ -225,5 +228,7 @@ def all_jobs(content: Content, results, kept: dict | None = None) -> tuple[list[
     jobs += report_jobs(content, results, complete, kept)
     gaps = summary_gaps_problems(content, results)
     if not gaps:
-        jobs.append(summary_job(content, results))
+        # the longest of the documents filled on a form (its body laid out per build) taken up
+        # first: a build's workers then share the rest
+        jobs.insert(1, summary_job(content, results))
     return jobs, incomplete, gaps

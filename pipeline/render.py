@@ -139,11 +139,14 @@ class Renderer:
                     from .forms import Misfit
                     try:
                         made.append(self.forms(out).fill_pdf(job.view, job.base))
+                        after_blank = self.forms(out).imprint_after_blank
                     except Misfit:  # a text needs other room than its form keeps: laid out whole
                         made.append(self.pdf.render(job.view))
+                        after_blank = self.pdf.imprint_after_blank
                 else:
                     made.append(self.pdf.render(job.view))
-                    self._imprint_after_blank[job.fingerprint("pdf")] = self.pdf.imprint_after_blank
+                    after_blank = self.pdf.imprint_after_blank
+                self._imprint_after_blank[job.fingerprint("pdf")] = after_blank
             return made[0]
 
         # §7.5: whether the 版记 page is numbered follows the PDF's layout (a blank page before
@@ -152,7 +155,7 @@ class Renderer:
         if job.view.imprint is not None and "docx" in wanted:
             key = job.fingerprint("pdf")
             if key not in self._imprint_after_blank:
-                if {"pdf", "ofd"} & set(wanted) and not filled:
+                if {"pdf", "ofd"} & set(wanted) or filled:  # (filled: the body alone laid out)
                     pdf()
                 else:
                     self.pdf.render(job.view)  # laid out for the decision only
@@ -166,7 +169,7 @@ class Renderer:
             elif fmt == "ofd":
                 data, pages = self.ofd.render(job.view, pdf()[0], job.fingerprint("ofd"))
             elif fmt == "docx" and filled:
-                data = self.forms(out).fill_docx(job.view, job.base)
+                data = self.forms(out).fill_docx(job.view, job.base, imprint_after_blank)
             elif fmt == "docx":
                 data = write_package(self.docx.render_parts(job.view, imprint_after_blank=imprint_after_blank))
             elif fmt == "xlsx":
