@@ -142,7 +142,7 @@ def test_ratings_as_typed_read_as_spelt(tmp_path):
     with pytest.raises(DataError) as caught:
         load_results(bad, content)
     assert [str(p).split("/")[-1] for p in caught.value.problems] == [
-        "bad.csv:2: 第 1.1 项“" + content.tasks.task("1.1").name + "”：考评等次“良”无效，应为 优秀、达标、未达标 之一"]
+        "bad.csv:2: 第 1.1 项“实施‘脱贫攻坚最低生活保障支持计划’”：考评等次“良”无效，应为 优秀、达标、未达标 之一"]
 
 
 @dataclasses.dataclass(frozen=True)
