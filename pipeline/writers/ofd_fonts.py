@@ -253,6 +253,16 @@ def character_map(path: str | Path) -> dict[int, int]:
     """A font's character → glyph id map (its best Unicode ``cmap`` subtable, as fontTools'
     ``getBestCmap`` gives it), read by HarfBuzz: ~3 ms for a Fandol face, where fontTools
     takes ~25 ms (tests/test_writer_startup.py: the same maps)."""
+    return _read_cmap(path, glyphs=True)
+
+
+def characters(path: str | Path) -> set[int]:
+    """The characters a font maps (``character_map``'s keys, without looking their glyphs up):
+    what the PDF writer checks a document's text against."""
+    return set(_read_cmap(path, glyphs=False))
+
+
+def _read_cmap(path: str | Path, glyphs: bool) -> dict[int, int] | list[int]:
     ffi, hb, _ = _harfbuzz()
     blob = hb.hb_blob_create_from_file(os.fsencode(path))
     face = hb.hb_face_create(blob, 0)
@@ -265,10 +275,12 @@ def character_map(path: str | Path) -> dict[int, int]:
         size = hb.hb_set_get_population(found)
         codes = ffi.new("hb_codepoint_t[]", size)
         size = hb.hb_set_next_many(found, 0xFFFFFFFF, codes, size)  # from the start
-        glyphs = ffi.new("hb_codepoint_t[]", size)
-        if hb.hb_font_get_nominal_glyphs(font, size, codes, 4, glyphs, 4) != size:
+        if not glyphs:
+            return ffi.unpack(codes, size)
+        ids = ffi.new("hb_codepoint_t[]", size)
+        if hb.hb_font_get_nominal_glyphs(font, size, codes, 4, ids, 4) != size:
             raise ValueError(f"{path}: a character without its glyph")
-        return dict(zip(ffi.unpack(codes, size), ffi.unpack(glyphs, size)))
+        return dict(zip(ffi.unpack(codes, size), ffi.unpack(ids, size)))
     finally:
         hb.hb_set_destroy(found)
         hb.hb_font_destroy(font)

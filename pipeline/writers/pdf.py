@@ -155,53 +155,14 @@ class PdfWriter:
 
 
 def font_characters(path: Path) -> set[int]:
-    """The characters a font file maps (its best Unicode cmap), read by HarfBuzz (about 1 ms
-    for a CJK face; fontTools, the fallback, takes about 20)."""
+    """The characters a font file maps (its best Unicode cmap), read by HarfBuzz as the OFD
+    writer reads its faces' maps (a few ms for a CJK face; fontTools, the fallback, takes ~25)."""
+    from .ofd_fonts import characters
     try:
-        return _harfbuzz_characters(path)
+        return characters(path)
     except (OSError, AttributeError, ValueError):
         from fontTools.ttLib import TTFont
         return set(TTFont(path, lazy=True).getBestCmap())
-
-
-@functools.lru_cache(maxsize=None)
-def _harfbuzz():
-    import ctypes
-
-    hb = ctypes.CDLL("libharfbuzz.so.0")
-    pointer, void = ctypes.c_void_p, [ctypes.c_void_p]
-    hb.hb_blob_create_from_file.restype, hb.hb_blob_create_from_file.argtypes = pointer, [ctypes.c_char_p]
-    hb.hb_blob_get_length.restype, hb.hb_blob_get_length.argtypes = ctypes.c_uint, void
-    hb.hb_face_create.restype, hb.hb_face_create.argtypes = pointer, [pointer, ctypes.c_uint]
-    hb.hb_set_create.restype = pointer
-    hb.hb_face_collect_unicodes.argtypes = [pointer, pointer]
-    hb.hb_set_get_population.restype, hb.hb_set_get_population.argtypes = ctypes.c_uint, void
-    hb.hb_set_next_many.restype = ctypes.c_uint
-    hb.hb_set_next_many.argtypes = [pointer, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint]
-    for name in ("hb_set_destroy", "hb_face_destroy", "hb_blob_destroy"):
-        getattr(hb, name).argtypes = void
-    return hb
-
-
-def _harfbuzz_characters(path: Path) -> set[int]:
-    import ctypes
-
-    hb = _harfbuzz()
-    blob = hb.hb_blob_create_from_file(os.fsencode(path))
-    face = hb.hb_face_create(blob, 0)
-    found = hb.hb_set_create()
-    try:
-        if not hb.hb_blob_get_length(blob):
-            raise OSError(f"cannot read {path}")
-        hb.hb_face_collect_unicodes(face, found)
-        size = hb.hb_set_get_population(found)
-        buffer = (ctypes.c_uint32 * size)()
-        got = hb.hb_set_next_many(found, 0xFFFFFFFF, buffer, size)  # from the start
-        return set(buffer[:got])
-    finally:
-        hb.hb_set_destroy(found)
-        hb.hb_face_destroy(face)
-        hb.hb_blob_destroy(blob)
 
 
 def _with_tail(html: str, tail: str) -> str:
