@@ -48,6 +48,9 @@ def register(app) -> None:
         refused = authorise()
         if refused is not None:
             return refused
+        if request.endpoint == "logout" and getattr(session, "lost", None):
+            # nothing to sign out of (the browser's session had ended): say so, not "form expired"
+            return redirect(url_for("login", why=session.lost))
         if request.method == "POST":
             if not same_origin(request):
                 abort(403, "请求不是从本系统的页面发出的，已拒绝。请打开本系统的页面后再操作。")
@@ -87,7 +90,7 @@ def register(app) -> None:
         if session.get("user"):
             audit("退出登录")
         session.end()
-        return redirect(url_for("login"))
+        return redirect(url_for("login", why="signed-out"))
 
     # --- 总览 ----------------------------------------------------------------------------------------
     @app.get("/")
