@@ -302,10 +302,9 @@ def form_page(referer: str | None, host: str, url_map) -> str | None:
     parts = urlsplit(referer)
     if parts.scheme not in ("http", "https") or parts.netloc.lower() != (host or "").lower():
         return None
-    from urllib.parse import quote
+    from urllib.parse import unquote
 
-    path = quote(parts.path, safe="/%")  # as the browser sent it: percent-encoded, nothing else
-    target = safe_target(path, url_map, "")
+    target = safe_target(unquote(parts.path or "/"), url_map, "")  # decoded, as ``request.path`` is
     return target or None
 
 

@@ -73,7 +73,9 @@ def back_target(referer: str | None, host: str) -> str:
     """The page a refused form came from (its Referer, when it is a page of this site), else the home page."""
     from .guard import form_page
 
-    return form_page(referer, host, current_app.url_map) or "/"
+    from urllib.parse import quote
+
+    return quote(form_page(referer, host, current_app.url_map) or "/", safe="/")
 
 
 def too_large_page(path: str, size: int | None, referer: str | None, host: str) -> str:
