@@ -63,7 +63,7 @@ def test_an_idle_session_ends_under_the_form_and_the_clerk_comes_back_to_it(setu
     assert sessions(app) == before - 1  # the expired record went; nothing stored for this request
     assert app.extensions["site"].store.rows(REGION) == {}  # not saved
     page = login_page(region, response.headers["Location"])
-    assert "登录已超时（超过 30 分钟未操作），请重新登录。 登录后将回到原来的页面。" in page
+    assert "登录已超时（超过 30 分钟未操作），请重新登录。登录后将回到原来的页面。" in page
     assert 'id="drafts-kept" hidden' in page  # shown by the page's script when entries were kept
     # signing in from that page comes back to the form, not to the home page
     response = region.post(response.headers["Location"], data={"csrf_token": token(region, "/login"),

@@ -61,7 +61,26 @@ document.addEventListener("DOMContentLoaded", function () {
     var key = PREFIX + form.getAttribute("data-draft");
     form.addEventListener("input", function () { dirty = true; });
     form.addEventListener("change", function () { dirty = true; });
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
+      var most = Number(form.getAttribute("data-max-save") || 0);  // megabytes in one save
+      var bytes = 0;
+      fields(form).forEach(function (el) {
+        Array.prototype.forEach.call(el.type === "file" && el.files ? el.files : [], function (f) { bytes += f.size; });
+      });
+      if (most && bytes > most * 1048576) {  // refused before it is sent: nothing leaves the page
+        event.preventDefault();
+        var said = document.getElementById("too-much");
+        if (!said) {
+          said = document.createElement("p");
+          said.id = "too-much";
+          said.className = "problem";
+          form.appendChild(said);
+        }
+        said.textContent = "未保存：所选的佐证材料合计 " + Math.ceil(bytes / 1048576) + " 兆字节，超过每次保存合计 "
+          + most + " 兆字节的上限。请少选几个文件，分几次保存；已填写的内容仍在本页。";
+        said.scrollIntoView({block: "center"});
+        return;
+      }
       dirty = false;
       try { window.sessionStorage.setItem(key, JSON.stringify(snapshot(form))); } catch (e) { /* kept nowhere */ }
     });
