@@ -145,6 +145,13 @@ def test_signing_out_says_so_and_a_stale_sign_out_is_no_form_error(setup):
     clock.now += IDLE_SECONDS + 1
     response = region.post("/logout", data={"csrf_token": csrf})
     assert response.status_code == 302 and response.headers["Location"] == "/login?why=timeout"
+    # 退出 in another tab of this browser took the cookie: a form sent from this tab is told so
+    region = sign_in(app, REGION, GOOD)
+    csrf = token(region, PAGE)
+    region.delete_cookie("session")
+    response = save_draft(region, csrf)
+    assert response.headers["Location"] == f"/login?next={QPAGE}&why=ended"
+    assert "登录已失效（超时未操作，或已在其他窗口退出），请重新登录。" in login_page(region, response.headers["Location"])
     # a first visit: no reason, and the name of no reason is never shown
     fresh = app.test_client()
     assert fresh.get(PAGE).headers["Location"] == f"/login?next={QPAGE}"

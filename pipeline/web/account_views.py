@@ -86,6 +86,8 @@ def authorise():
         if request.method == "POST":  # back to the form's page, not to the home page
             value = form_page(request.headers.get("Referer"), request.host, current_app.url_map) or value
         why = g.get("session_lost") or getattr(session, "lost", None)
+        if why is None and request.method == "POST":
+            why = "ended"  # a form of a signed-in page, its cookie gone (退出 in another tab of this browser)
         return redirect(url_for("login", next=value, **({"why": why} if why else {})))
     if kind == "password":
         return redirect(url_for("password"))

@@ -71,9 +71,9 @@ def too_large_text(path: str, size: int | None) -> list[str]:
 
 def back_target(referer: str | None, host: str) -> str:
     """The page a refused form came from (its Referer, when it is a page of this site), else the home page."""
-    from .guard import form_page
-
     from urllib.parse import quote
+
+    from .guard import form_page
 
     return quote(form_page(referer, host, current_app.url_map) or "/", safe="/")
 
@@ -172,6 +172,6 @@ def render_refusal(app, path: str, size: int | None, headers: dict) -> str:
     request's cookie (the header shows who is signed in) and Host."""
     forwarded = {"Cookie": headers.get("COOKIE", ""), "Referer": headers.get("REFERER", "")}
     host = headers.get("HOST", "localhost")
-    with app.test_request_context(path=path.split("?", 1)[0], method="GET", headers=forwarded,
+    with app.test_request_context(path="/", method="GET", headers=forwarded,
                                   base_url=f"http://{host}"):
         return too_large_page(path, size, forwarded["Referer"] or None, host)
