@@ -207,3 +207,31 @@ def test_an_upload_over_the_limit_gets_the_sites_page_and_a_way_back(served, bro
     assert page.input_value("select[name='self:1.4']") == "优秀"
     assert "很大的扫描件.pdf" not in page.inner_text("#draft-restored")  # names the task's field, not the file
     assert "1.1 佐证材料" in page.inner_text("#draft-restored")
+
+
+def test_the_departments_ratings_are_kept_and_guarded_the_same_way(served, browser):  # noqa: F811
+    url, codes, clock, app = served
+    page = sign_in(browser, url, "张科长", codes["张科长"], NEW)
+    answer = {"accept": False}
+    seen = dialogs(page, answer)
+    form = url + "/region/%E9%95%BF%E6%98%A5%E5%B8%82"
+    page.goto(form)
+    page.select_option("select[name='final:1.1']", "优秀")
+    page.click("header a[href='/']")
+    page.wait_for_timeout(200)
+    assert seen == ["beforeunload"] and page.url == form
+    clock.now += IDLE_SECONDS + 1
+    page.click("#save")
+    page.wait_for_selector("#login-notice")
+    assert "登录已超时" in page.inner_text("#login-notice")
+    page.fill("#account", "张科长")
+    page.fill("#password", NEW)
+    page.click("#sign-in")
+    page.wait_for_selector("#draft-offer")
+    assert page.url == form
+    page.click("#draft-restore")
+    assert page.input_value("select[name='final:1.1']") == "优秀"
+    assert "differs" not in (page.get_attribute("tr[data-task='1.1']", "class") or "")  # no self-rating to differ from
+    page.click("#save")
+    page.wait_for_selector("p.saved")
+    assert app.extensions["site"].store.rows(REGION)["1.1"]["final_rating"] == "优秀"
