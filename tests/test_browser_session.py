@@ -84,7 +84,7 @@ def test_a_password_changed_elsewhere_is_said_and_the_draft_waits(served, browse
     a.select_option("select[name='self:1.4']", "优秀")
     a.click("#save-draft")
     a.wait_for_selector("#login-notice")
-    assert a.inner_text("#login-notice").startswith("本账号的密码已在其他地方修改，这里的登录随之失效，请用新密码重新登录。")
+    assert a.inner_text("#login-notice").startswith("本账号的密码已在其他地方修改，此处的登录随之失效，请用新密码重新登录。")
     shot(a, "web-session-password-elsewhere")
     # in the same browser, another tab's new sign-in makes this tab's form token stale: a way back
     tab = b.context.new_page()

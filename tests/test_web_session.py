@@ -111,7 +111,7 @@ def test_a_password_changed_elsewhere_is_named(setup):
     response = save_draft(region, csrf)
     assert response.headers["Location"] == f"/login?next={QPAGE}&why=password"
     page = login_page(region, response.headers["Location"])
-    assert "本账号的密码已在其他地方修改，这里的登录随之失效，请用新密码重新登录。" in page
+    assert "本账号的密码已在其他地方修改，此处的登录随之失效，请用新密码重新登录。" in page
     assert other.get(PAGE).status_code == 200  # the one that changed it goes on
     assert app.extensions["site"].store.rows(REGION) == {}
     # the ended session's record held only why; it is gone once told

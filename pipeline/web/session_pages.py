@@ -27,9 +27,9 @@ WHY = {
     "timeout": "登录已超时（超过 30 分钟未操作），请重新登录。",
     "lifetime": "登录已超过 12 小时，请重新登录。",
     "ended": "登录已失效（超时未操作，或已在其他窗口退出），请重新登录。",
-    "password": "本账号的密码已在其他地方修改，这里的登录随之失效，请用新密码重新登录。",
-    "reset": "管理员已重置本账号的密码，这里的登录随之失效，请用新的一次性登录码登录。",
-    "disabled": "本账号已停用，这里的登录随之失效；如有疑问请联系省民政厅。",
+    "password": "本账号的密码已在其他地方修改，此处的登录随之失效，请用新密码重新登录。",
+    "reset": "管理员已重置本账号的密码，此处的登录随之失效，请用新的一次性登录码登录。",
+    "disabled": "本账号已停用，此处的登录随之失效；如有疑问请联系省民政厅。",
 }
 # after these the page's script says that unsaved entries were kept (not after a deliberate 退出)
 KEEPS_DRAFTS = {"timeout", "lifetime", "ended", "password", "reset"}
