@@ -355,6 +355,8 @@ def create_app(content: Content, data_dir: Path, password: str | None = None, *,
     stats_views.register(app)
     from . import account_views
     account_views.register(app)
+    from . import session_pages
+    session_pages.register(app)
     return app
 
 
@@ -371,8 +373,12 @@ def make_server(app, host: str, port: int, threads: int = 8):
     refused on its headers (413), before its body is received."""
     from waitress.server import create_server
 
-    return create_server(app, host=host, port=port, threads=threads, ident="pipeline",
-                         max_request_body_size=MAX_UPLOAD_BYTES)
+    from .session_pages import install
+
+    server = create_server(app, host=host, port=port, threads=threads, ident="pipeline",
+                           max_request_body_size=MAX_UPLOAD_BYTES)
+    install(server, app)  # its refusal of an over-large request: the site's page, in Chinese
+    return server
 
 
 def check_password(given: str, expected: str) -> bool:

@@ -13,7 +13,7 @@ from flask import (Response, abort, current_app, g, redirect, render_template, r
                    url_for)
 
 from .accounts import DEPARTMENT, REGION, ROLES, AccountError
-from .guard import (LOCAL, access, account_session_ok, landing, password_expired, password_reminder, safe_target,
+from .guard import (LOCAL, access, account_session_ok, form_page, landing, password_expired, password_reminder, safe_target,
                     throttle_keys, wait_message)
 
 
@@ -37,6 +37,7 @@ def current_user() -> dict | None:
         account = site().accounts.get(uid)
         if not account_session_ok(account, session.get("pwset")):
             session.end()  # disabled or given a new password since: this session is over
+            g.session_lost = "disabled" if account is None or account["disabled"] else "password"
         else:
             accounts = site().accounts
             days, age = accounts.password_days(), accounts.password_age(account)
@@ -82,7 +83,12 @@ def authorise():
         return None
     kind, value = decision
     if kind == "login":
-        return redirect(url_for("login", next=value))
+        if request.method == "POST":  # back to the form's page, not to the home page
+            value = form_page(request.headers.get("Referer"), request.host, current_app.url_map) or value
+        why = g.get("session_lost") or getattr(session, "lost", None)
+        if why is None and request.method == "POST":
+            why = "ended"  # a form of a signed-in page, its cookie gone (退出 in another tab of this browser)
+        return redirect(url_for("login", next=value, **({"why": why} if why else {})))
     if kind == "password":
         return redirect(url_for("password"))
     if kind == "home":
@@ -95,7 +101,7 @@ def sign_in():
     password = current_app.extensions["password"]
     accounts = site().accounts
     with_accounts = accounts.any()
-    error, code = None, 200
+    error, code, name = None, 200, ""
     if request.method == "POST":
         from . import check_password
 
@@ -125,7 +131,8 @@ def sign_in():
             throttle.failed(keys)
             audit("登录失败", account=name or "（未填账号）", role="", result="失败")
             error, code = ("账号或密码不对，请重新输入。" if with_accounts else "密码不对，请重新输入。"), 401
-    return render_template("login.html.j2", error=error, with_accounts=with_accounts), code
+    why = request.args.get("why") if request.method == "GET" else None
+    return render_template("login.html.j2", error=error, with_accounts=with_accounts, account=name, why=why), code
 
 
 def no_store(response):

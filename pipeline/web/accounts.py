@@ -81,6 +81,17 @@ def one_time_code() -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 
 
+def as_code(given: str) -> str | None:
+    """A one-time code as printed (``K7QP-M3XW-9TRA``) from what a clerk typed: in either case,
+    with or without the hyphens (or with spaces for them), with spaces around; None when it is
+    not a code's 12 characters (a password is never rewritten)."""
+    import re
+
+    found = re.fullmatch(rf"([{CODE_ALPHABET}]{{4}})[-\s]*([{CODE_ALPHABET}]{{4}})[-\s]*([{CODE_ALPHABET}]{{4}})",
+                         given.strip().upper())
+    return "-".join(found.groups()) if found else None
+
+
 def password_problems(password: str, name: str) -> list[str]:
     """Length and complexity (等保 2.0 身份鉴别), in Chinese."""
     problems = []
@@ -185,7 +196,7 @@ class Accounts:
                 raise AccountError(f"没有账号“{name}”")
             db.execute("UPDATE accounts SET password = ?, must_change = 1, disabled = 0, password_set_at = ?"
                        " WHERE id = ?", (hash_password(code), self.now(), row["id"]))
-        self.end_sessions(row["id"])
+        self.end_sessions(row["id"], "reset")
         return code
 
     def disable(self, name: str) -> None:
@@ -194,10 +205,12 @@ class Accounts:
             if row is None:
                 raise AccountError(f"没有账号“{name}”")
             db.execute("UPDATE accounts SET disabled = 1 WHERE id = ?", (row["id"],))
-        self.end_sessions(row["id"])
+        self.end_sessions(row["id"], "disabled")
 
     def set_password(self, account_id: int, old: str, new: str) -> None:
         account = self.get(account_id)
+        if account is not None and account["must_change"]:
+            old = as_code(old) or old
         if account is None or not verify_password(old, account["password"]):
             raise AccountError("原密码不对")
         problems = password_problems(new, account["name"])
@@ -208,18 +221,26 @@ class Accounts:
         with self.store.connect() as db:
             db.execute("UPDATE accounts SET password = ?, must_change = 0, password_set_at = ? WHERE id = ?",
                        (hash_password(new), self.now(), account_id))
-        self.end_sessions(account_id)
+        self.end_sessions(account_id, "password")
 
     def check(self, name: str, password: str) -> dict | None:
-        """The enabled account with this name and password, else None (same cost either way)."""
+        """The enabled account with this name and password, else None (same cost either way). While
+        the account's password is a one-time code, the code is also taken as typed by hand
+        (``as_code``)."""
         account = self.by_name(name)
         if account is None:
             verify_password(password, DUMMY_HASH)
             return None
+        if account["must_change"]:
+            password = as_code(password) or password
         if not verify_password(password, account["password"]) or account["disabled"]:
             return None
         return account
 
-    def end_sessions(self, account_id: int) -> int:
+    def end_sessions(self, account_id: int, why: str = "ended") -> int:
+        """Every session of the account ends; its browser is told ``why`` at its next request
+        (``guard.end_account_sessions``)."""
+        from .guard import end_account_sessions
+
         with self.store.connect() as db:
-            return db.execute("DELETE FROM sessions WHERE json_extract(data, '$.uid') = ?", (account_id,)).rowcount
+            return end_account_sessions(db, account_id, why)

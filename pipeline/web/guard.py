@@ -102,6 +102,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.modified = False
         self.renew = False  # a new token at sign-in (no session fixation)
         self.ended = False  # sign-out: the record goes, the cookie too
+        self.lost = None  # why the browser's session is no more: "timeout", "lifetime", "ended", or an account's ENDED reason
 
     def end(self) -> None:
         self.clear()
@@ -124,24 +125,31 @@ class Sessions(SessionInterface):
     def open_session(self, app, request) -> ServerSession:
         token = request.cookies.get(self.get_cookie_name(app))
         if token and len(token) < 100:
-            data = self._load(token)
+            data, lost = self._load(token)
             if data is not None:
                 return ServerSession(data, token)
+            session = ServerSession()
+            session.lost = lost
+            return session
         return ServerSession()
 
-    def _load(self, token: str) -> dict | None:
+    def _load(self, token: str) -> tuple[dict | None, str | None]:
+        """(the session's data, None), or (None, why it is no more)."""
         now = self.clock()
         key = _hash(token)
         with self.store.connect() as db:
             row = db.execute("SELECT data, created, seen FROM sessions WHERE token_hash = ?", (key,)).fetchone()
             if row is None:
-                return None
-            if not session_alive(row["created"], row["seen"], now):
+                return None, "ended"
+            data = json.loads(row["data"])
+            if not session_alive(row["created"], row["seen"], now) or ENDED_KEY in data:
                 db.execute("DELETE FROM sessions WHERE token_hash = ?", (key,))
-                return None
+                if ENDED_KEY in data:
+                    return None, str(data[ENDED_KEY])
+                return None, "timeout" if now - row["seen"] > IDLE_SECONDS else "lifetime"
             if now - row["seen"] > 30:
                 db.execute("UPDATE sessions SET seen = ? WHERE token_hash = ?", (now, key))
-        return json.loads(row["data"])
+        return data, None
 
     def save_session(self, app, session: ServerSession, response) -> None:
         name = self.get_cookie_name(app)
@@ -170,6 +178,16 @@ class Sessions(SessionInterface):
             with self.store.connect() as db:
                 db.execute("UPDATE sessions SET data = ?, seen = ? WHERE token_hash = ?",
                            (data, now, _hash(session.token)))
+
+
+ENDED_KEY = "ended"  # a session ended for its account (new password, reset, disabled): {"ended": why}
+
+
+def end_account_sessions(db, account_id: int, why: str) -> int:
+    """Every session of an account ends; each record keeps only why, for the page to say so at
+    that browser's next request (then it goes; an idle one goes as any other)."""
+    return db.execute("UPDATE sessions SET data = ? WHERE json_extract(data, '$.uid') = ?",
+                      (json.dumps({ENDED_KEY: why}), account_id)).rowcount
 
 
 def end_every_session(store) -> int:
@@ -273,6 +291,21 @@ def safe_target(target: str | None, url_map, default: str = "/") -> str:
     except HTTPException:
         return default
     return target
+
+
+def form_page(referer: str | None, host: str, url_map) -> str | None:
+    """The page a POST's form was on: its Referer's path when the Referer is this site (the host
+    the request was sent to) and the path one of its pages; None otherwise. The query is left
+    out (a ``?saved=`` would claim a save that did not happen)."""
+    if not referer:
+        return None
+    parts = urlsplit(referer)
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != (host or "").lower():
+        return None
+    from urllib.parse import unquote
+
+    target = safe_target(unquote(parts.path or "/"), url_map, "")  # decoded, as ``request.path`` is
+    return target or None
 
 
 def landing(next_target: str | None, url_map, role: str | None, home: str) -> str:

@@ -48,6 +48,9 @@ def register(app) -> None:
         refused = authorise()
         if refused is not None:
             return refused
+        if request.endpoint == "logout" and getattr(session, "lost", None):
+            # nothing to sign out of (the browser's session had ended): say so, not "form expired"
+            return redirect(url_for("login", why=session.lost))
         if request.method == "POST":
             if not same_origin(request):
                 abort(403, "请求不是从本系统的页面发出的，已拒绝。请打开本系统的页面后再操作。")
@@ -59,7 +62,8 @@ def register(app) -> None:
             except ValueError:
                 abort(400, "表单内容无法识别，未处理。请返回刷新页面后重试。")
             if not form_token_ok(sent, session.get("csrf", "")):
-                abort(400, "表单已过期或来源不明（缺少校验码），请返回刷新页面后重试。")
+                abort(400, "表单已过期或来源不明（缺少校验码），未保存。可能已在其他窗口重新登录或修改了密码；"
+                           "请返回原页面后重试。")
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -74,7 +78,12 @@ def register(app) -> None:
         messages = {404: "没有这个页面或文件。", 405: "不支持这种操作。",
                     413: "上传的文件太大或太多（一次最多 100 个工作簿、合计 100 兆字节）。"}
         text = exc.description if exc.code in (400, 403, 409) else messages.get(exc.code, "请求有误。")
-        return render_template("error.html.j2", code=exc.code, message=text), exc.code
+        back = None
+        if request.method == "POST":  # a refused form: back to its page (what was typed is offered there again)
+            from .session_pages import back_target
+            back = back_target(request.headers.get("Referer"), request.host)
+        return render_template("error.html.j2", code=exc.code, message=text, back=back,
+                               back_label="返回原页面" if back else None), exc.code
 
     @app.route("/login", methods=["GET", "POST"])
     def login():
@@ -87,7 +96,7 @@ def register(app) -> None:
         if session.get("user"):
             audit("退出登录")
         session.end()
-        return redirect(url_for("login"))
+        return redirect(url_for("login", why="signed-out"))
 
     # --- 总览 ----------------------------------------------------------------------------------------
     @app.get("/")
