@@ -12,7 +12,7 @@ import pdfplumber
 import pytest
 
 from pipeline.web import create_app
-from pipeline.web.accounts import Accounts, hash_password, password_problems, verify_password
+from pipeline.web.accounts import AccountError, Accounts, hash_password, password_problems, verify_password
 from pipeline.web.guard import IDLE_SECONDS
 from pipeline.web.store import Store
 
@@ -167,6 +167,39 @@ def test_a_disabled_account_is_signed_out_and_cannot_sign_in(tmp_path):
                                       "password": GOOD}).status_code == 401
     entry = db_rows(app, "SELECT * FROM audit WHERE event = '停用账号'")[0]
     assert (entry["account"], entry["object"], entry["old"], entry["new"]) == ("管理员甲", "九台区", "启用", "停用")
+
+
+def test_the_last_admin_is_not_disabled_and_disabled_accounts_never_open_the_page(tmp_path):
+    app = make_app(tmp_path)
+    accounts = app.extensions["site"].accounts
+    add(app, "管理员甲", "管理员")
+    add(app, "九台区", "地区", "九台区")
+    with pytest.raises(AccountError, match="唯一在用的管理员账号"):
+        accounts.disable("管理员甲")
+    add(app, "管理员乙", "管理员")
+    accounts.disable("管理员甲")  # another admin is left
+    with pytest.raises(AccountError, match="“管理员乙”是唯一在用的管理员账号"):
+        accounts.disable("管理员乙")
+    # every account disabled all the same (the data folder edited): the page still asks everyone
+    # to sign in, never falls back to the open page of a single clerk without accounts
+    with accounts.store.connect() as db:
+        db.execute("UPDATE accounts SET disabled = 1")
+    anyone = app.test_client()
+    for page in ("/", "/accounts", "/return/九台区", "/audit"):
+        response = anyone.get(page)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], page
+    response = anyone.post("/login", data={"csrf_token": token(anyone, "/login"), "account": "", "password": ""})
+    assert response.status_code == 401
+
+
+def test_the_command_line_does_not_disable_the_last_admin(tmp_path):
+    cli = Cli(ROOT)
+    work = tmp_path / "work"
+    made = cli("users", "add", "管理员甲", "--role", "管理员", "--data", work)
+    assert made.exit_code == 0
+    refused = cli("users", "disable", "管理员甲", "--data", work, expect=1)
+    assert "唯一在用的管理员账号" in refused.stderr
+    assert Accounts(Store(work / "pipeline.sqlite3")).any_department()
 
 
 def test_an_idle_session_expires(tmp_path):

@@ -141,8 +141,10 @@ class Accounts:
         return db.execute("SELECT * FROM accounts WHERE name = ?", (name,)).fetchone()
 
     def any(self) -> bool:
+        """Whether accounts are in use: once one is made the page asks every visitor to sign in,
+        even with every account disabled (it never falls back to the open page of a single clerk)."""
         with self.store.connect() as db:
-            return db.execute("SELECT 1 FROM accounts WHERE disabled = 0 LIMIT 1").fetchone() is not None
+            return db.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
 
     def any_department(self) -> bool:
         with self.store.connect() as db:
@@ -204,6 +206,9 @@ class Accounts:
             row = self._row(db, name)
             if row is None:
                 raise AccountError(f"没有账号“{name}”")
+            if row["role"] == ADMIN and not row["disabled"] and db.execute(
+                    "SELECT COUNT(*) FROM accounts WHERE role = ? AND disabled = 0", (ADMIN,)).fetchone()[0] == 1:
+                raise AccountError(f"“{name}”是唯一在用的管理员账号，停用后无人能管理账号；请先新建另一个管理员账号")
             db.execute("UPDATE accounts SET disabled = 1 WHERE id = ?", (row["id"],))
         self.end_sessions(row["id"], "disabled")
 
