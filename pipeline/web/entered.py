@@ -1,0 +1,105 @@
+"""A workbook's rows put over what a region's return already holds.
+
+A blank cell in the workbook never clears what was entered before (online, or from an earlier
+workbook): the self-rating, the 说明 and the final rating already there are kept, and each kept
+self-rating and 说明 is named. A cell with a different value replaces the entry, and each change
+is named with its old and new value. (Final ratings that differ are not put over at all: the
+clerk chooses, ``Store.accept``.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..results import TaskResult
+
+CLIP = 30  # characters of a 说明 quoted in a message
+
+
+@dataclass
+class Merged:
+    rated: dict[str, TaskResult]
+    kept_finals: int = 0
+    kept_selfs: list[tuple[str, str]] = field(default_factory=list)  # (task, kept value)
+    kept_notes: list[tuple[str, str]] = field(default_factory=list)
+    changed_selfs: list[tuple[str, str, str]] = field(default_factory=list)  # (task, old, new)
+    changed_notes: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def lines(self, labels: dict[str, str], finals: bool = True) -> list[str]:
+        """What became of the entries already made, one sentence a kind, every task named
+        (``finals``: with the final ratings kept)."""
+        def name(task: str) -> str:
+            return labels.get(task, f"第 {task} 项")
+
+        out = []
+        if self.kept_selfs:
+            out.append(f"考评表中空着、保留了此前已填写的自评等次 {len(self.kept_selfs)} 项："
+                       + "；".join(f"{name(t)}（{old}）" for t, old in self.kept_selfs))
+        if self.kept_notes:
+            out.append(f"考评表中空着、保留了此前已填写的说明 {len(self.kept_notes)} 项："
+                       + "；".join(f"{name(t)}（“{clip(old)}”）" for t, old in self.kept_notes))
+        if self.changed_selfs:
+            out.append(f"按考评表改动了此前已填写的自评等次 {len(self.changed_selfs)} 项："
+                       + "；".join(f"{name(t)}由“{old}”改为“{new}”" for t, old, new in self.changed_selfs))
+        if self.changed_notes:
+            out.append(f"按考评表改动了此前已填写的说明 {len(self.changed_notes)} 项："
+                       + "；".join(f"{name(t)}由“{clip(old)}”改为“{clip(new)}”" for t, old, new in self.changed_notes))
+        if self.kept_finals and finals:
+            out.append(f"保留了此前已填写的考评等次 {self.kept_finals} 项（考评表中未填）")
+        return out
+
+
+def clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= CLIP else text[:CLIP] + "……"
+
+
+def _same(a: str, b: str) -> bool:
+    return "".join(a.split()) == "".join(b.split())
+
+
+def keep_entered(current: dict[str, dict], rated: dict[str, TaskResult]) -> Merged:
+    """``rated`` (a workbook's rows; a blank row is absent) with every blank cell taking the entry
+    in ``current`` (the rows of the current version), and what was kept or changed."""
+    from ..model import Rating
+
+    out = Merged(dict(rated))
+    for task in sorted(set(current) | set(rated), key=_order):
+        row = current.get(task, {})
+        old_self, old_note, old_final = row.get("self_rating", ""), row.get("remarks", ""), row.get("final_rating", "")
+        r = rated.get(task)
+        new_self = r.self_rating.value if r is not None and r.self_rating else ""
+        new_note = r.remarks if r is not None else ""
+        new_final = r.rating.value if r is not None and r.rating else ""
+        self_rating = new_self or old_self
+        note = new_note if new_note.strip() else old_note
+        final = new_final or old_final
+        if old_self and not new_self:
+            out.kept_selfs.append((task, old_self))
+        elif old_self and new_self != old_self:
+            out.changed_selfs.append((task, old_self, new_self))
+        if old_note.strip() and not new_note.strip():
+            out.kept_notes.append((task, old_note))
+        elif old_note.strip() and not _same(old_note, new_note):
+            out.changed_notes.append((task, old_note, new_note))
+        if old_final and not new_final:
+            out.kept_finals += 1
+        if not (self_rating or note or final):
+            continue
+        place = (r.where if r is not None else "") or row.get("place", "")
+        out.rated[task] = TaskResult(Rating(final) if final else None, Rating(self_rating) if self_rating else None,
+                                     note, place)
+    return out
+
+
+def _order(task: str) -> tuple:
+    try:
+        return tuple(int(p) for p in task.split("."))
+    except ValueError:
+        return (10 ** 9, task)
+
+
+def labels_of(content) -> dict[str, str]:
+    """Every task as messages name it: 第 1.1 项“…”."""
+    from ..returns import task_label
+
+    return {t.id: task_label(t) for t in content.tasks.tasks()}
