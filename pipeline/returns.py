@@ -94,6 +94,7 @@ def read_return(path: Path | None, content: Content, data: bytes | None = None, 
         _read(data, content, result)
     except DataError as exc:
         result.problems.extend(exc.problems)
+    held = bool(result.region and not result.problems)  # the form's structure held: its name is checked
     if result.records:  # the form's structure held: every cell's own problems too
         from .results import check_records
         try:
@@ -106,7 +107,7 @@ def read_return(path: Path | None, content: Content, data: bytes | None = None, 
     if not result.problems and (result.results is None or not result.results.by_region):
         from .results import NOTHING_FILLED
         result.problems.append(Problem(name, None, NOTHING_FILLED))
-    if result.region:
+    if held:  # after every check: a refused return is not said to be taken in
         _check_file_name(filename or name, result, [r.name for r in content.regions.regions])
     return result
 

@@ -10,8 +10,6 @@ import sqlite3
 
 from openpyxl import load_workbook
 
-from pipeline.returns import task_label
-
 from .test_browser import resaved_by_libreoffice
 from .test_classes import COUNTY
 from .test_web import CONTENT, blanks, token, upload  # noqa: F401  (fixture)
@@ -23,7 +21,7 @@ FIRST = COUNTY[:3]  # 1.1, 1.2, 1.3
 
 
 def label(task: str) -> str:
-    return task_label(CONTENT.tasks.task(task))
+    return f"{task} {CONTENT.tasks.task(task).name}"
 
 
 def fill(data: bytes, values: dict[str, tuple]) -> bytes:
@@ -91,7 +89,7 @@ def test_a_blank_cell_keeps_what_the_region_entered_online(year, blanks, tmp_pat
     assert lines == [
         f"考评表中空着、保留了此前已填写的自评等次 2 项：{label('1.1')}（优秀）；{label('1.3')}（优秀）",
         f"考评表中空着、保留了此前已填写的说明 2 项：{label('1.1')}（“{ONLINE}”）；{label('1.3')}（“{MEDICAL}”）",
-        f"按考评表改动了此前已填写的自评等次 1 项：{label('1.2')}由“达标”改为“优秀”",
+        f"按考评表改动了此前已填写的自评等次 1 项：{label('1.2')}（原为“达标”，现为“优秀”）",
     ]
     assert "空着的格不会清除本页已填写的内容" in page  # the rule, said beside the upload
     log = [tuple(r) for r in sqlite3.connect(store.path).execute(
@@ -146,7 +144,7 @@ def test_the_departments_upload_keeps_the_regions_notes_and_names_changes(year, 
     notes = [text(li) for li in re.findall(r'<li class="note">(.*?)</li>', html, re.S)]
     assert notes == [
         f"考评表中空着、保留了此前已填写的说明 2 项：{label('1.1')}（“{ONLINE}”）；{label('1.3')}（“{MEDICAL}”）",
-        f"按考评表改动了此前已填写的自评等次 1 项：{label('1.2')}由“优秀”改为“达标”",
+        f"按考评表改动了此前已填写的自评等次 1 项：{label('1.2')}（原为“优秀”，现为“达标”）",
     ]
     rows = store.rows("九台区")
     assert rows["1.1"]["remarks"] == ONLINE and rows["1.3"]["remarks"] == MEDICAL
@@ -159,10 +157,11 @@ def test_the_departments_upload_keeps_the_regions_notes_and_names_changes(year, 
     (tmp_path / "b").mkdir()
     html = upload(c["staff"], ("九台区.xlsx", resaved_by_libreoffice(partial, tmp_path / "b"))).get_data(as_text=True)
     notes = [text(li) for li in re.findall(r'<li class="note">(.*?)</li>', html, re.S)]
-    assert notes[0].startswith(f"考评表中空着、保留了此前已填写的自评等次 {len(COUNTY) - 1} 项：{label('1.2')}（达标）；")
+    assert notes[0] == (f"考评表中空着、保留了此前已填写的自评等次 {len(COUNTY) - 1} 项："  # many: by 编号
+                        + "、".join(f"{t}（{'达标' if t == '1.2' else '优秀'}）" for t in COUNTY[1:]))
     assert notes[1] == (f"考评表中空着、保留了此前已填写的说明 2 项：{label('1.3')}（“{MEDICAL}”）；"
                         f"{label('2.1')}（“旧的说明”）")
-    assert notes[2] == f"按考评表改动了此前已填写的说明 1 项：{label('1.1')}由“{ONLINE}”改为“改写后的说明”"
+    assert notes[2] == f"按考评表改动了此前已填写的说明 1 项：{label('1.1')}（原为“{ONLINE}”，现为“改写后的说明”）"
     assert notes[3] == f"保留了此前已填写的考评等次 {len(COUNTY)} 项（考评表中未填）"
     rows = store.rows("九台区")
     assert all(rows[t]["self_rating"] and rows[t]["final_rating"] for t in COUNTY)

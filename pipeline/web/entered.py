@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..results import TaskResult
 
 CLIP = 30  # characters of a 说明 quoted in a message
+NAMED = 10  # kept self-ratings named with their 名称 up to this many; more, by 编号 only
 
 
 @dataclass
@@ -27,22 +28,24 @@ class Merged:
     def lines(self, labels: dict[str, str], finals: bool = True) -> list[str]:
         """What became of the entries already made, one sentence a kind, every task named
         (``finals``: with the final ratings kept)."""
-        def name(task: str) -> str:
-            return labels.get(task, f"第 {task} 项")
+        def name(task: str, many: bool = False) -> str:
+            return task if many else labels.get(task, task)
 
         out = []
         if self.kept_selfs:
+            many = len(self.kept_selfs) > NAMED  # a long list by 编号 alone: the table below names them
             out.append(f"考评表中空着、保留了此前已填写的自评等次 {len(self.kept_selfs)} 项："
-                       + "；".join(f"{name(t)}（{old}）" for t, old in self.kept_selfs))
+                       + ("、" if many else "；").join(f"{name(t, many)}（{old}）" for t, old in self.kept_selfs))
         if self.kept_notes:
             out.append(f"考评表中空着、保留了此前已填写的说明 {len(self.kept_notes)} 项："
                        + "；".join(f"{name(t)}（“{clip(old)}”）" for t, old in self.kept_notes))
         if self.changed_selfs:
             out.append(f"按考评表改动了此前已填写的自评等次 {len(self.changed_selfs)} 项："
-                       + "；".join(f"{name(t)}由“{old}”改为“{new}”" for t, old, new in self.changed_selfs))
+                       + "；".join(f"{name(t)}（原为“{old}”，现为“{new}”）" for t, old, new in self.changed_selfs))
         if self.changed_notes:
             out.append(f"按考评表改动了此前已填写的说明 {len(self.changed_notes)} 项："
-                       + "；".join(f"{name(t)}由“{clip(old)}”改为“{clip(new)}”" for t, old, new in self.changed_notes))
+                       + "；".join(f"{name(t)}（原为“{clip(old)}”，现为“{clip(new)}”）"
+                                 for t, old, new in self.changed_notes))
         if self.kept_finals and finals:
             out.append(f"保留了此前已填写的考评等次 {self.kept_finals} 项（考评表中未填）")
         return out
@@ -99,7 +102,5 @@ def _order(task: str) -> tuple:
 
 
 def labels_of(content) -> dict[str, str]:
-    """Every task as messages name it: 第 1.1 项“…”."""
-    from ..returns import task_label
-
-    return {t.id: task_label(t) for t in content.tasks.tasks()}
+    """Every task as the web page's messages name it: its 编号 and 名称 (“1.1 实施……”)."""
+    return {t.id: f"{t.id} {t.name}" for t in content.tasks.tasks()}
