@@ -300,7 +300,9 @@ def register(app) -> None:
         from .views import send_bytes
 
         response.direct_passthrough = False
-        data = with_entries(response.get_data(), entries)
+        blank = response.get_data()
+        response.close()  # the rendered file, read
+        data = with_entries(blank, entries)
         disposition = response.headers["Content-Disposition"]
         response = send_bytes(data, "考评表.xlsx", response.mimetype)
         response.headers["Content-Disposition"] = disposition  # the rendered file's own name
