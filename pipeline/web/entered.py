@@ -8,6 +8,8 @@ clerk chooses, ``Store.accept``.)"""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass, field
 
 from ..results import TaskResult
@@ -104,3 +106,33 @@ def _order(task: str) -> tuple:
 def labels_of(content) -> dict[str, str]:
     """Every task as the web page's messages name it: its 编号 and 名称 (“1.1 实施……”)."""
     return {t.id: f"{t.id} {t.name}" for t in content.tasks.tasks()}
+
+
+def with_entries(package: bytes, entries: dict[str, tuple[str, str]]) -> bytes:
+    """A region's workbook (``writers.xlsx.checklist_workbook``) carrying what the region has
+    already entered online: task id → (自评等次, 说明) written into its row, as text. Only the web
+    page's download for a region uses this; the checklists ``pipeline build`` writes stay blank."""
+    from openpyxl import load_workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.writer.excel import ExcelWriter
+
+    from ..documents import CHECKLIST_COLUMNS
+    from ..writers.xlsx import HEADER_ROW, SHEET
+
+    if not any(a or b for a, b in entries.values()):
+        return package
+    column = {c.key: i for i, c in enumerate(CHECKLIST_COLUMNS, 1)}
+    wb = load_workbook(io.BytesIO(package))
+    ws = wb[SHEET]
+    for row in range(HEADER_ROW + 1, ws.max_row + 1):
+        task = ws.cell(row=row, column=column["id"]).value
+        if task is None or str(task) not in entries:
+            continue
+        for key, text in zip(("self_rating", "remarks"), entries[str(task)]):
+            if text:
+                cell = ws.cell(row=row, column=column[key])
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", text)
+                cell.data_type = "s"  # text as typed: a 说明 starting with “=” is no formula
+    out = io.BytesIO()
+    ExcelWriter(wb, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED)).save()
+    return out.getvalue()

@@ -296,7 +296,7 @@ def register(app) -> None:
         response = send_rendered(checklist_job(site().content, region.assessment_class, region), "xlsx")
         if not any(a or b for a, b in entries.values()):
             return response  # the blank form, as rendered
-        from ..writers.xlsx import with_entries
+        from .entered import with_entries
         from .views import send_bytes
 
         response.direct_passthrough = False
