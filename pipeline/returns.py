@@ -98,8 +98,7 @@ def read_return(path: Path | None, content: Content, data: bytes | None = None, 
         _read(data, content, result)
     except DataError as exc:
         result.problems.extend(exc.problems)
-    if result.region and not result.problems:
-        _check_file_name(filename or name, result, [r.name for r in content.regions.regions])
+    held = bool(result.region and not result.problems)  # the form's structure held: its name is checked
     if result.records:  # the form's structure held: every cell's own problems too
         from .results import check_records
         try:
@@ -112,11 +111,14 @@ def read_return(path: Path | None, content: Content, data: bytes | None = None, 
     if not result.problems and (result.results is None or not result.results.by_region):
         from .results import NOTHING_FILLED
         result.problems.append(Problem(name, None, NOTHING_FILLED))
+    if held:  # after every check: a refused return is not said to be taken in
+        _check_file_name(filename or name, result, [r.name for r in content.regions.regions])
     return result
 
 
 def _check_file_name(filename: str, result: Return, regions: list[str]) -> None:
-    """A file named after another region than the form's: accepted for the form's, said."""
+    """A file named after another region than the form's: accepted for the form's, said (a
+    refused one is only told to check: it was not taken in)."""
     from .writers.xlsx import REGION_CELL, SHEET
 
     stem = Path(filename.replace("\\", "/")).stem
@@ -125,9 +127,16 @@ def _check_file_name(filename: str, result: Return, regions: list[str]) -> None:
     named = [n for n in regions if n in stem]
     named = [n for n in named if not any(n != m and n in m for m in named)]
     if named:
+        taken = "" if result.problems else accepted_as(result.region)
         result.warnings.insert(0, Problem(result.name, Cell(SHEET, REGION_CELL),
                                           f"文件名写的是{'、'.join(named)}，表内填写的地区是{result.region}；"
-                                          f"已作为{result.region}的考评表接收，请核对是否交错了文件"))
+                                          f"{taken}请核对是否交错了文件"))
+
+
+def accepted_as(region: str) -> str:
+    """The clause of a file-name warning that says the return was taken in (dropped when it
+    is refused after all)."""
+    return f"已作为{region}的考评表接收，"
 
 
 def _read(data: bytes, content: Content, out: Return) -> None:

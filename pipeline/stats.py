@@ -464,7 +464,7 @@ def stats_tables(stats: Statistics) -> list[Table]:
                 row += [_n(f.counts.excellent), _n(f.counts.standard), _n(f.counts.failed, "failed"), _n(f.tasks),
                         _pct(f.excellent_share), _rating(f.overall, f.basis)]
             else:
-                row += [Cell("—")] * 4 + [_n(f.tasks), Cell("—"), Cell("—")]
+                row += [Cell("—")] * 3 + [_n(f.tasks), Cell("—"), Cell("—")]
         else:
             row = [Cell(r.name, r.name), Cell("—"), Cell("—"), Cell("—")] + [Cell("—")] * 6
         if wp:

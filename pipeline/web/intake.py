@@ -9,6 +9,8 @@ import re
 import zipfile
 
 from ..content import Content
+from ..returns import accepted_as
+from .entered import labels_of
 from .store import Store, UploadOutcome
 
 XLSX_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -53,6 +55,8 @@ def read_return(filename: str, data: bytes, content: Content):
     from ..returns import read_return as read
 
     problems = content_problems(filename, data)
+    if problems and not filename.lower().endswith(".xlsx") and not zipfile.is_zipfile(io.BytesIO(data)):
+        return None, None, problems, [], {}  # not a workbook at all: said once, by name
     found = read(None, content, data=data, name=filename, filename=filename)
     footer = {label: value for label, value in found.footer.items() if value}
     warnings = list(dict.fromkeys(str(w) for w in found.warnings))
@@ -82,13 +86,15 @@ def take_batch(store: Store, content: Content, files: list[tuple[str, bytes]]) -
             names = "、".join(i[1] for i in items)
             for item in items:
                 item[3] = None
+                item[5] = [w.replace(accepted_as(region), "") for w in item[5]]  # none of them is taken in
                 item[4] = [f"{names}：这次上传中{region}有 {len(items)} 份考评表，都未接收；请只保留一份后重新上传"]
     outcomes = []
+    labels = labels_of(content)
     for upload_id, name, region, rated, problems, warnings, footer in read:
         if rated is None:
             store.refuse(upload_id, region, problems, warnings, footer)
             outcomes.append(UploadOutcome(upload_id, name, region, False, problems, warnings))
         else:
-            note, choice = store.accept(upload_id, region, rated, warnings, footer)
+            note, choice = store.accept(upload_id, region, rated, warnings, footer, labels)
             outcomes.append(UploadOutcome(upload_id, name, region, True, [], warnings, note, choice))
     return batch, outcomes

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 
 from ..errors import DataError
+from ..returns import accepted_as
 from .account_views import audit, current_user, is_department
 from .accounts import REGION
 from .workflow import EDITABLE, MAX_REASON, EvidenceError
@@ -57,6 +58,21 @@ def review_of(name: str) -> dict:
     return {"status": status, "reason": (row or {}).get("reason", ""), "reopened": bool((row or {}).get("reopened")),
             "evidence": workflow.evidence(region.name), "reasons": workflow.reasons(region.name),
             "overdue": workflow.self_overdue() and status in EDITABLE}
+
+
+def upload_lines(region: str) -> list[str]:
+    """After a workbook was read into the form (``?upload=`` its id): what became of the entries
+    already made, one line a kind (``entered.Merged.lines``)."""
+    try:
+        upload_id = int(request.args.get("upload", ""))
+    except ValueError:
+        return []
+    if request.args.get("saved") != "xlsx" or not 0 < upload_id < MAX_ID:
+        return []
+    info = site().store.upload_info(upload_id)
+    if info is None or info["region"] != region or not info["accepted"]:
+        return []
+    return [line for line in (info["note"] or "").split("\n") if line]
 
 
 def return_statuses() -> dict[str, dict]:
@@ -128,7 +144,7 @@ def register(app) -> None:
             evidence=site().workflow.evidence(region.name), errors=errors or [], entered=entered or {},
             notes=notes or {}, based_on=store.current_version(region.name) or 0,
             saved=request.args.get("saved", ""), missing=[], max_reason=MAX_REASON,
-            department=is_department())
+            department=is_department(), upload_lines=upload_lines(region.name))
         return response, status_code
 
     @app.post("/return/<name>")
@@ -234,17 +250,26 @@ def register(app) -> None:
             found, rated, problems, warnings, footer = None, None, ["读取这个工作簿时出错，未能读完，请检查文件后重新上传"], [], {}
         if rated is not None and found != region.name:
             problems, rated = [f"这是{found}的考评表，不是{region.name}的；请上传本地区的考评表"], None
+            warnings = [w.replace(accepted_as(found), "") for w in warnings]
         if rated is None:
             store.refuse(upload_id, found if found == region.name else None, problems, warnings, footer)
             audit("上传考评表", region=region.name, object=filename, result="拒绝", reason="；".join(problems)[:500])
             return return_page(region.name, errors=["未接收：" + p for p in problems], status_code=400)
         from ..results import TaskResult
+        from .entered import keep_entered, labels_of
         own = {task: TaskResult(None, r.self_rating, r.remarks, r.where) for task, r in rated.items()}  # finals are the department's
-        store.accept(upload_id, region.name, own, warnings, footer)
+        before = store.rows(region.name)
+        merged = keep_entered(before, own)
+        store.accept(upload_id, region.name, own, warnings, footer, labels_of(site().content))
         if status != "已退回" and (row is None or row["status"] != "填报中"):
             site().workflow.set_status(region.name, "填报中", "")
-        audit("上传考评表", region=region.name, object=filename, new=f"自评等次 {sum(1 for r in own.values() if r.self_rating)} 项")
-        return redirect(url_for("return_page", name=region.name, saved="xlsx"))
+        audit("上传考评表", region=region.name, object=filename,
+              new=f"自评等次 {sum(1 for r in merged.rated.values() if r.self_rating)} 项")
+        for task, old, new in merged.changed_selfs:
+            audit("上传考评表", region=region.name, object=f"{task} 自评等次", old=old, new=new)
+        for task, old, new in merged.changed_notes:
+            audit("上传考评表", region=region.name, object=f"{task} 说明", old=old, new=new)
+        return redirect(url_for("return_page", name=region.name, saved="xlsx", upload=upload_id))
 
     @app.get(f"/return/<name>/evidence/<int(max={MAX_ID}):evidence_id>")
     def evidence_file(name: str, evidence_id: int):
@@ -266,7 +291,22 @@ def register(app) -> None:
         from .views import send_rendered
 
         region = region_or_404(name)
-        return send_rendered(checklist_job(site().content, region.assessment_class, region), "xlsx")
+        rows = site().store.rows(region.name)
+        entries = {task: (row.get("self_rating", ""), row.get("remarks", "")) for task, row in rows.items()}
+        response = send_rendered(checklist_job(site().content, region.assessment_class, region), "xlsx")
+        if not any(a or b for a, b in entries.values()):
+            return response  # the blank form, as rendered
+        from .entered import with_entries
+        from .views import send_bytes
+
+        response.direct_passthrough = False
+        blank = response.get_data()
+        response.close()  # the rendered file, read
+        data = with_entries(blank, entries)
+        disposition = response.headers["Content-Disposition"]
+        response = send_bytes(data, "考评表.xlsx", response.mimetype)
+        response.headers["Content-Disposition"] = disposition  # the rendered file's own name
+        return response
 
     # --- the department's review -----------------------------------------------------------------
     @app.post("/region/<name>/send-back")

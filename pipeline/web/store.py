@@ -238,11 +238,14 @@ class Store:
                                         json.dumps(footer or {}, ensure_ascii=False), upload_id))
 
     def accept(self, upload_id: int, region: str, rated: dict[str, TaskResult], warnings: list[str] = (),
-               footer: dict | None = None) -> tuple[str, bool]:
-        """A return's ratings join the region's one history. Final ratings already entered are
-        never dropped in silence: a return without them keeps them (and says so); a return whose
-        final ratings differ waits for the clerk to choose (nothing becomes current).
-        Returns (what was done, whether the clerk must choose)."""
+               footer: dict | None = None, labels: dict[str, str] | None = None) -> tuple[str, bool]:
+        """A return's ratings join the region's one history. Nothing already entered is dropped in
+        silence (``entered.keep_entered``): a blank cell keeps the self-rating, 说明 or final rating
+        already there, and what was kept or changed is named in the note (one sentence a line;
+        ``labels`` name the tasks); a return whose final ratings differ waits for the clerk to
+        choose (nothing becomes current). Returns (what was done, whether the clerk must choose)."""
+        from .entered import keep_entered
+
         with self._lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             db.execute("UPDATE uploads SET region = ?, accepted = 1, problems = '[]', warnings = ?, footer = ?"
@@ -250,38 +253,22 @@ class Store:
                                         json.dumps(footer or {}, ensure_ascii=False), upload_id))
             current = self._rows(db, region)
             differ = final_differences(current, rated)
-            merged, kept = self._keep_finals(current, rated)
-            note = f"保留了此前已填写的考评等次 {kept} 项（考评表中未填）" if kept else ""
+            merged = keep_entered(current, rated)
+            lines = merged.lines(labels or {}, finals=not differ)
             if differ:
-                note = (f"考评表中有 {len(differ)} 项考评等次与已填写的不同，请在{region}的页面上选择保留哪一种；"
-                        "选定之前仍用原来的结果")
-                version = self._new_version(db, region, "upload", upload_id, merged, note, make_current=False)
+                lines.insert(0, f"考评表中有 {len(differ)} 项考评等次与已填写的不同，请在{region}的页面上选择保留哪一种；"
+                                "选定之前仍用原来的结果")
+                note = "\n".join(lines)
+                version = self._new_version(db, region, "upload", upload_id, merged.rated, note, make_current=False)
                 db.execute("INSERT INTO choices (year, region, version_id, upload_id) VALUES (?, ?, ?, ?) "
                            "ON CONFLICT(year, region) DO UPDATE SET version_id = excluded.version_id,"
                            " upload_id = excluded.upload_id", (self.year, region, version, upload_id))
             else:
-                self._new_version(db, region, "upload", upload_id, merged, note)
+                note = "\n".join(lines)
+                self._new_version(db, region, "upload", upload_id, merged.rated, note)
                 db.execute("DELETE FROM choices WHERE year = ? AND region = ?", (self.year, region))  # superseded
             db.execute("COMMIT")
         return note, bool(differ)
-
-    @staticmethod
-    def _keep_finals(current: dict[str, dict], rated: dict[str, TaskResult]) -> tuple[dict, int]:
-        """The return's ratings with each final rating it leaves blank taken from ``current``."""
-        from ..model import Rating
-
-        merged, kept = dict(rated), 0
-        for task, row in current.items():
-            if not row.get("final_rating"):
-                continue
-            r = merged.get(task)
-            if r is None:
-                merged[task] = TaskResult(Rating(row["final_rating"]), None, "", row.get("place", ""))
-                kept += 1
-            elif r.rating is None:
-                merged[task] = TaskResult(Rating(row["final_rating"]), r.self_rating, r.remarks, r.where)
-                kept += 1
-        return merged, kept
 
     def _new_version(self, db, region: str, source: str, upload_id: int | None,
                      rated: dict[str, TaskResult], note: str = "", make_current: bool = True) -> int:
