@@ -71,16 +71,20 @@ def test_an_idle_session_ends_under_the_form_and_nothing_is_lost(served, browser
     assert page.evaluate("Object.keys(sessionStorage).length") == 0
 
 
+def change_password(page, url: str, old: str, new: str) -> None:
+    page.goto(url + "/password")
+    page.fill("#old", old)
+    page.fill("#new", new)
+    page.fill("#again", new)
+    page.click("#change")
+    page.wait_for_selector("#saved")
+
+
 def test_a_password_changed_elsewhere_is_said_and_the_draft_waits(served, browser, tmp_path):  # noqa: F811
     url, codes, clock, app = served
     a = sign_in(browser, url, REGION, codes[REGION], NEW)
     b = sign_in(browser, url, REGION, NEW)  # another browser (its own cookies)
-    b.goto(url + "/password")
-    b.fill("#old", NEW)
-    b.fill("#new", NEW + "!")
-    b.fill("#again", NEW + "!")
-    b.click("#change")
-    b.wait_for_selector("#saved")
+    change_password(b, url, NEW, NEW + "!")
     a.select_option("select[name='self:1.4']", "优秀")
     a.click("#save-draft")
     a.wait_for_selector("#login-notice")
@@ -89,12 +93,7 @@ def test_a_password_changed_elsewhere_is_said_and_the_draft_waits(served, browse
     # in the same browser, another tab's new sign-in makes this tab's form token stale: a way back
     tab = b.context.new_page()
     tab.goto(url + "/return/%E9%95%BF%E6%98%A5%E5%B8%82")
-    b.goto(url + "/password")
-    b.fill("#old", NEW + "!")
-    b.fill("#new", NEW + "?")
-    b.fill("#again", NEW + "?")
-    b.click("#change")
-    b.wait_for_selector("#saved")
+    change_password(b, url, NEW + "!", NEW + "?")
     tab.select_option("select[name='self:1.2']", "达标")
     tab.click("#save-draft")
     tab.wait_for_selector("#back")
