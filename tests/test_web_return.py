@@ -384,6 +384,30 @@ def test_the_departments_other_changes_and_exports_are_recorded(year, blanks):  
     assert log["导出结果表"][0] == "张科长" and log["生成文档"] == ("张科长", "征求意见稿")
 
 
+def test_refusals_sign_outs_and_every_download_are_recorded(year):
+    """等保 安全审计: a refused page or form (another region's, a forged or stale form), a sign-out
+    and any download (佐证材料 here) each leave an entry: who, what, from where, result."""
+    app, c = year
+    assert c["A"].get("/return/朝阳区").status_code == 403
+    assert c["A"].post("/return/九台区", data={"csrf_token": "forged", "action": "draft"}).status_code == 400
+    save(c["A"], files={"evidence:1.2": [("台账.pdf", pdf_bytes())]})
+    evidence = app.extensions["site"].workflow.evidence("九台区")["1.2"][0]
+    assert c["staff"].get(f"/return/九台区/evidence/{evidence['id']}").status_code == 200
+    assert c["B"].post("/logout", data={"csrf_token": token(c["B"], "/password")}).status_code == 302
+    rows = [tuple(r) for r in sqlite3.connect(app.extensions["site"].store.path).execute(
+        "SELECT event, account, object, result, address FROM audit")]
+    assert ("拒绝访问", "九台区", "GET /return/朝阳区", "拒绝", "127.0.0.1") in rows
+    assert ("拒绝访问", "九台区", "POST /return/九台区", "拒绝", "127.0.0.1") in rows
+    assert ("下载文件", "张科长", f"佐证材料-九台区-1.2-{evidence['id']}.pdf", "成功", "127.0.0.1") in rows
+    assert ("退出登录", "朝阳区", "", "成功", "127.0.0.1") in rows
+    # a form's own mistake is no refusal: not recorded as one
+    before = sum(1 for r in rows if r[0] == "拒绝访问")
+    blank_reason = {"csrf_token": token(c["staff"], "/"), "reason": "  "}
+    assert c["staff"].post("/region/九台区/send-back", data=blank_reason).status_code == 400
+    assert sum(1 for r in sqlite3.connect(app.extensions["site"].store.path).execute(
+        "SELECT event FROM audit WHERE event = '拒绝访问'")) == before
+
+
 # --- years -----------------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ on this machine only, the page is open as before (one clerk at one computer)."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import unquote
 
 from flask import (Response, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
@@ -179,9 +180,15 @@ def register(app) -> None:
         """The department's changes and exports made on the pages of before #17, each recorded
         (the pages of #17 record their own, with old → new)."""
         event = LOGGED.get((request.method, request.endpoint))
+        sent = response.headers.get("Content-Disposition", "")
+        if event is None and sent.startswith("attachment") and response.status_code == 200:
+            event = "下载文件"  # any other download (佐证材料, blank forms, 统计, exports): who took what
         if event and response.status_code < 400 and current_user() is not None:
             args = request.view_args or {}
-            if request.endpoint == "upload":
+            if event == "下载文件":
+                name = sent.partition("filename*=UTF-8''")[2] or sent.partition("filename=")[2].strip('"')
+                audit(event, region=args.get("name"), object=unquote(name) or request.path)
+            elif request.endpoint == "upload":
                 what = "、".join(f.filename for f in request.files.getlist("workbooks") if f and f.filename)
                 new = response.headers.get("Location", "").rsplit("/", 1)[-1]
                 audit(event, object=what[:500], new=f"第 {new} 批" if new.isdigit() else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import quote
 
-from flask import (Response, abort, current_app, redirect, render_template, request, send_file,
+from flask import (Response, abort, current_app, g, redirect, render_template, request, send_file,
                    session, url_for)
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -42,6 +42,7 @@ def register(app) -> None:
     @app.before_request
     def guard():
         if not host_allowed(request.host, current_app.extensions["hosts"]):
+            g.refused = True  # (recorded by http_error, as every refusal of the guard's)
             abort(400, "网址中的主机名不是本系统的地址，请用管理员告知的网址访问。")
         from .account_views import authorise
 
@@ -61,7 +62,8 @@ def register(app) -> None:
                            "请把文件改为简单的名字（如 九台区.xlsx）后重新上传。")
             except ValueError:
                 abort(400, "表单内容无法识别，未处理。请返回刷新页面后重试。")
-            if not form_token_ok(sent, session.get("csrf", "")):
+            g.refused = not form_token_ok(sent, session.get("csrf", ""))
+            if g.refused:
                 abort(400, "表单已过期或来源不明（缺少校验码），未保存。可能已在其他窗口重新登录或修改了密码；"
                            "请返回原页面后重试。")
 
@@ -78,6 +80,11 @@ def register(app) -> None:
         messages = {404: "没有这个页面或文件。", 405: "不支持这种操作。",
                     413: "上传的文件太大或太多（一次最多 100 个工作簿、合计 100 兆字节）。"}
         text = exc.description if exc.code in (400, 403, 409) else messages.get(exc.code, "请求有误。")
+        if exc.code == 403 or (exc.code == 400 and g.get("refused")):
+            # 等保 安全审计: a page or an action refused (another region's data, a forged or stale
+            # form, a foreign host), with who and from where; a form's own mistakes are not
+            from .account_views import audit
+            audit("拒绝访问", object=f"{request.method} {request.path}", reason=text, result="拒绝")
         back = None
         if request.method == "POST":  # a refused form: back to its page (what was typed is offered there again)
             from .session_pages import back_target
@@ -92,8 +99,8 @@ def register(app) -> None:
 
     @app.post("/logout")
     def logout():
-        from .account_views import audit
-        if session.get("user"):
+        from .account_views import audit, auth_required, current_user
+        if session.get("user") or (current_user() is not None and auth_required()):
             audit("退出登录")
         session.end()
         return redirect(url_for("login", why="signed-out"))
