@@ -375,17 +375,11 @@ class FormFiller:
         if base.extra["form"].key[1] != pages:
             base = summary_form(view, pages)
         form = self.blank(base)
-        values = view.extra["form"].values
-        boxes = {box.slot: box for box in form.boxes}
-        line_px = self.pdf.layout.sizes_pt.table * self.pdf.layout.table.line_height * 96 / 72
-        for slot, text in values.items():
-            box = boxes.get(slot)
-            if box is None or box.kind != "cell" or box.page < pages:
-                raise Misfit(f"{slot}: no cell of its own on the form")
-            rows = cell_text_lines(text.split("\n"), box.width / PX_PER_MM, self.pdf.layout)
-            if rows * line_px > box.height + 0.01:  # a taller row than the blank form's
-                raise Misfit(f"{slot}: {rows} lines")
-        cells, texts = self._slots(form, view)
+        cells = {box.slot for box in form.boxes if box.kind == "cell" and box.page >= pages}
+        unplaced = set(view.extra["form"].values) - cells
+        if unplaced:
+            raise Misfit(f"{sorted(unplaced)[0]}: no cell of its own on the form")
+        cells, texts = self._slots(form, view)  # (a text taller than its cell: Misfit)
         if texts:
             raise Misfit("only cells are filled on a 通报's form")
         self.pdf.imprint_after_blank = False
@@ -434,6 +428,8 @@ class FormFiller:
                 top = box.y
                 if box.kind == "cell":  # centred, as the table sets it (vertical-align: middle)
                     rows = cell_text_lines(lines, box.width / PX_PER_MM, layout)
+                    if rows * line_px > box.height + 0.01:  # it would need a taller row than the form's
+                        raise Misfit(f"{box.slot}: {rows} lines")
                     top = box.y + (box.height - rows * line_px) / 2
                     # a cell's text (a rating) is set once per process and placed where it goes
                     stamp = (tuple(form.page_sizes[box.page]), box.classes, box.width, tuple(lines))
