@@ -63,7 +63,7 @@ def _worker_init(ignore_interrupt: bool = True, parent: int | None = None) -> No
         # shared with the parent), and collections come less often (a page's boxes are many
         # short-lived objects). Not in a process that goes on afterwards (--jobs 1, the web site).
         gc.freeze()
-        gc.set_threshold(50_000, 50, 100)
+        gc.set_threshold(*FEW_COLLECTIONS)
 
 
 # Seconds one document may take to lay out and write; past it the worker stops it (the build
@@ -178,7 +178,7 @@ def build(jobs: list[tuple[Job, tuple[str, ...]]], out: OutputDir, workers: int,
         # cost 0.1 s CPU. All undone after, for a process that goes on (the web site, the tests)
         threshold, enabled = gc.get_threshold(), gc.isenabled()
         gc.freeze()
-        gc.set_threshold(50_000, 50, 100)
+        gc.set_threshold(*FEW_COLLECTIONS)
         few = len(jobs) <= DOCUMENTS_PER_WORKER
         if few:
             gc.disable()
@@ -277,6 +277,11 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+# The collector's thresholds while documents are planned and made: a page's boxes are many
+# short-lived objects, and what is there already (the content, the views) lives to the end
+FEW_COLLECTIONS = (50_000, 50, 100)
+
+
 # A worker process costs CPU time of its own (forked, then its fonts, stylesheets and text
 # shaping warmed up: one region's change, 3 documents, took 2.3 s CPU in this process and
 # 2.6–2.75 s with two workers): a few documents are rendered by fewer processes (one: in this
@@ -290,7 +295,7 @@ def fewer_collections():
     end, so the collector runs less often (as while rendering); undone after, for a process
     that goes on."""
     threshold = gc.get_threshold()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(*FEW_COLLECTIONS)
     try:
         yield
     finally:

@@ -77,8 +77,7 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        messages = {404: "没有这个页面或文件。", 405: "不支持这种操作。",
-                    413: "上传的文件太大或太多（一次最多 100 个工作簿、合计 100 兆字节）。"}
+        messages = {404: "没有这个页面或文件。", 405: "不支持这种操作。"}  # (413: session_pages' own page)
         text = exc.description if exc.code in (400, 403, 409) else messages.get(exc.code, "请求有误。")
         if exc.code == 403 or (exc.code == 400 and g.get("refused")):
             # 等保 安全审计: a page or an action refused (another region's data, a forged or stale
