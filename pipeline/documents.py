@@ -146,11 +146,6 @@ class FormFill:
         return not any(k.startswith("remarks:") and v for k, v in self.values.items())
 
 
-def base_form(book: TaskBook, view: DocumentView) -> DocumentView:
-    """The blank form a filled document is made from."""
-    return base_form_of(book, view.kind == "letter", view.extra["form"].key)
-
-
 def base_form_of(book: TaskBook, letter: bool, key: tuple) -> DocumentView:
     """The blank form of this key (FormFill.key): a letter's, or a checklist's and report's
     (whose key starts with the class)."""
@@ -366,10 +361,10 @@ def summary(book: TaskBook, regions: RegionBook, issuance: Issuance,
     # the pages the body is planned to take (the form's attachment starts after as many)
     values = {f"{key}:{row['id'][0]}": row[key][0]
               for group in table_groups for row in group.rows for key in SUMMARY_CELLS}
-    pages = plan_closing(first).pages
-    return paginate(DocumentView("summary", "".join(title), s.date, [first, attachment], imprint,
-                                 sample=sample, draft=draft, author=s.issuer,
-                                 extra={"form": FormFill(("summary", pages), values)}))
+    plan = plan_closing(first)  # (planned once: its pages name the form, and it is applied)
+    return apply_plan(DocumentView("summary", "".join(title), s.date, [first, attachment], imprint,
+                                   sample=sample, draft=draft, author=s.issuer,
+                                   extra={"form": FormFill(("summary", plan.pages), values)}), plan)
 
 
 # What the 通报 fills per build on its form: the cells of these columns, a row per region

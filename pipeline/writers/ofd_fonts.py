@@ -159,15 +159,21 @@ DROPPED_TABLES = (b"GSUB", b"GPOS", b"GDEF", b"BASE", b"JSTF", b"DSIG", b"vhea",
 
 @functools.lru_cache(maxsize=1)
 def _harfbuzz():
-    import ctypes.util
-
     from cffi import FFI
 
     ffi = FFI()
     ffi.cdef(_CDEF)
-    hb = ffi.dlopen(ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0")
-    hbs = ffi.dlopen(ctypes.util.find_library("harfbuzz-subset") or "libharfbuzz-subset.so.0")
-    return ffi, hb, hbs
+    return ffi, _dlopen(ffi, "harfbuzz"), _dlopen(ffi, "harfbuzz-subset")
+
+
+def _dlopen(ffi, name: str):
+    """The library by its exact Linux name first (find_library runs ldconfig: ~5 ms a name, in
+    every process that writes a PDF, whose glyph check reads the faces through here)."""
+    try:
+        return ffi.dlopen(f"lib{name}.so.0")
+    except OSError:
+        import ctypes.util
+        return ffi.dlopen(ctypes.util.find_library(name) or f"lib{name}.so.0")
 
 
 def harfbuzz_version() -> str:
